@@ -19,6 +19,7 @@ from typing import Union
 
 import numpy as np
 
+from scene.camera import Camera
 from scene.events import Event, EventEmitter
 from scene.gaussians import GaussianCloud
 from scene.mesh import MeshAsset
@@ -79,6 +80,7 @@ class Document:
     def __init__(self) -> None:
         self._layers: list[Layer] = []
         self.current_id: str | None = None
+        self.view: Camera | None = None  # the viewport camera saved with the project (not undoable)
         self.events = EventEmitter()
         self.undo_stack = UndoStack()
         self.undo_stack.on_change = lambda: self.events.emit(Event("undo_changed"))

@@ -1,0 +1,184 @@
+"""The ``.a4d`` project file: one zip holding a JSON manifest and each layer's payload.
+
+Payloads are stored in the standard formats (3DGS PLY for splats, GLB for meshes, PLY for point
+clouds) so a project can be unpacked and its layers opened by any other tool. No pickle anywhere.
+Saving is atomic (the previous file is never damaged by a failed save). Opening reads only the
+members the manifest names, refuses names that would escape the archive, and refuses absurd sizes
+before reading them (a zip bomb or a corrupt header must not exhaust memory or disk).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from scene.camera import Camera
+from scene.document import Document, Layer, LayerDisplay
+from scene.gaussians import GaussianCloud
+from scene.io.atomic import atomic_output
+from scene.io.errors import FormatError
+from scene.io.formats import load, save
+from scene.mesh import MeshAsset
+from scene.transform import Transform
+
+PROJECT_SUFFIX = ".a4d"
+FORMAT_NAME = "atelier4d-project"
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 16 * 2**20
+MAX_MEMBER_BYTES = 16 * 2**30
+MAX_COMPRESSION_RATIO = 200  # deflate rarely exceeds ~10x on scene data; bombs reach 1000x+
+
+_PAYLOAD_SUFFIX = {"splats": ".ply", "mesh": ".glb", "points": ".ply"}
+
+
+def save_project(document: Document, path: str | os.PathLike) -> None:
+    """Write ``document`` to ``path`` (``.a4d``) atomically; marks the undo stack clean."""
+    path = Path(path)
+    layers = []
+    with tempfile.TemporaryDirectory(prefix="a4d-save-") as scratch, atomic_output(path) as tmp:
+        with zipfile.ZipFile(tmp, "w") as archive:
+            for index, layer in enumerate(document.layers):
+                member = f"layers/{index:04d}{_PAYLOAD_SUFFIX[layer.kind]}"
+                payload = Path(scratch) / f"{index:04d}{_PAYLOAD_SUFFIX[layer.kind]}"
+                save(payload, layer.data)
+                # Payload formats are float arrays that deflate poorly; storing keeps saves fast.
+                archive.write(payload, member, compress_type=zipfile.ZIP_STORED)
+                payload.unlink()
+                layers.append(
+                    {
+                        "id": layer.id,
+                        "name": layer.name,
+                        "kind": layer.kind,
+                        "visible": layer.visible,
+                        "transform": layer.transform.to_dict(),
+                        "display": {
+                            "splat_scale": layer.display.splat_scale,
+                            "opacity_scale": layer.display.opacity_scale,
+                        },
+                        "payload": member,
+                    }
+                )
+            manifest = {
+                "format": FORMAT_NAME,
+                "schema_version": SCHEMA_VERSION,
+                "layers": layers,
+                "current": document.current_id,
+                "view": None if document.view is None else document.view.to_dict(),
+            }
+            archive.writestr(MANIFEST, json.dumps(manifest, indent=1), compress_type=zipfile.ZIP_DEFLATED)
+    document.undo_stack.mark_clean()
+
+
+def load_project(path: str | os.PathLike) -> Document:
+    """Read a ``.a4d`` file into a new Document (with a clean undo stack)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError(path, "no such file")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            manifest = _read_manifest(path, archive)
+            document = Document()
+            with tempfile.TemporaryDirectory(prefix="a4d-open-") as scratch:
+                for entry in manifest["layers"]:
+                    data = _read_payload(path, archive, entry, Path(scratch))
+                    document.add_layer(_layer_from_entry(path, entry, data))
+    except zipfile.BadZipFile as exc:
+        raise FormatError(path, f"not an Atelier4D project or a damaged one ({exc})") from None
+    except (OSError, EOFError, zipfile.LargeZipFile) as exc:
+        raise FormatError(path, f"cannot read the project ({exc})") from None
+    current = manifest.get("current")
+    document.set_current(current if any(layer.id == current for layer in document.layers) else None)
+    if manifest.get("view") is not None:
+        try:
+            document.view = Camera.from_dict(manifest["view"])
+        except (TypeError, ValueError) as exc:
+            raise FormatError(path, f"the saved view camera is invalid ({exc})") from None
+    document.undo_stack.clear()
+    return document
+
+
+def _read_manifest(path: Path, archive: zipfile.ZipFile) -> dict:
+    try:
+        info = archive.getinfo(MANIFEST)
+    except KeyError:
+        raise FormatError(path, f"not an Atelier4D project ({MANIFEST} is missing)") from None
+    if info.file_size > MAX_MANIFEST_BYTES:
+        raise FormatError(path, f"the manifest is {info.file_size} bytes, more than a project's can be")
+    try:
+        manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FormatError(path, f"the manifest is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise FormatError(path, "not an Atelier4D project (wrong manifest format)")
+    version = manifest.get("schema_version")
+    if not isinstance(version, int) or version < 1:
+        raise FormatError(path, f"invalid schema_version {version!r}")
+    if version > SCHEMA_VERSION:
+        raise FormatError(
+            path, f"written by a newer Atelier4D (schema {version}; this version reads up to {SCHEMA_VERSION})"
+        )
+    if not isinstance(manifest.get("layers"), list):
+        raise FormatError(path, "the manifest has no layer list")
+    return manifest
+
+
+def _safe_member_name(path: Path, name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise FormatError(path, f"a layer names an invalid payload {name!r}")
+    pure = PurePosixPath(name)
+    if name.startswith(("/", "\\")) or "\\" in name or ".." in pure.parts or ":" in pure.parts[0]:
+        raise FormatError(path, f"the payload name {name!r} escapes the archive; refusing to open it")
+    return name
+
+
+def _read_payload(path: Path, archive: zipfile.ZipFile, entry: dict, scratch: Path):
+    if not isinstance(entry, dict):
+        raise FormatError(path, "a layer entry in the manifest is not an object")
+    name = _safe_member_name(path, entry.get("payload"))
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise FormatError(path, f"the payload {name} named by the manifest is missing") from None
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise FormatError(path, f"the payload {name} claims {info.file_size} bytes; refusing absurd sizes")
+    if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO and info.file_size > 2**26:
+        raise FormatError(path, f"the payload {name} is suspiciously compressed (a zip bomb?); refusing it")
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in (".ply", ".glb"):
+        raise FormatError(path, f"the payload {name} has an unsupported type {suffix!r}")
+    target = scratch / f"payload{suffix}"
+    with archive.open(info) as source, open(target, "wb") as sink:
+        while chunk := source.read(1 << 22):
+            sink.write(chunk)
+    try:
+        return load(target)
+    except FormatError as exc:
+        raise FormatError(path, f"layer {entry.get('name')!r} ({name}): {exc.problem}") from None
+    finally:
+        target.unlink(missing_ok=True)
+
+
+def _layer_from_entry(path: Path, entry: dict, data) -> Layer:
+    kind = entry.get("kind")
+    actual = "splats" if isinstance(data, GaussianCloud) else "mesh" if isinstance(data, MeshAsset) else "points"
+    if kind != actual:
+        raise FormatError(path, f"layer {entry.get('name')!r} says it is {kind!r} but its payload holds {actual}")
+    try:
+        display = entry.get("display") or {}
+        identity = {"id": str(entry["id"])} if entry.get("id") else {}
+        return Layer(
+            name=str(entry.get("name") or "Layer"),
+            data=data,
+            visible=bool(entry.get("visible", True)),
+            transform=Transform.from_dict(entry["transform"]) if "transform" in entry else Transform(),
+            display=LayerDisplay(
+                float(display.get("splat_scale", 1.0)), float(display.get("opacity_scale", 1.0))
+            ),
+            **identity,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FormatError(path, f"layer {entry.get('name')!r} has invalid settings ({exc})") from None

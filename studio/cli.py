@@ -1,0 +1,53 @@
+"""The ``atelier4d`` command line: the studio with no arguments, subcommands for everything headless.
+
+Qt is imported only when a window opens, so every subcommand runs on a machine without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from typing import Sequence
+
+from scene.io import FormatError
+from studio.commands import common, convert, info, open_cmd
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="atelier4d",
+        description="Atelier4D: generate, edit and export 3D and 4D Gaussian-splat scenes.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (open_cmd, convert, info):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``atelier4d`` script; returns the exit status."""
+    args_list = common.join_negative_vectors(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(args_list)  # usage errors exit 2 here
+    func = getattr(args, "func", None) or open_cmd.launch_studio
+    try:
+        return int(func(args) or 0)
+    except (common.CliError, FormatError) as exc:
+        print(f"atelier4d: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("atelier4d: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug or an unexpected failure: still one clear line
+        if args.debug:
+            traceback.print_exc()
+        print(f"atelier4d: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if not args.debug:
+            print("atelier4d: run again with --debug for the full traceback", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""``atelier4d info PATH [--json]``: what a file holds: kind, counts, SH degree, bounds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from scene import Document, GaussianCloud, MeshAsset, PointCloud
+from scene.io import load
+from scene.io.project import PROJECT_SUFFIX, load_project
+from studio.commands.common import CliError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("info", help="describe a scene file", description="Describe a scene file.")
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.set_defaults(func=run)
+
+
+def describe(data: GaussianCloud | MeshAsset | PointCloud) -> dict:
+    """A JSON-ready summary of one layer payload."""
+    lo, hi = data.bounds()
+    summary: dict = {"bounds_min": [float(v) for v in lo], "bounds_max": [float(v) for v in hi]}
+    if isinstance(data, GaussianCloud):
+        summary.update(kind="splats", count=data.count, sh_degree=data.sh_degree)
+    elif isinstance(data, MeshAsset):
+        summary.update(
+            kind="mesh",
+            vertices=data.vertex_count,
+            faces=data.face_count,
+            colors="texture" if data.is_textured else ("vertex" if data.vertex_colors is not None else "none"),
+        )
+    else:
+        summary.update(kind="points", count=data.count)
+    return summary
+
+
+def describe_document(document: Document) -> dict:
+    layers = [{"name": layer.name, "visible": layer.visible, **describe(layer.data)} for layer in document.layers]
+    return {"kind": "project", "layers": layers}
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.path.is_file():
+        raise CliError(f"{args.path}: no such file")
+    if args.path.suffix.lower() == PROJECT_SUFFIX:
+        summary = describe_document(load_project(args.path))
+    else:
+        summary = describe(load(args.path))
+    summary["path"] = str(args.path)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(_as_text(summary))
+    return 0
+
+
+def _as_text(summary: dict, indent: str = "") -> str:
+    lines = []
+    for key, value in summary.items():
+        if key == "layers":
+            lines.append(f"{indent}layers: {len(value)}")
+            for layer in value:
+                lines.append(f"{indent}  - {layer['name']}")
+                lines.append(_as_text({k: v for k, v in layer.items() if k != "name"}, indent + "    "))
+        elif isinstance(value, list):
+            lines.append(f"{indent}{key}: " + ", ".join(f"{v:.4g}" for v in value))
+        else:
+            lines.append(f"{indent}{key}: {value}")
+    return "\n".join(lines)
