@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian/Ubuntu machine for Atelier4D, then launch the studio or run the tests.
+#
+#   bash packaging/bootstrap.sh launch   # install, then open the studio on the bundled demo project
+#   bash packaging/bootstrap.sh test     # install, then run the whole test suite (extra args go to pytest)
+#
+# Idempotent: apt packages are installed only when missing, the venv (.venv) is reused, and pip
+# runs again only when pyproject.toml changed. torch is pinned so pip takes the build that suits
+# the machine (CPU here, CUDA on a machine with an NVIDIA driver) instead of the newest CUDA wheels.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+TORCH_PIN="torch==2.13.0"
+APT_PACKAGES=(
+  python3 python3-venv python3-pip
+  xvfb xauth libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libgbm1
+  libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
+  libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xfixes0 libxcb-sync1 libxcb-xkb1 libxcb-glx0
+  libx11-xcb1 libfontconfig1 libdbus-1-3 libglib2.0-0
+)
+
+say() { printf '\033[1m[atelier4d]\033[0m %s\n' "$*" >&2; }
+
+install_apt_packages() {
+  command -v dpkg-query >/dev/null || { say "not a Debian/Ubuntu system: install the GL/Xvfb libraries by hand"; return; }
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  say "installing system packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_python_packages() {
+  [ -x "$VENV/bin/python" ] || { say "creating $VENV"; python3 -m venv "$VENV"; }
+  local stamp="$VENV/.atelier4d-installed"
+  local wanted
+  wanted="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1) $TORCH_PIN"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then return; fi
+  say "installing Python packages into $VENV (about a minute)"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q "$TORCH_PIN" -e "$ROOT[dev]"
+  echo "$wanted" > "$stamp"
+}
+
+main() {
+  local action="${1:-}"
+  shift || true
+  case "$action" in
+    launch|test) ;;
+    *) echo "usage: bash packaging/bootstrap.sh launch|test [pytest args...]" >&2; exit 2 ;;
+  esac
+  install_apt_packages
+  install_python_packages
+  cd "$ROOT"
+  export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$ROOT/.cache}"
+  if [ "$action" = launch ]; then
+    if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+      say "no display: run this from a desktop session (or under 'xvfb-run -a' for a virtual screen)"
+      exit 1
+    fi
+    exec "$VENV/bin/atelier4d" open "$ROOT/assets/demo.a4d"
+  fi
+  exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
+}
+
+main "$@"
