@@ -118,7 +118,7 @@ def test_refuses_a_zip_bomb(tmp_path, monkeypatch):
 )
 def test_bad_manifests(tmp_path, manifest, message):
     path = tmp_path / "bad.a4d"
-    _write_archive(path, manifest)
+    _write_archive(path, manifest, {"layers/0000.exe": b"MZ"})
     with pytest.raises(FormatError, match=message):
         load_project(path)
 
