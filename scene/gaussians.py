@@ -186,8 +186,8 @@ class GaussianCloud:
         """The cloud moved by an affine 4x4 ``matrix`` (any rotation, scale, even non-uniform).
 
         Each covariance becomes ``A Σ A^T`` and is re-factored into scales and a rotation, so
-        non-uniform scale is exact. View-dependent colour (SH bands 1-3) is rotated with the
-        rotation part of ``A``, so highlights turn with the object.
+        non-uniform scale is exact. View-dependent colour (SH bands 1-3) turns with the orthogonal
+        part of ``A`` (mirrors included), so highlights follow the object.
         """
         m = np.asarray(matrix, dtype=np.float64).reshape(4, 4)
         linear = m[:3, :3]
@@ -196,12 +196,12 @@ class GaussianCloud:
         means = self.means.astype(np.float64) @ linear.T + m[:3, 3]
         if self.count == 0:
             return self.replace(means=means)
-        rotation, stretch = polar_decompose(linear)
-        sh = shmath.rotate_sh(self.sh, rotation)
+        orthogonal, stretch = polar_decompose(linear, proper=False)
+        sh = shmath.rotate_sh(self.sh, orthogonal)
         uniform = stretch[0, 0]
-        if np.allclose(stretch, uniform * np.eye(3), rtol=1e-6, atol=1e-9):
+        if np.linalg.det(orthogonal) > 0 and np.allclose(stretch, uniform * np.eye(3), rtol=1e-6, atol=1e-9):
             # A similarity: compose the rotations directly (exact, no re-factoring).
-            quats = quat_multiply(matrix_to_quat(rotation), self.quats.astype(np.float64))
+            quats = quat_multiply(matrix_to_quat(orthogonal), self.quats.astype(np.float64))
             return GaussianCloud(means, self.log_scales + np.log(uniform), quats, self.opacity_logits, sh)
         cov = linear[None] @ self.covariances() @ linear.T[None]
         cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))

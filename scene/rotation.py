@@ -81,15 +81,17 @@ def axis_angle_to_quat(axis: np.ndarray, angle_rad: float) -> np.ndarray:
     return np.concatenate([[np.cos(half)], np.sin(half) * axis])
 
 
-def polar_decompose(linear: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Split a 3x3 linear map into ``rotation @ stretch`` (stretch symmetric positive).
+def polar_decompose(linear: np.ndarray, proper: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Split a 3x3 linear map into ``orthogonal @ stretch`` (stretch symmetric).
 
-    A reflection (negative determinant) is folded into the stretch so the rotation stays proper.
+    With ``proper`` a reflection (negative determinant) is folded into the stretch so the
+    orthogonal factor is a rotation; without it the orthogonal factor keeps the mirror and the
+    stretch stays positive definite.
     """
     u, s, vt = np.linalg.svd(np.asarray(linear, dtype=np.float64))
-    rotation = u @ vt
-    if np.linalg.det(rotation) < 0:
+    orthogonal = u @ vt
+    if proper and np.linalg.det(orthogonal) < 0:
         u[:, -1] *= -1
-        rotation = u @ vt
-    stretch = rotation.T @ np.asarray(linear, dtype=np.float64)
-    return rotation, stretch
+        orthogonal = u @ vt
+    stretch = orthogonal.T @ np.asarray(linear, dtype=np.float64)
+    return orthogonal, stretch

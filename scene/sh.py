@@ -109,14 +109,23 @@ def rotation_matrices(rotation: np.ndarray, degree: int) -> list[np.ndarray]:
     return mats
 
 
-def rotate_sh(sh: np.ndarray, rotation: np.ndarray) -> np.ndarray:
-    """SH coefficients ``[N, K, 3]`` of the same colours after rotating the object by ``rotation``."""
+def rotate_sh(sh: np.ndarray, orthogonal: np.ndarray) -> np.ndarray:
+    """SH coefficients ``[N, K, 3]`` of the same colours after turning the object by ``orthogonal``.
+
+    ``orthogonal`` may be a rotation or include a mirror: an improper ``Q`` equals ``-R`` with
+    ``R`` a rotation, and the inversion ``d -> -d`` flips the sign of the odd bands.
+    """
     sh = np.asarray(sh)
     degree = degree_of(sh.shape[1])
     if degree == 0:
         return sh.copy()
+    q = np.asarray(orthogonal, dtype=np.float64)
+    mirrored = np.linalg.det(q) < 0
+    rotation = -q if mirrored else q
     out = sh.astype(np.float64, copy=True)
     for band, d_l in enumerate(rotation_matrices(rotation, degree), start=1):
         lo, hi = num_coeffs(band - 1), num_coeffs(band)
         out[:, lo:hi, :] = np.einsum("ij,njc->nic", d_l, out[:, lo:hi, :])
+        if mirrored and band % 2 == 1:
+            out[:, lo:hi, :] *= -1.0
     return out.astype(sh.dtype)

@@ -43,3 +43,13 @@ def test_degree_of_rejects_odd_layouts():
     assert [sh.degree_of(k) for k in (1, 4, 9, 16)] == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="5 SH coefficients"):
         sh.degree_of(5)
+
+
+def test_mirror_flips_view_dependent_colour_exactly():
+    rng = np.random.default_rng(2)
+    coeffs = rng.normal(size=(20, 16, 3)).astype(np.float32)
+    mirror = np.diag([-1.0, 1.0, 1.0]) @ quat_to_matrix(axis_angle_to_quat([1.0, 0.2, 0.0], 0.9))
+    dirs = _dirs(rng, 20)
+    np.testing.assert_allclose(
+        sh.eval_sh(sh.rotate_sh(coeffs, mirror), dirs @ mirror.T), sh.eval_sh(coeffs, dirs), atol=1e-5
+    )
