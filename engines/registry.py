@@ -1,0 +1,119 @@
+"""Engines found by name, each with a strict config dataclass (threestudio's ``register``/``find``).
+
+An engine is a generator function ``run(config, ctx) -> Iterator[Event]`` registered with the
+dataclass of its config::
+
+    @dataclass
+    class FitPointsConfig:
+        steps: int = 500
+        \"\"\"How many optimisation steps.\"\"\"
+
+    @register_engine("fit_points", FitPointsConfig)
+    def fit_points(config: FitPointsConfig, ctx: RunContext) -> Iterator[Event]:
+        ...
+
+Every config field has a default that works, so ``FitPointsConfig()`` is a valid run. Configs built
+from a dict (the CLI, a saved document, a job sent to a worker) go through :func:`config_from_dict`,
+which rejects unknown keys, so a typo fails loudly instead of being ignored.
+
+The GUI imports engine modules to list them, so an engine module imports its heavy dependencies
+(torch, diffusers) inside ``run``, not at the top. The worker process imports the engine's module by
+name (:attr:`EngineEntry.module`) before looking the engine up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, TypeVar
+
+if TYPE_CHECKING:
+    from engines.runtime.context import RunContext
+    from engines.runtime.events import Event
+
+EngineFn = Callable[[Any, "RunContext"], Iterator["Event"]]
+F = TypeVar("F", bound=EngineFn)
+
+
+@dataclass(frozen=True)
+class EngineEntry:
+    """A registered engine: its name, config class, generator function and defining module."""
+
+    name: str
+    config_cls: type
+    run: EngineFn
+    module: str
+
+    @property
+    def doc(self) -> str:
+        """The first paragraph of the engine function's docstring, for menus and ``--help``."""
+        return (self.run.__doc__ or "").strip().split("\n\n")[0]
+
+
+_ENGINES: dict[str, EngineEntry] = {}
+
+
+def register_engine(name: str, config_cls: type) -> Callable[[F], F]:
+    """Decorator registering a generator function as the engine ``name`` with ``config_cls``."""
+    if not dataclasses.is_dataclass(config_cls):
+        raise TypeError(f"register_engine({name!r}): {config_cls!r} is not a dataclass")
+
+    def decorate(fn: F) -> F:
+        known = _ENGINES.get(name)
+        if known is not None and (known.module, known.run.__qualname__) != (fn.__module__, fn.__qualname__):
+            raise ValueError(f"engine {name!r} is already registered by {known.module}.{known.run.__qualname__}")
+        _ENGINES[name] = EngineEntry(name, config_cls, fn, fn.__module__)
+        return fn
+
+    return decorate
+
+
+def find_engine(name: str) -> EngineEntry:
+    """The engine registered as ``name``; KeyError listing the known names otherwise."""
+    try:
+        return _ENGINES[name]
+    except KeyError:
+        raise KeyError(f"no engine named {name!r}{_suggest(name, _ENGINES)}; known: {sorted(_ENGINES)}") from None
+
+
+def engine_names() -> list[str]:
+    """The names of all registered engines, sorted."""
+    return sorted(_ENGINES)
+
+
+T = TypeVar("T")
+
+
+def config_from_dict(cls: type[T], values: Mapping[str, Any]) -> T:
+    """An instance of the dataclass ``cls`` from ``values``; missing keys keep their defaults.
+
+    Unknown keys raise ValueError naming them (with a suggestion), nested dataclass fields are
+    built from nested dicts the same way, so a typo anywhere in a config fails loudly.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = [key for key in values if key not in fields]
+    if unknown:
+        hints = "".join(_suggest(key, fields) for key in unknown[:1])
+        raise ValueError(
+            f"{cls.__name__}: unknown key(s) {', '.join(map(repr, unknown))}{hints}; valid keys: {', '.join(fields)}"
+        )
+    types = typing.get_type_hints(cls)
+    kwargs = {}
+    for key, value in values.items():
+        kind = types.get(key)
+        if dataclasses.is_dataclass(kind) and isinstance(value, Mapping):
+            value = config_from_dict(kind, value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A plain dict of a config dataclass (nested ones too), the inverse of :func:`config_from_dict`."""
+    return dataclasses.asdict(config)
+
+
+def _suggest(word: str, choices: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

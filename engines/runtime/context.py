@@ -1,0 +1,105 @@
+"""``RunContext``: what an engine sees of the runtime while it runs.
+
+Checkpoint protocol (the engine's side):
+
+* After finishing each step, and before yielding that step's :class:`Progress`, the engine calls
+  ``ctx.should_checkpoint(step)``. When it returns True the engine calls
+  ``ctx.save_checkpoint(step, state)`` before its next ``yield``. ``state`` is a dict of numpy
+  arrays, torch tensors and plain values (see :mod:`engines.runtime.checkpoint`).
+* It returns True every ``checkpoint_every`` steps (a runtime setting) and as soon as a pause or a
+  cancel is pending, so those leave a checkpoint at the step where the run stopped.
+* On start, ``ctx.resume_state`` is the state last saved (None for a fresh run) and
+  ``ctx.resume_step`` its step (0 for a fresh run); the engine restores itself and goes on from the
+  step after it.
+
+Snapshots: ``ctx.wants_snapshot()`` says whether a :class:`Snapshot` yielded now would be shipped;
+an engine uses it to skip building one (copying a cloud off the GPU costs time) when it would only be
+dropped. Snapshots yielded anyway are fine: the newest one wins.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from engines.runtime.checkpoint import Checkpoint, save_checkpoint
+
+
+class RunContext:
+    """The run folder, the device, resume state, and the checkpoint and snapshot hints."""
+
+    def __init__(
+        self,
+        run_dir: str | Path | None = None,
+        device: str = "cpu",
+        *,
+        engine: str = "",
+        config: dict[str, Any] | None = None,
+        checkpoint_every: int = 0,
+        resume: Checkpoint | None = None,
+        wants_snapshot: Callable[[], bool] = lambda: True,
+        on_checkpoint: Callable[[int], None] = lambda step: None,
+    ) -> None:
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        """Folder for the run's checkpoint and outputs (None: no checkpoints, outputs nowhere)."""
+        self.device = device
+        self.resume_state: dict[str, Any] | None = resume.state if resume else None
+        self.resume_step = resume.step if resume else 0
+        self._engine = engine
+        self._config = config or {}
+        self._every = checkpoint_every
+        self._last_saved = self.resume_step
+        self._wants_snapshot = wants_snapshot
+        self._on_checkpoint = on_checkpoint
+        self._requested = threading.Event()
+        self._acknowledged = threading.Event()
+        self._asked = False
+
+    # ----------------------------------------------------------------- the engine's side
+    @property
+    def checkpoint_requested(self) -> bool:
+        """A pause or cancel is pending: the engine should save at its next step boundary."""
+        return self._requested.is_set()
+
+    def should_checkpoint(self, step: int) -> bool:
+        """Whether to call :meth:`save_checkpoint` for ``step`` before the next ``yield``."""
+        self._asked = True
+        if self.run_dir is None:
+            return False
+        if self._requested.is_set():
+            self._acknowledged.set()
+            return True
+        return self._every > 0 and step - self._last_saved >= self._every
+
+    def save_checkpoint(self, step: int, state: dict[str, Any]) -> None:
+        """Save ``state`` as the run's checkpoint at ``step`` (replacing the previous one)."""
+        if self.run_dir is None:
+            raise RuntimeError("save_checkpoint: this run has no run folder")
+        save_checkpoint(self.run_dir, step, state, self._engine, self._config)
+        self._last_saved = step
+        self._on_checkpoint(step)
+
+    def wants_snapshot(self) -> bool:
+        """Whether a Snapshot yielded now would be shipped to the consumer."""
+        return self._wants_snapshot()
+
+    # ----------------------------------------------------------------- the runtime's side
+    def request_checkpoint(self) -> None:
+        """Ask for a checkpoint at the next step boundary (on pause and cancel)."""
+        self._acknowledged.clear()
+        self._requested.set()
+
+    def clear_request(self) -> None:
+        self._requested.clear()
+        self._acknowledged.clear()
+
+    @property
+    def request_acknowledged(self) -> bool:
+        """The engine was told to checkpoint since the last request (and saves before it yields)."""
+        return self._acknowledged.is_set()
+
+    @property
+    def engine_checkpoints(self) -> bool:
+        """Whether the engine has ever asked :meth:`should_checkpoint` (i.e. it supports them)."""
+        return self._asked

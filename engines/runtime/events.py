@@ -1,0 +1,92 @@
+"""What a run tells the outside world: small picklable events, and the states a job goes through.
+
+An engine yields these from its ``run`` generator. They cross the process boundary through a pipe,
+so they stay small: a :class:`Snapshot` is the one exception, and the runtime never pickles it but
+copies its arrays into a shared buffer (see :mod:`engines.runtime.stream`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Step ``step`` of ``total`` is done. ``metrics`` are scalars for the loss plot; the first one
+    is the run's main metric. ``elapsed_s`` (run time without pauses) is filled in by the runtime.
+
+    A Progress also marks a step boundary: the runtime pauses and cancels only there.
+    """
+
+    step: int
+    total: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The current state of the thing being made: a ``scene.GaussianCloud`` or ``scene.MeshAsset``.
+
+    The payload must not change after it is yielded (both scene types are immutable).
+    """
+
+    payload: Any
+
+
+@dataclass(frozen=True)
+class Log:
+    """A line for the job's log. ``level`` is a ``logging`` level name: "info", "warning", "error"."""
+
+    text: str
+    level: str = "info"
+
+
+@dataclass(frozen=True)
+class Checkpointed:
+    """The runtime saved a checkpoint at ``step`` into the run folder (sent by the runtime)."""
+
+    step: int
+
+
+@dataclass(frozen=True)
+class Result:
+    """The run finished; ``paths`` are the files it wrote, ``summary`` a few final numbers."""
+
+    paths: list[str] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The run stopped on an error. ``traceback`` is the engine's, when there was one."""
+
+    message: str
+    traceback: str | None = None
+
+
+Event = Union[Progress, Snapshot, Log, Checkpointed, Result, Failed]
+
+
+class JobState(str, enum.Enum):
+    """The life of a job. Terminal states: cancelled, finished, failed."""
+
+    QUEUED = "queued"  # waiting for its device
+    STARTING = "starting"  # worker process launched, engine not stepping yet
+    RUNNING = "running"
+    PAUSED = "paused"  # worker alive, generator not stepped, checkpoint saved
+    CANCELLING = "cancelling"  # asked to stop; stopped at the next step boundary or killed
+    CANCELLED = "cancelled"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobState.CANCELLED, JobState.FINISHED, JobState.FAILED)
+
+    @property
+    def holds_device(self) -> bool:
+        """Whether a worker process exists (and may hold device memory)."""
+        return self in (JobState.STARTING, JobState.RUNNING, JobState.PAUSED, JobState.CANCELLING)

@@ -1,0 +1,130 @@
+"""One engine run in a terminal: a progress bar on stderr, Ctrl-C cancels and leaves a checkpoint.
+
+``atelier4d generate`` parses its arguments and calls :func:`run_foreground`; the run happens in a
+worker process through the same :class:`JobManager` the GUI uses, so both behave alike.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from engines.runtime.events import Failed, JobState, Log
+from engines.runtime.manager import JobInfo, JobManager, RuntimeOptions
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130  # 130 = 128 + SIGINT, the shell's convention
+_BAR_WIDTH = 24
+
+
+def run_foreground(
+    engine: str,
+    config: Any = None,
+    run_dir: str | Path | None = None,
+    *,
+    resume: bool = False,
+    device: str = "cpu",
+    options: RuntimeOptions | None = None,
+    stream: TextIO = sys.stderr,
+    resume_hint: str = "run the same command with --resume",
+) -> int:
+    """Run ``engine`` with ``config`` until it ends; returns a process exit code.
+
+    0: finished; 1: failed; 130: cancelled by Ctrl-C (SIGINT), after the engine saved a checkpoint
+    into ``run_dir`` when it could (the message says how to resume). Call it from the main thread.
+    """
+    wake = threading.Event()
+    manager = JobManager(options, on_update=wake.set)
+    interrupted = threading.Event()
+    previous = None
+    try:
+        job = manager.submit(engine, config, run_dir=run_dir, device=device, resume=resume)
+        bar = _ProgressBar(engine, stream)
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            interrupted.set()
+            manager.cancel(job)
+
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, on_sigint)
+        state = JobState.QUEUED
+        while not state.is_terminal:
+            wake.wait(0.25)
+            wake.clear()
+            for update in manager.poll().values():
+                state = update.state
+                for event in update.events:
+                    if isinstance(event, Log):
+                        bar.line(f"[{event.level}] {event.text}")
+                    elif isinstance(event, Failed):
+                        bar.line(f"failed: {event.message}")
+            bar.draw(manager.info(job))
+        info = manager.info(job)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        manager.shutdown()
+    bar.line(_summary(info, resume_hint))
+    if info.state is JobState.FINISHED:
+        return EXIT_OK
+    return EXIT_INTERRUPTED if interrupted.is_set() else EXIT_FAILED
+
+
+class _ProgressBar:
+    """A one-line bar redrawn in place on a terminal, printed every few seconds otherwise."""
+
+    def __init__(self, label: str, stream: TextIO) -> None:
+        self._label = label
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._interval = 0.1 if self._tty else 2.0
+        self._drawn_at = 0.0
+        self._last_step: int | None = None
+        self._open = False  # a bar line without its newline is on screen
+
+    def draw(self, info: JobInfo) -> None:
+        now = time.monotonic()
+        if now - self._drawn_at < self._interval or info.step == self._last_step or info.total <= 0:
+            return
+        self._drawn_at, self._last_step = now, info.step
+        filled = int(_BAR_WIDTH * info.fraction)
+        text = f"{self._label} [{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] {info.step}/{info.total}"
+        if info.steps_per_s is not None and info.step < info.total:
+            text += f"  {info.steps_per_s:.1f} steps/s  ETA {_clock(info.eta_s)}"
+        if info.metrics:
+            name, points = next(iter(info.metrics.items()))
+            text += f"  {name} {points[-1][1]:.4g}"
+        if self._tty:
+            self._stream.write("\r\x1b[2K" + text)
+            self._open = True
+        else:
+            self._stream.write(text + "\n")
+        self._stream.flush()
+
+    def line(self, text: str) -> None:
+        """Print ``text`` on a line of its own, above the bar."""
+        self._stream.write(("\r\x1b[2K" if self._open else "") + text + "\n")
+        self._stream.flush()
+        self._open = False
+
+
+def _summary(info: JobInfo, resume_hint: str) -> str:
+    if info.state is JobState.FINISHED:
+        paths = ", ".join(info.result.paths) if info.result and info.result.paths else "no files"
+        return f"finished after {info.step} steps: {paths}"
+    where = f"stopped at step {info.step}"
+    if info.checkpoint_step is None:
+        return f"{info.state.value}, {where}; no checkpoint was saved, so it cannot be resumed"
+    return (
+        f"{info.state.value}, {where}; checkpoint at step {info.checkpoint_step} in {info.run_dir}. "
+        f"To continue, {resume_hint}."
+    )
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"

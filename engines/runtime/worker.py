@@ -1,0 +1,309 @@
+"""The worker process: runs one engine generator, streams its events, obeys pause and cancel.
+
+Three threads, so the engine never waits on anyone:
+
+* the main thread steps the engine's generator; after each ``yield`` it hands the event to the
+  publisher (a non-blocking append) and reads the control state (an attribute);
+* the publisher thread sends events through the pipe and writes snapshots into the shared slots at
+  most ``snapshot_rate_hz`` times a second, and less often when building and writing a snapshot
+  would cost the engine more than ``snapshot_budget`` of its time; when the consumer is slow it drops
+  the oldest Progress events, never other events;
+* the control thread receives "pause", "resume" and "cancel" from the consumer and raises the
+  checkpoint request of :class:`RunContext`; when the consumer's end of the pipe closes (it died) it
+  cancels the run and ends the process a few seconds later at the latest, so no worker outlives it.
+
+Pause and cancel take effect at a step boundary: right after the engine acknowledged the checkpoint
+request (it saves before its next ``yield``), or at the latest after one more :class:`Progress`
+(after the first one, for an engine that never asks for checkpoints). The consumer terminates a
+worker that does not stop in time after a cancel.
+
+The last message a worker sends is a :class:`StateReport` with its outcome; a worker whose pipe
+ends without one crashed or was killed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import signal
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Iterator
+
+from engines.registry import config_from_dict, engine_names, find_engine
+from engines.runtime.checkpoint import Checkpoint, load_checkpoint
+from engines.runtime.context import RunContext
+from engines.runtime.events import Checkpointed, Event, Failed, JobState, Log, Progress, Snapshot
+from engines.runtime.stream import SnapshotWriter, check_payload
+
+_ORPHAN_GRACE_S = 3.0
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker process needs, sent to it once at start."""
+
+    engine: str
+    module: str  # imported by the worker to register the engine
+    config: dict[str, Any]
+    run_dir: str | None
+    device: str
+    resume: bool
+    checkpoint_every: int
+    snapshot_rate_hz: float
+    snapshot_budget: float
+    stream_dir: str | None
+    max_backlog: int
+
+
+@dataclass(frozen=True)
+class StateReport:
+    """The worker's state changed (running, paused, or its final outcome)."""
+
+    state: JobState
+
+
+class _Publisher:
+    """Sends events and snapshots from a thread of its own; the engine's calls never block."""
+
+    def __init__(self, conn: Connection, writer: SnapshotWriter | None, spec: WorkerSpec) -> None:
+        self._conn = conn
+        self._writer = writer
+        self._min_interval = 1.0 / spec.snapshot_rate_hz if spec.snapshot_rate_hz > 0 else float("inf")
+        self._budget = spec.snapshot_budget
+        self._max_backlog = spec.max_backlog
+        self._cond = threading.Condition()
+        self._outbox: deque[Any] = deque()
+        self._pending: Any = None
+        self._due = 0.0  # time.monotonic() from which the next snapshot may be written
+        self._asked_at: float | None = None
+        self._build_s = 0.0  # what building the last snapshot cost the engine
+        self._cost_s: float | None = None  # smoothed cost of a snapshot: building plus writing
+        self._closing = False
+        self._thread = threading.Thread(target=self._loop, name="atelier4d-publisher", daemon=True)
+        self._thread.start()
+
+    def send(self, message: Any) -> None:
+        with self._cond:
+            if isinstance(message, Progress) and len(self._outbox) >= self._max_backlog:
+                stale = next((m for m in self._outbox if isinstance(m, Progress)), None)
+                if stale is not None:
+                    self._outbox.remove(stale)
+            self._outbox.append(message)
+            self._cond.notify()
+
+    def wants_snapshot(self) -> bool:
+        now = time.monotonic()
+        if self._writer is None or self._pending is not None or now < self._due:
+            return False
+        self._asked_at = now
+        return True
+
+    def offer_snapshot(self, payload: Any) -> None:
+        check_payload(payload)  # raises in the engine's thread, so the run fails with the reason
+        if self._writer is None:
+            return
+        if self._asked_at is not None:
+            self._build_s, self._asked_at = time.monotonic() - self._asked_at, None
+        with self._cond:
+            self._pending = payload
+            self._cond.notify()
+
+    def _write(self, payload: Any) -> Any:
+        """Write a snapshot into shared memory; the notice to send (or a warning if that failed)."""
+        started = time.monotonic()
+        try:
+            notice = self._writer.write(payload)
+        except OSError as exc:  # e.g. /dev/shm is full: the run goes on without snapshots
+            self._writer = None
+            return Log(f"snapshots stopped: {exc}", "warning")
+        cost = time.monotonic() - started + self._build_s
+        self._cost_s = cost if self._cost_s is None else 0.7 * self._cost_s + 0.3 * cost  # first writes fault pages in
+        self._due = started + max(self._min_interval, self._cost_s / self._budget)
+        return notice
+
+    def close(self) -> None:
+        """Send what is left (the newest snapshot included), then stop."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    now = time.monotonic()
+                    snapshot_ready = self._pending is not None and (now >= self._due or self._closing)
+                    if self._outbox or snapshot_ready or self._closing:
+                        break
+                    self._cond.wait(self._due - now if self._pending is not None else None)
+                messages = list(self._outbox)
+                self._outbox.clear()
+                payload, self._pending = (self._pending, None) if snapshot_ready else (None, self._pending)
+                done = self._closing and self._pending is None
+            if payload is not None:
+                messages.append(self._write(payload))
+            try:
+                for message in messages:
+                    self._conn.send(message)
+            except OSError:  # the consumer is gone; the control thread ends the process
+                return
+            if done:
+                return
+
+
+class _Control:
+    """Receives control messages; ``wanted`` is "run", "pause" or "cancel" (cancel is final).
+
+    It runs from the worker's first moment, so a dead consumer ends even a worker that is still
+    importing; the run's context is attached once the engine is about to start.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.wanted = "run"
+        self._conn = conn
+        self._ctx: RunContext | None = None
+        self._cond = threading.Condition()
+        threading.Thread(target=self._loop, name="atelier4d-control", daemon=True).start()
+
+    def attach(self, ctx: RunContext) -> None:
+        with self._cond:
+            self._ctx = ctx
+            if self.wanted != "run":
+                ctx.request_checkpoint()
+
+    def wait_while_paused(self) -> str:
+        with self._cond:
+            self._cond.wait_for(lambda: self.wanted != "pause")
+            return self.wanted
+
+    def _loop(self) -> None:
+        while self.wanted != "cancel":
+            try:
+                command = self._conn.recv()
+            except (EOFError, OSError):
+                command = "cancel"
+                threading.Timer(_ORPHAN_GRACE_S, os._exit, (1,)).start()
+            with self._cond:
+                if command == "resume" and self.wanted == "pause":
+                    self.wanted = "run"
+                    if self._ctx is not None:
+                        self._ctx.clear_request()
+                elif command in ("pause", "cancel") and self.wanted != "cancel":
+                    self.wanted = command
+                    if self._ctx is not None:
+                        self._ctx.request_checkpoint()
+                self._cond.notify_all()
+
+
+class _Clock:
+    """Run time without the paused stretches."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+        self._paused_at: float | None = None
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._start
+
+    def pause(self) -> None:
+        self._paused_at = time.monotonic()
+
+    def resume(self) -> None:
+        self._start += time.monotonic() - self._paused_at
+
+
+def worker_main(spec: WorkerSpec, events: Connection, control: Connection) -> None:
+    """Entry point of the worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the consumer's to handle
+    writer = SnapshotWriter(Path(spec.stream_dir)) if spec.stream_dir else None
+    publisher = _Publisher(events, writer, spec)
+    controller = _Control(control)
+    outcome = JobState.FAILED
+    try:
+        if spec.engine not in engine_names():
+            importlib.import_module(spec.module)
+        entry = find_engine(spec.engine)
+        config = config_from_dict(entry.config_cls, spec.config)
+        resume = _resume_checkpoint(spec) if spec.resume else None
+        ctx = RunContext(
+            spec.run_dir,
+            spec.device,
+            engine=spec.engine,
+            config=spec.config,
+            checkpoint_every=spec.checkpoint_every,
+            resume=resume,
+            wants_snapshot=publisher.wants_snapshot,
+            on_checkpoint=lambda step: publisher.send(Checkpointed(step)),
+        )
+        controller.attach(ctx)
+        publisher.send(StateReport(JobState.RUNNING))
+        if resume is not None:
+            publisher.send(Log(f"resuming from the checkpoint at step {resume.step}"))
+        generator = entry.run(config, ctx)
+        try:
+            outcome = _drive(generator, ctx, controller, publisher)
+        finally:
+            generator.close()
+    except BaseException as exc:  # everything becomes a Failed event; the process ends right after
+        publisher.send(Failed(_describe(exc), traceback.format_exc()))
+        outcome = JobState.FAILED
+    publisher.send(StateReport(outcome))
+    publisher.close()  # waits for a slow consumer; a dead one makes the control thread end us
+    if writer is not None:
+        writer.close()
+
+
+def _drive(generator: Iterator[Event], ctx: RunContext, control: _Control, publisher: _Publisher) -> JobState:
+    """Step ``generator`` until it ends (FINISHED) or a cancel takes effect (CANCELLED)."""
+    clock = _Clock()
+    boundaries = 0  # Progress events since the pending pause or cancel request
+    for event in generator:
+        if isinstance(event, Snapshot):
+            publisher.offer_snapshot(event.payload)
+        elif isinstance(event, Progress):
+            publisher.send(dataclasses.replace(event, elapsed_s=clock.elapsed()))
+            boundaries += 1
+        else:
+            publisher.send(event)
+        wanted = control.wanted
+        if wanted == "run":
+            boundaries = 0
+            continue
+        if not (ctx.request_acknowledged or boundaries >= (2 if ctx.engine_checkpoints else 1)):
+            continue
+        if wanted == "pause":
+            publisher.send(StateReport(JobState.PAUSED))
+            clock.pause()
+            wanted = control.wait_while_paused()
+            clock.resume()
+            if wanted == "run":
+                publisher.send(StateReport(JobState.RUNNING))
+                boundaries = 0
+                continue
+        return JobState.CANCELLED
+    return JobState.FINISHED
+
+
+def _resume_checkpoint(spec: WorkerSpec) -> Checkpoint:
+    checkpoint = load_checkpoint(spec.run_dir) if spec.run_dir else None
+    if checkpoint is None:
+        raise FileNotFoundError(f"cannot resume: no checkpoint in {spec.run_dir}")
+    if checkpoint.engine != spec.engine:
+        raise ValueError(f"cannot resume: the checkpoint in {spec.run_dir} is from engine {checkpoint.engine!r}")
+    return checkpoint
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line message for the user; out-of-memory errors say so plainly."""
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":  # torch's is no MemoryError
+        return f"the engine ran out of memory ({detail})"
+    return detail

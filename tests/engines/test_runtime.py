@@ -1,0 +1,330 @@
+"""The worker runtime: streaming, pause, cancel, checkpoints, crashes, the queue, the CLI runner.
+
+Workers are real spawned processes running the small engine of ``runtime_engines``; timeouts are
+generous (the machine may be loaded) but bounded, and no test sleeps longer than it must.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+import tests.engines.runtime_engines  # noqa: F401  (registers "fit_points")
+from engines.registry import config_from_dict, find_engine
+from engines.runtime import (
+    Checkpointed,
+    Failed,
+    JobManager,
+    JobState,
+    Log,
+    Progress,
+    Result,
+    RuntimeOptions,
+    checkpoint_step,
+    load_checkpoint,
+)
+from engines.runtime.checkpoint import save_checkpoint
+from engines.runtime.stream import SnapshotReader, SnapshotWriter, make_stream_dir, remove_stream_dir
+from scene import GaussianCloud, MeshAsset
+
+TIMEOUT = 30.0
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def make_manager():
+    managers = []
+
+    def make(**options) -> JobManager:
+        managers.append(JobManager(RuntimeOptions(**options)))
+        return managers[-1]
+
+    yield make
+    for manager in managers:
+        manager.shutdown()
+
+
+def run_to_end(manager: JobManager, job: str) -> list:
+    """All events of ``job`` until it ends (the news piles up until polled)."""
+    assert manager.wait(job, TIMEOUT).is_terminal
+    return manager.poll()[job].events
+
+
+# ----------------------------------------------------------------- in-process parts
+def test_configs_are_strict():
+    entry = find_engine("fit_points")
+    assert config_from_dict(entry.config_cls, {"steps": 3}).steps == 3
+    with pytest.raises(ValueError, match=r"unknown key\(s\) 'stesp' \(did you mean 'steps'\?\)"):
+        config_from_dict(entry.config_cls, {"stesp": 3})
+    with pytest.raises(KeyError, match="did you mean 'fit_points'"):
+        find_engine("fit_point")
+
+
+def test_submit_rejects_a_bad_config_at_once(make_manager):
+    with pytest.raises(ValueError, match="unknown key"):
+        make_manager().submit("fit_points", {"lr": 0.1, "sleep": 1})
+
+
+def test_checkpoint_round_trip_without_pickle(tmp_path):
+    state = {"means": np.arange(6, dtype=np.float32).reshape(2, 3), "nested": {"k": [1, 2.5, "x", None]}, "t": (1, 2)}
+    save_checkpoint(tmp_path, 7, state, "fit_points", {"steps": 3})
+    save_checkpoint(tmp_path, 9, state, "fit_points", {"steps": 3})
+    loaded = load_checkpoint(tmp_path)
+    assert (loaded.step, loaded.engine, checkpoint_step(tmp_path)) == (9, "fit_points", 9)
+    np.testing.assert_array_equal(loaded.state["means"], state["means"])
+    assert loaded.state["nested"] == state["nested"] and loaded.state["t"] == [1, 2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.json", "state-000000009.npz"]
+    with pytest.raises(TypeError, match="state.bad is a object"):
+        save_checkpoint(tmp_path, 10, {"bad": object()}, "fit_points", {})
+
+
+def test_snapshot_slots_latest_wins_and_torn_reads_are_dropped():
+    folder = make_stream_dir()
+    writer, reader = SnapshotWriter(folder), SnapshotReader(folder)
+    try:
+        clouds = [GaussianCloud.create(np.full((10 * (i + 1), 3), i, np.float32), 0.1, (1, 0, 0)) for i in range(4)]
+        notices = [writer.write(cloud) for cloud in clouds]
+        assert reader.read(notices[0]) is None  # its slot was written again since
+        latest = reader.read(notices[-1])
+        np.testing.assert_array_equal(latest.means, clouds[-1].means)
+        mesh = MeshAsset(np.eye(3), [[0, 1, 2]], vertex_colors=np.ones((3, 4)))
+        np.testing.assert_array_equal(reader.read(writer.write(mesh)).faces, mesh.faces)
+    finally:
+        reader.close()
+        writer.close()
+        remove_stream_dir(folder)
+
+
+# ----------------------------------------------------------------- worker processes
+def test_events_stream_and_the_result_arrives(make_manager, tmp_path):
+    manager = make_manager(snapshot_rate_hz=20)
+    job = manager.submit("fit_points", {"steps": 60}, run_dir=tmp_path)
+    events = run_to_end(manager, job)
+    steps = [e.step for e in events if isinstance(e, Progress)]
+    assert steps == list(range(1, 61))
+    assert isinstance(events[-1], Result) and Path(events[-1].paths[0]).is_file()
+    info = manager.info(job)
+    assert info.state is JobState.FINISHED and info.fraction == 1.0 and len(info.metrics["loss"]) == 60
+    assert all(e.elapsed_s > 0 for e in events if isinstance(e, Progress))
+    # The engine's last snapshot is its final state, and the consumer holds it.
+    np.testing.assert_allclose(info.snapshot.means, np.load(info.result.paths[0]))
+
+
+def test_snapshots_are_throttled_and_the_consumer_sees_the_latest(make_manager):
+    manager = make_manager(snapshot_rate_hz=10, snapshot_budget=1.0)
+    job = manager.submit("fit_points", {"steps": 100, "step_sleep_s": 0.01})
+    seen, started = [], time.monotonic()
+    while not manager.info(job).state.is_terminal:
+        update = manager.poll().get(job)
+        if update is not None and update.snapshot is not None:
+            seen.append(update.snapshot)
+        time.sleep(1 / 60)
+    duration = time.monotonic() - started
+    update = manager.poll().get(job)
+    if update is not None and update.snapshot is not None:
+        seen.append(update.snapshot)
+    assert 3 <= len(seen) <= duration * 10 + 2
+    assert all(isinstance(s, GaussianCloud) and s.count == 200 for s in seen)
+    assert manager.info(job).snapshot is seen[-1]
+
+
+def test_a_slow_consumer_does_not_slow_the_engine():
+    """A consumer stalled for seconds: the engine runs on, Progress is coalesced, Result arrives."""
+    config = {"steps": 3000, "step_sleep_s": 0.0}  # ~450 kB of Progress: more than a pipe holds
+
+    def run(stall_s: float) -> list:
+        stalled = threading.Event()
+
+        def on_update() -> None:
+            if not stalled.is_set():
+                stalled.set()
+                time.sleep(stall_s)  # the receiver thread stops draining the pipe
+
+        manager = JobManager(RuntimeOptions(max_backlog=8), on_update=on_update)
+        try:
+            return run_to_end(manager, manager.submit("fit_points", config))
+        finally:
+            manager.shutdown()
+
+    def engine_seconds(events: list) -> float:
+        return [e for e in events if isinstance(e, Progress)][-1].elapsed_s
+
+    free, stalled = run(0.0), run(3.0)
+    assert engine_seconds(stalled) < min(engine_seconds(free) * 1.5 + 0.5, 2.5)
+    steps = [e.step for e in stalled if isinstance(e, Progress)]
+    assert len(steps) < 3000 and steps[-1] == 3000 and steps == sorted(steps)
+    assert isinstance(stalled[-1], Result)
+
+
+def test_cancel_takes_effect_within_a_second_and_leaves_a_checkpoint(make_manager, tmp_path):
+    manager = make_manager(checkpoint_every=0)
+    job = manager.submit("fit_points", {"steps": 5000}, run_dir=tmp_path)
+    wait_until(lambda: manager.info(job).step >= 20)
+    started = time.monotonic()
+    manager.cancel(job)
+    assert manager.wait(job, TIMEOUT) is JobState.CANCELLED
+    assert time.monotonic() - started < 1.0
+    info = manager.info(job)
+    assert info.checkpoint_step is not None and info.checkpoint_step >= 20 and info.step <= info.checkpoint_step + 1
+    assert load_checkpoint(tmp_path).step == info.checkpoint_step
+
+
+def test_cancel_during_a_slow_step_terminates_the_worker(make_manager):
+    manager = make_manager()
+    job = manager.submit("fit_points", {"steps": 50, "slow_step_at": 5, "slow_step_s": 30})
+    wait_until(lambda: manager.info(job).step >= 4)
+    pid = manager.info(job).pid
+    started = time.monotonic()
+    manager.cancel(job)
+    assert manager.wait(job, TIMEOUT) is JobState.CANCELLED
+    assert time.monotonic() - started < 1.0
+    assert not _alive(pid)
+
+
+def test_pause_stops_progress_and_resume_continues(make_manager, tmp_path):
+    manager = make_manager(checkpoint_every=0)
+    job = manager.submit("fit_points", {"steps": 300}, run_dir=tmp_path)
+    wait_until(lambda: manager.info(job).step >= 10)
+    manager.pause(job)
+    wait_until(lambda: manager.info(job).state is JobState.PAUSED)
+    paused = manager.info(job)
+    assert paused.checkpoint_step == paused.step
+    time.sleep(0.3)
+    assert manager.info(job).step == paused.step
+    manager.resume(job)
+    events = run_to_end(manager, job)
+    assert manager.info(job).state is JobState.FINISHED
+    steps = [e.step for e in events if isinstance(e, Progress)]
+    assert steps == list(range(1, 301))  # nothing skipped, nothing repeated
+
+
+def test_a_checkpoint_every_n_steps(make_manager, tmp_path):
+    manager = make_manager(checkpoint_every=25)
+    job = manager.submit("fit_points", {"steps": 100, "step_sleep_s": 0.001}, run_dir=tmp_path)
+    events = run_to_end(manager, job)
+    assert [e.step for e in events if isinstance(e, Checkpointed)] == [25, 50, 75, 100]
+
+
+def test_a_killed_worker_fails_keeps_its_snapshot_and_resumes_from_its_checkpoint(make_manager, tmp_path):
+    manager = make_manager(checkpoint_every=20)
+    job = manager.submit("fit_points", {"steps": 400}, run_dir=tmp_path)
+    wait_until(lambda: (manager.info(job).checkpoint_step or 0) >= 40 and manager.info(job).snapshot is not None)
+    os.kill(manager.info(job).pid, signal.SIGKILL)
+    assert manager.wait(job, TIMEOUT) is JobState.FAILED
+    info = manager.info(job)
+    assert "the worker process was killed (signal 9, SIGKILL)" in info.error.message
+    assert isinstance(info.snapshot, GaussianCloud)
+    resumed_from = info.checkpoint_step
+    manager.poll()
+    manager.resume(job)
+    events = run_to_end(manager, job)
+    assert manager.info(job).state is JobState.FINISHED
+    assert [e.step for e in events if isinstance(e, Progress)][0] == resumed_from + 1
+    assert manager.info(job).result.summary["first_step"] == resumed_from + 1
+    assert any(isinstance(e, Log) and f"step {resumed_from}" in e.text for e in events)
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"fail_at": 3}, "ValueError: failed on purpose at step 3"),
+        ({"fail_at": 3, "fail_with": "MemoryError"}, "the engine ran out of memory (MemoryError: failed on purpose"),
+        ({"crash_at": 3}, "the worker process crashed (signal 11, SIGSEGV)"),
+    ],
+)
+def test_errors_and_crashes_become_failed(make_manager, config, message):
+    manager = make_manager()
+    job = manager.submit("fit_points", config)
+    events = run_to_end(manager, job)
+    failures = [e for e in events if isinstance(e, Failed)]
+    assert manager.info(job).state is JobState.FAILED and len(failures) == 1
+    assert message in failures[0].message
+    if "crash_at" not in config:
+        assert "runtime_engines.py" in failures[0].traceback
+
+
+def test_one_job_at_a_time_per_device(make_manager):
+    manager = make_manager()
+    first = manager.submit("fit_points", {"steps": 40})
+    second = manager.submit("fit_points", {"steps": 40})
+    other = manager.submit("fit_points", {"steps": 10}, device="cuda:0")  # the engine ignores it
+    states = []
+    while not manager.info(second).state.is_terminal:
+        states.append((manager.info(first).state, manager.info(second).state))
+        time.sleep(0.01)
+    assert all(a.is_terminal for a, b in states if b.holds_device)  # second ran only after first
+    assert any(b is JobState.QUEUED and a.holds_device for a, b in states)
+    assert manager.wait(other, TIMEOUT) is JobState.FINISHED
+    assert manager.info(first).state is manager.info(second).state is JobState.FINISHED
+    manager.remove(first)
+    assert first not in manager.job_ids()
+
+
+def test_shutdown_leaves_no_process_and_no_shared_memory(tmp_path):
+    manager = JobManager()
+    running = manager.submit("fit_points", {"steps": 10000}, run_dir=tmp_path)
+    queued = manager.submit("fit_points", {"steps": 10})
+    wait_until(lambda: manager.info(running).snapshot is not None)
+    pid = manager.info(running).pid
+    manager.shutdown()
+    assert not _alive(pid)
+    assert multiprocessing.active_children() == []
+    assert manager.info(running).state is JobState.CANCELLED and manager.info(queued).state is JobState.CANCELLED
+    assert not list(Path(tempfile.gettempdir()).glob(f"atelier4d-stream-{os.getpid()}-*"))
+    if Path("/dev/shm").is_dir():
+        assert not list(Path("/dev/shm").glob(f"atelier4d-stream-{os.getpid()}-*"))
+
+
+FOREGROUND = """
+import sys
+import tests.engines.runtime_engines
+from engines.runtime import RuntimeOptions
+from engines.runtime.foreground import run_foreground
+sys.exit(run_foreground("fit_points", {"steps": 300, "step_sleep_s": 0.005}, sys.argv[1], resume=sys.argv[2] == "1",
+                        options=RuntimeOptions(checkpoint_every=30)))
+"""
+
+
+def test_foreground_ctrl_c_leaves_a_checkpoint_and_resume_finishes(tmp_path):
+    run = [sys.executable, "-c", FOREGROUND, str(tmp_path)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.Popen([*run, "0"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: checkpoint_step(tmp_path) is not None or first.poll() is not None)
+    finally:
+        first.send_signal(signal.SIGINT)  # the worker, not in a terminal's process group, never sees it
+    _, stderr = first.communicate(timeout=TIMEOUT)
+    assert first.returncode == 130, stderr
+    step = checkpoint_step(tmp_path)
+    assert step >= 30 and not (tmp_path / "means.npy").exists()
+    assert f"checkpoint at step {step}" in stderr and "--resume" in stderr
+    second = subprocess.run([*run, "1"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT)
+    assert second.returncode == 0, second.stderr
+    assert f"resuming from the checkpoint at step {step}" in second.stderr
+    assert (tmp_path / "means.npy").is_file()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
