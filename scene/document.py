@@ -8,7 +8,8 @@ the model without the model knowing about any of them. Layer payloads are immuta
 
 Event kinds: ``layer_added``, ``layer_removed``, ``layer_changed`` (``detail["field"]`` names the
 field: ``name``, ``visible``, ``transform``, ``data``, ``display``), ``layers_reordered``,
-``selection_changed``, ``undo_changed`` (the undo stack's state, for menus and the title bar).
+``selection_changed`` (the current layer), ``splats_selected`` (a layer's splat selection mask),
+``undo_changed`` (the undo stack's state, for menus and the title bar).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class Document:
         self._layers: list[Layer] = []
         self.current_id: str | None = None
         self.view: Camera | None = None  # the viewport camera saved with the project (not undoable)
+        self._splat_selection: dict[str, np.ndarray] = {}
         self.events = EventEmitter()
         self.undo_stack = UndoStack()
         self.undo_stack.on_change = lambda: self.events.emit(Event("undo_changed"))
@@ -215,6 +217,45 @@ class Document:
         if layer_id is not None:
             self.layer(layer_id)
         self._set_current(layer_id)
+
+    def splat_selection(self, layer_id: str) -> np.ndarray | None:
+        """The layer's selected splats as a read-only bool mask, or None when nothing is selected.
+
+        A mask that no longer fits the layer's data (the data was replaced since) counts as none.
+        """
+        mask = self._splat_selection.get(layer_id)
+        data = self.layer(layer_id).data
+        if mask is None or not isinstance(data, GaussianCloud) or len(mask) != data.count or not mask.any():
+            return None
+        return mask
+
+    def select_splats(self, layer_id: str, mask: np.ndarray | None, text: str = "Select splats") -> None:
+        """Set a splat layer's selection (None or an all-false mask clears it) as one undo step."""
+        layer = self.layer(layer_id)
+        if not isinstance(layer.data, GaussianCloud):
+            raise TypeError(f"{layer.name} holds no splats to select")
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool).copy()
+            if mask.shape != (layer.data.count,):
+                raise ValueError(f"selection mask has shape {mask.shape}, expected ({layer.data.count},)")
+            mask.setflags(write=False)
+            if not mask.any():
+                mask = None
+        before = self.splat_selection(layer_id)
+        if (before is None and mask is None) or (
+            before is not None and mask is not None and np.array_equal(before, mask)
+        ):
+            return
+
+        def assign(value: np.ndarray | None) -> None:
+            if value is None:
+                self._splat_selection.pop(layer_id, None)
+            else:
+                self._splat_selection[layer_id] = value
+            count = 0 if value is None else int(value.sum())
+            self.events.emit(Event("splats_selected", layer_id, {"count": count}))
+
+        self.undo_stack.push(Command(text, lambda: assign(mask), lambda: assign(before)))
 
     def undo(self) -> bool:
         return self.undo_stack.undo()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,46 @@ class UndoStack:
         self._done: list[Command] = []
         self._undone: list[Command] = []
         self._clean_index: int | None = 0
+        self._macro: list[Command] | None = None
         self.on_change: Callable[[], None] | None = None
 
     def push(self, command: Command) -> None:
-        """Apply ``command`` and record it."""
+        """Apply ``command`` and record it (inside a macro, as part of the macro's one step)."""
         command.apply()
+        if self._macro is not None:
+            self._macro.append(command)
+            return
+        self._record(command)
+
+    @contextmanager
+    def macro(self, text: str) -> Iterator[None]:
+        """Group every command pushed inside the block into one undo step named ``text``.
+
+        If the block raises, the commands it already applied are reverted, so a failed edit leaves
+        the document as it was. A macro inside a macro joins the outer one.
+        """
+        if self._macro is not None:
+            yield
+            return
+        self._macro = commands = []
+        try:
+            yield
+        except BaseException:
+            for command in reversed(commands):
+                command.revert()
+            raise
+        finally:
+            self._macro = None
+        if commands:
+            self._record(
+                Command(
+                    text,
+                    lambda: [c.apply() for c in commands],
+                    lambda: [c.revert() for c in reversed(commands)],
+                )
+            )
+
+    def _record(self, command: Command) -> None:
         self._done.append(command)
         self._undone.clear()
         if self._clean_index is not None and self._clean_index > len(self._done) - 1:

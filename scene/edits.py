@@ -1,0 +1,170 @@
+"""Splat editing, SuperSplat-style: select by screen rectangle, brush or 3D box; delete, invert,
+separate into a new layer, crop to a box, and move the selection.
+
+Pure mask functions (``mask_in_rect`` ...) work on world-space centres and a camera; the
+document operations wrap them as undoable steps (one step per user action, via undo macros), so
+the viewport only turns mouse gestures into rectangles, circles and matrices.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from scene.camera import Camera
+from scene.document import Document, Layer
+from scene.gaussians import GaussianCloud
+
+SelectMode = Literal["replace", "add", "subtract"]
+
+
+# ----------------------------------------------------------------------------- masks
+def world_centres(layer: Layer) -> np.ndarray:
+    """The layer's splat centres ``[N, 3]`` in world space (its transform applied)."""
+    m = layer.transform.matrix()
+    return layer.data.means.astype(np.float64) @ m[:3, :3].T + m[:3, 3]
+
+
+def mask_in_rect(points: np.ndarray, camera: Camera, rect: tuple[float, float, float, float]) -> np.ndarray:
+    """Points in front of ``camera`` whose pixel lies in ``rect = (x0, y0, x1, y1)`` (any corner order)."""
+    x0, x1 = sorted((rect[0], rect[2]))
+    y0, y1 = sorted((rect[1], rect[3]))
+    uv, depth = camera.project(points)
+    return (depth > camera.near) & (uv[:, 0] >= x0) & (uv[:, 0] <= x1) & (uv[:, 1] >= y0) & (uv[:, 1] <= y1)
+
+
+def mask_in_circle(points: np.ndarray, camera: Camera, centre: tuple[float, float], radius: float) -> np.ndarray:
+    """Points in front of ``camera`` within ``radius`` pixels of ``centre`` (a brush dab)."""
+    uv, depth = camera.project(points)
+    return (depth > camera.near) & (np.sum((uv - np.asarray(centre)) ** 2, axis=1) <= radius * radius)
+
+
+def mask_in_box(points: np.ndarray, box_min: np.ndarray, box_max: np.ndarray) -> np.ndarray:
+    """Points inside the axis-aligned box (bounds included)."""
+    lo, hi = np.minimum(box_min, box_max), np.maximum(box_min, box_max)
+    return np.all((points >= lo) & (points <= hi), axis=1)
+
+
+def combine(previous: np.ndarray | None, new: np.ndarray, mode: SelectMode) -> np.ndarray:
+    """A new selection from the previous one: replace it, add to it, or subtract from it."""
+    if mode == "replace" or previous is None:
+        return new if mode != "subtract" else np.zeros_like(new)
+    if mode == "add":
+        return previous | new
+    if mode == "subtract":
+        return previous & ~new
+    raise ValueError(f"unknown selection mode {mode!r}")
+
+
+# ----------------------------------------------------------------------------- selection steps
+def _splat_layer(document: Document, layer_id: str) -> Layer:
+    layer = document.layer(layer_id)
+    if not isinstance(layer.data, GaussianCloud):
+        raise TypeError(f"{layer.name} is a {layer.kind} layer; splat edits need a splat layer")
+    return layer
+
+
+def _select(document: Document, layer_id: str, new: np.ndarray, mode: SelectMode, text: str) -> int:
+    mask = combine(document.splat_selection(layer_id), new, mode)
+    document.select_splats(layer_id, mask, text)
+    return int(mask.sum())
+
+
+def select_rect(
+    document: Document, layer_id: str, camera: Camera, rect: tuple[float, float, float, float],
+    mode: SelectMode = "replace",
+) -> int:
+    """Box selection in the viewport; returns how many splats are selected afterwards."""
+    layer = _splat_layer(document, layer_id)
+    return _select(document, layer_id, mask_in_rect(world_centres(layer), camera, rect), mode, "Box select")
+
+
+def select_circle(
+    document: Document, layer_id: str, camera: Camera, centre: tuple[float, float], radius: float,
+    mode: SelectMode = "add",
+) -> int:
+    """Brush selection: one dab of a brush of ``radius`` pixels."""
+    layer = _splat_layer(document, layer_id)
+    new = mask_in_circle(world_centres(layer), camera, centre, radius)
+    return _select(document, layer_id, new, mode, "Brush select")
+
+
+def select_box(
+    document: Document, layer_id: str, box_min: np.ndarray, box_max: np.ndarray, mode: SelectMode = "replace"
+) -> int:
+    """Select the splats whose centres lie in a world-space box."""
+    layer = _splat_layer(document, layer_id)
+    return _select(document, layer_id, mask_in_box(world_centres(layer), box_min, box_max), mode, "Select in box")
+
+
+def select_all(document: Document, layer_id: str) -> None:
+    layer = _splat_layer(document, layer_id)
+    document.select_splats(layer_id, np.ones(layer.data.count, bool), "Select all splats")
+
+
+def invert_selection(document: Document, layer_id: str) -> None:
+    layer = _splat_layer(document, layer_id)
+    mask = document.splat_selection(layer_id)
+    inverted = np.ones(layer.data.count, bool) if mask is None else ~mask
+    document.select_splats(layer_id, inverted, "Invert selection")
+
+
+# ----------------------------------------------------------------------------- edits
+def _selected(document: Document, layer_id: str) -> tuple[Layer, np.ndarray]:
+    layer = _splat_layer(document, layer_id)
+    mask = document.splat_selection(layer_id)
+    if mask is None:
+        raise ValueError(f"no splats are selected in {layer.name}")
+    return layer, mask
+
+
+def delete_selected(document: Document, layer_id: str) -> int:
+    """Remove the selected splats; returns how many were removed."""
+    layer, mask = _selected(document, layer_id)
+    removed = int(mask.sum())
+    with document.undo_stack.macro(f"Delete {removed} splats"):
+        document.select_splats(layer_id, None)
+        document.set_layer(layer_id, data=layer.data.subset(~mask))
+    return removed
+
+
+def separate_selected(document: Document, layer_id: str) -> Layer:
+    """Move the selected splats into a new layer (same transform) placed above the source."""
+    layer, mask = _selected(document, layer_id)
+    part = Layer(document.unique_name(f"{layer.name} part"), layer.data.subset(mask), transform=layer.transform)
+    with document.undo_stack.macro(f"Separate {int(mask.sum())} splats"):
+        document.select_splats(layer_id, None)
+        document.set_layer(layer_id, data=layer.data.subset(~mask))
+        document.add_layer(part, index=document.index_of(layer_id) + 1)
+    return part
+
+
+def crop_to_box(document: Document, layer_id: str, box_min: np.ndarray, box_max: np.ndarray) -> int:
+    """Keep only the splats whose centres lie in the world-space box; returns how many were removed."""
+    layer = _splat_layer(document, layer_id)
+    keep = mask_in_box(world_centres(layer), box_min, box_max)
+    removed = int((~keep).sum())
+    if removed:
+        with document.undo_stack.macro(f"Crop away {removed} splats"):
+            document.select_splats(layer_id, None)
+            document.set_layer(layer_id, data=layer.data.subset(keep))
+    return removed
+
+
+def transform_selected(document: Document, layer_id: str, world_matrix: np.ndarray) -> None:
+    """Move the selected splats by a world-space affine matrix (what the gizmo produces).
+
+    The layer keeps its transform; the selected splats are changed in the layer's own space by
+    ``T^-1 @ M @ T``, so the edit looks the same from the world whatever the layer's placement.
+    """
+    layer, mask = _selected(document, layer_id)
+    t = layer.transform.matrix()
+    local = np.linalg.inv(t) @ np.asarray(world_matrix, dtype=np.float64) @ t
+    moved = layer.data.subset(mask).transformed(local)
+    fields = {}
+    for name in ("means", "log_scales", "quats", "opacity_logits", "sh"):
+        array = np.array(getattr(layer.data, name))
+        array[mask] = getattr(moved, name)
+        fields[name] = array
+    document.set_layer(layer_id, text=f"Transform {int(mask.sum())} splats", data=layer.data.replace(**fields))
