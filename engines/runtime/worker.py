@@ -12,9 +12,10 @@ Three threads, so the engine never waits on anyone:
   checkpoint request of :class:`RunContext`; when the consumer's end of the pipe closes (it died) it
   cancels the run and ends the process a few seconds later at the latest, so no worker outlives it.
 
-Pause and cancel take effect at a step boundary: right after the engine acknowledged the checkpoint
-request (it saves before its next ``yield``), or at the latest after one more :class:`Progress`
-(after the first one, for an engine that never asks for checkpoints). The consumer terminates a
+Pause and cancel take effect at a step boundary, which is a :class:`Progress` event: the first one
+after the engine acknowledged the checkpoint request (it saves before its next ``yield``), so the
+reported step and the saved one agree; or at the latest after one more :class:`Progress` (after the
+first one, for an engine that never asks for checkpoints). The consumer terminates a
 worker that does not stop in time after a cancel.
 
 The last message a worker sends is a :class:`StateReport` with its outcome; a worker whose pipe
@@ -277,6 +278,8 @@ def _drive(generator: Iterator[Event], ctx: RunContext, control: _Control, publi
         if wanted == "run":
             boundaries = 0
             continue
+        if not isinstance(event, Progress):
+            continue  # a step ends with its Progress; stopping earlier would hide the step just saved
         if not (ctx.request_acknowledged or boundaries >= (2 if ctx.engine_checkpoints else 1)):
             continue
         if wanted == "pause":
