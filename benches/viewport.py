@@ -1,0 +1,178 @@
+"""Viewport speed on the headless context: full frames at 100k and 1M splats (1280x720, SH degree 3)
+against a naive instanced draw of the same splats (no SH, no sorting), the 1M-splat depth sort and
+upload, and the interactive (adaptive-resolution) frame rate at 100k.
+
+The scene is an object's surface seen from a normal distance: splats on a unit sphere, sized to
+their spacing, camera 3 units away, so footprints are a few pixels as in real captures.
+Prints one JSON line. Run: ``.venv/bin/python benches/viewport.py [--frames 20]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import time
+
+import numpy as np
+
+import moderngl
+
+from render.context import create_headless_context
+from render.glutil import camera_uniforms, set_uniforms
+from render.offscreen import as_document
+from render.renderer import Renderer, RenderSettings
+from render.sorting import SortPoints, back_to_front
+from render.splats import SplatBuffers, SplatPipeline
+from scene import Camera, GaussianCloud
+from scene.sh import eval_sh
+from shaders import load
+
+WIDTH, HEIGHT = 1280, 720
+
+
+def object_cloud(count: int, seed: int = 0) -> GaussianCloud:
+    """``count`` flat-ish splats covering a unit sphere, with degree-3 SH."""
+    rng = np.random.default_rng(seed)
+    normals = rng.normal(size=(count, 3))
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    spacing = math.sqrt(4.0 * math.pi / count)
+    scales = spacing * rng.uniform(0.4, 0.9, (count, 3))
+    scales[:, 2] *= 0.2
+    cloud = GaussianCloud.create(
+        normals, scales, 0.5 + 0.4 * normals, rng.uniform(0.5, 0.95, count), quats=rng.normal(size=(count, 4)), sh_degree=3
+    )
+    sh = np.array(cloud.sh)
+    sh[:, 1:] = rng.normal(0.0, 0.1, sh[:, 1:].shape)
+    return cloud.replace(sh=sh)
+
+
+def orbit_camera(step: int, degrees_per_step: float = 0.3) -> Camera:
+    yaw = math.radians(30.0 + step * degrees_per_step)
+    eye = 3.0 * np.array([math.sin(yaw), 0.35, math.cos(yaw)])
+    return Camera.look_at(eye, np.zeros(3), width=WIDTH, height=HEIGHT, fov_y_deg=50.0, near=0.05, far=100.0)
+
+
+def median_ms(samples: list[float]) -> float:
+    return round(1000.0 * float(np.median(samples)), 2)
+
+
+class NaiveDraw:
+    """The baseline: per-instance attributes, projection per vertex, DC colour, unsorted."""
+
+    def __init__(self, ctx: moderngl.Context, cloud: GaussianCloud) -> None:
+        self.ctx, self.count = ctx, cloud.count
+        self.program = ctx.program(vertex_shader=load("splat_naive.vert"), fragment_shader=load("splat_draw.frag"))
+        cov = cloud.covariances()
+        colors = eval_sh(cloud.sh[:, :1], np.tile([0.0, 0.0, 1.0], (cloud.count, 1)))
+        data = np.hstack([cloud.means, cov[:, 0, :], cov[:, 1, 1:], cov[:, 2, 2:], colors, cloud.opacities[:, None]])
+        self.vbo = ctx.buffer(data.astype(np.float32).tobytes())
+        self.vao = ctx.vertex_array(self.program, [(self.vbo, "3f 3f 3f 4f/i", "a_mean", "a_cov_a", "a_cov_b", "a_color")])
+
+    def render(self, camera: Camera, fbo: moderngl.Framebuffer) -> None:
+        fbo.use()
+        fbo.clear(0.0, 0.0, 0.0, 1.0)
+        self.ctx.enable_only(moderngl.BLEND)
+        self.ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
+        set_uniforms(self.program, **camera_uniforms(camera))
+        self.vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=self.count)
+
+    def release(self) -> None:
+        for obj in (self.vao, self.vbo, self.program):
+            obj.release()
+
+
+def frame_times(
+    ctx: moderngl.Context, cloud: GaussianCloud, frames: int, settings: RenderSettings, naive: bool = False
+) -> tuple[list[float], list[float]]:
+    """Wall times of ``frames`` renders of an orbiting view, after two warm-up frames.
+
+    With ``naive`` each frame is followed by the baseline's frame of the same view, so both see
+    the same machine load (other processes share these cores); its times are the second list.
+    """
+    renderer = Renderer(ctx)
+    baseline = NaiveDraw(ctx, cloud) if naive else None
+    fbo = ctx.simple_framebuffer((WIDTH, HEIGHT))
+    document = as_document(cloud)
+    ours, theirs = [], []
+    try:
+        for step in range(frames + 2):
+            camera = orbit_camera(step)
+            start = time.perf_counter()
+            renderer.render(document, camera, fbo, settings)
+            ctx.finish()
+            middle = time.perf_counter()
+            if baseline is not None:
+                baseline.render(camera, fbo)
+                ctx.finish()
+            if step >= 2:
+                ours.append(middle - start)
+                theirs.append(time.perf_counter() - middle)
+    finally:
+        renderer.release()
+        fbo.release()
+        if baseline is not None:
+            baseline.release()
+    return ours, theirs
+
+
+def sort_times(cloud: GaussianCloud, runs: int) -> list[float]:
+    points = SortPoints.of(cloud.means)
+    times = []
+    for step in range(runs):
+        row = orbit_camera(step * 10).w2c()[2]
+        start = time.perf_counter()
+        back_to_front(points, row)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def upload_times(ctx: moderngl.Context, cloud: GaussianCloud, runs: int) -> list[float]:
+    pipeline = SplatPipeline(ctx)
+    buffers = SplatBuffers(pipeline)
+    times = []
+    try:
+        buffers.upload(cloud)  # allocation, not timed: later uploads reuse the textures
+        for _ in range(runs):
+            start = time.perf_counter()
+            buffers.upload(cloud.replace(means=cloud.means))  # a new object, as an engine would send
+            ctx.finish()
+            times.append(time.perf_counter() - start)
+    finally:
+        buffers.release()
+        pipeline.release()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--frames", type=int, default=20)
+    args = parser.parse_args()
+    ctx = create_headless_context()
+    full = RenderSettings(wait_for_sort=False)
+    result: dict = {"bench": "viewport", "size": f"{WIDTH}x{HEIGHT}", "sh_degree": 3, "renderer": ctx.info["GL_RENDERER"]}
+    for label, count in (("100k", 100_000), ("1m", 1_000_000)):
+        cloud = object_cloud(count)
+        ours, naive = frame_times(ctx, cloud, args.frames, full, naive=True)
+        result[f"frame_ms_{label}"] = median_ms(ours)
+        result[f"naive_frame_ms_{label}"] = median_ms(naive)
+        result[f"frame_vs_naive_{label}"] = round(result[f"frame_ms_{label}"] / result[f"naive_frame_ms_{label}"], 2)
+        if count == 1_000_000:
+            result["sort_ms_1m"] = median_ms(sort_times(cloud, max(args.frames, 20)))
+            result["upload_ms_1m"] = median_ms(upload_times(ctx, cloud, 5))
+        else:
+            interactive, _ = frame_times(ctx, cloud, 3 * args.frames, RenderSettings(adaptive=True, wait_for_sort=False))
+            result["interactive_fps_100k"] = round(1.0 / float(np.median(interactive[args.frames:])), 1)
+    result["targets"] = {
+        "frame_le_1.3x_naive": all(result[f"frame_vs_naive_{k}"] <= 1.3 for k in ("100k", "1m")),
+        "sort_1m_le_20ms": result["sort_ms_1m"] <= 20.0,
+        "interactive_ge_10fps": result["interactive_fps_100k"] >= 10.0,
+    }
+    result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.machine()}
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Back-to-front ordering of splats by depth, off the render thread.
+
+Keys are view depths quantized to 16 bits, sorted by numpy's stable argsort, which is a radix
+(counting) sort for 16-bit integers: linear time, ~12 ms for a million splats on one core, as the
+web splat viewers do it. The order depends only on the viewing direction (translation adds the
+same offset to every depth), so the sort is skipped while the direction barely changes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+
+import numpy as np
+
+RESORT_ANGLE_DEG = 0.5  # re-sort once the viewing direction turned more than this
+
+
+@dataclass(frozen=True)
+class SortPoints:
+    """Splat centres laid out for fast depth keys: one contiguous float32 row per axis (numpy's
+    elementwise ops on them run ~5x faster than a ``[N, 3] @ [3]`` product) and the bounding box,
+    whose corners bound the depth range in any view without a pass over the points."""
+
+    columns: np.ndarray  # [3, N] float32
+    corners: np.ndarray  # [8, 3] float64
+
+    @classmethod
+    def of(cls, means: np.ndarray) -> SortPoints:
+        """From centres ``[N, 3]``."""
+        means = np.asarray(means, dtype=np.float32).reshape(-1, 3)
+        if len(means):
+            lo, hi = means.min(axis=0).astype(np.float64), means.max(axis=0).astype(np.float64)
+        else:
+            lo = hi = np.zeros(3)
+        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+        return cls(np.ascontiguousarray(means.T), corners)
+
+    def __len__(self) -> int:
+        return self.columns.shape[1]
+
+
+def depth_keys(points: SortPoints, depth_row: np.ndarray) -> np.ndarray:
+    """Depths quantized to ``[N] uint16``, 0 = farthest.
+
+    ``depth_row [4]`` is the third row of view @ model (GL camera, looking down -Z): camera-space z
+    of p is ``depth_row[:3] . p + depth_row[3]``; far points have the most negative z. The box's
+    depth range maps to 0.5-65534.5 so float rounding never wraps a key.
+    """
+    direction = np.asarray(depth_row[:3], dtype=np.float64)
+    box_z = points.corners @ direction
+    lo, hi = float(box_z.min()), float(box_z.max())
+    scale = 65534.0 / (hi - lo) if hi > lo else 0.0
+    weights = (direction * scale).astype(np.float32)
+    z = points.columns[0] * weights[0]
+    z += points.columns[1] * weights[1]
+    z += points.columns[2] * weights[2]
+    z += np.float32(0.5 - lo * scale)
+    return z.astype(np.uint16)
+
+
+def back_to_front(points: SortPoints, depth_row: np.ndarray) -> np.ndarray:
+    """Indices ``[N] uint32`` ordering the points from far to near (ties keep index order)."""
+    return np.argsort(depth_keys(points, depth_row), kind="stable").astype(np.uint32)
+
+
+class DepthSorter:
+    """Keeps one layer's splats sorted for the current view using a worker ``executor``.
+
+    The render thread calls :meth:`request` every frame (cheap when the view barely moved) and
+    :meth:`poll` for a finished order; it draws with the previous order meanwhile.
+    """
+
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+        self._points: SortPoints | None = None
+        self._generation = 0
+        self._sorted_dir: np.ndarray | None = None
+        self._pending: Future | None = None
+        self._lock = threading.Lock()
+
+    def set_points(self, means: np.ndarray) -> None:
+        """New splat centres ``[N, 3]`` (object space): the next request sorts again."""
+        with self._lock:
+            self._points = SortPoints.of(means)
+            self._generation += 1
+            self._sorted_dir = None
+
+    def request(self, depth_row: np.ndarray) -> bool:
+        """Start a sort for this view unless one for a close enough direction exists; True if started."""
+        direction = np.asarray(depth_row[:3], dtype=np.float64)
+        direction = direction / max(np.linalg.norm(direction), 1e-30)
+        with self._lock:
+            if self._points is None:
+                return False
+            if self._sorted_dir is not None and _angle_deg(direction, self._sorted_dir) < RESORT_ANGLE_DEG:
+                return False
+            if self._pending is not None and not self._pending.done():
+                return False  # one sort at a time; the next frame asks again
+            self._sorted_dir = direction
+            points, generation = self._points, self._generation
+            self._pending = self._executor.submit(lambda: (generation, back_to_front(points, depth_row)))
+            return True
+
+    def poll(self, wait: bool = False) -> np.ndarray | None:
+        """The order from a finished sort of the current points (once), else None.
+
+        With ``wait`` the call blocks until the running sort ends.
+        """
+        with self._lock:
+            pending = self._pending
+        if pending is None or (not wait and not pending.done()):
+            return None
+        generation, order = pending.result()
+        with self._lock:
+            if self._pending is pending:
+                self._pending = None
+            if generation != self._generation:
+                return None
+        return order
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    return math.degrees(math.acos(float(np.clip(np.dot(a, b), -1.0, 1.0))))

@@ -1,0 +1,230 @@
+"""GPU state and drawing of one ``GaussianCloud``: packed textures, a per-view preprocess pass, a sorted draw.
+
+Layout (GL 3.3, no SSBOs): splat ``i`` lives at texel column ``i % 1024``, row ``i // 1024``.
+* geometry, RGBA32F, 3 texels per splat: (mean, opacity logit), quaternion wxyz, (log-scale, 0);
+* SH, RGBA16F (half floats halve the 192 MB of a million degree-3 splats), ``ceil(3K / 4)``
+  texels per splat holding the ``K x 3`` coefficients in order;
+* selection, R8, one texel per splat: 255 where the splat is selected (tinted when drawn).
+* order, R32UI, one texel per draw slot: the index of the splat drawn there (back to front).
+The preprocess pass draws one fragment per slot, for the splat the order puts there, into three
+RGBA32F targets (screen centre and depth, quad half-axes, colour and opacity): projection and SH
+run once per view, not per quad corner. Those targets are copied into buffers on the GPU and
+drawn as an instanced quad per splat with plain per-instance attributes, which llvmpipe's
+single-threaded vertex stage fetches far faster than textures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import moderngl
+
+from render.glutil import set_uniforms
+from scene.gaussians import GaussianCloud
+from shaders import load
+
+TEX_W = 1024  # splats per texture row; keep in sync with the shaders
+
+
+def sh_texels(degree: int) -> int:
+    """RGBA texels holding one splat's SH coefficients of ``degree``."""
+    return -(-3 * (degree + 1) ** 2 // 4)
+
+
+def pack_geometry(cloud: GaussianCloud, rows: int) -> np.ndarray:
+    """The geometry texture's contents ``[rows, TEX_W * 3, 4] float32``."""
+    out = np.zeros((rows * TEX_W, 3, 4), np.float32)
+    n = cloud.count
+    out[:n, 0, :3] = cloud.means
+    out[:n, 0, 3] = cloud.opacity_logits
+    out[:n, 1] = cloud.quats
+    out[:n, 2, :3] = cloud.log_scales
+    return out.reshape(rows, TEX_W * 3, 4)
+
+
+def pack_sh(cloud: GaussianCloud, rows: int) -> np.ndarray:
+    """The SH texture's contents ``[rows, TEX_W * texels, 4] float16``."""
+    texels = sh_texels(cloud.sh_degree)
+    out = np.zeros((rows * TEX_W, texels * 4), np.float16)
+    out[: cloud.count, : cloud.sh.shape[1] * 3] = cloud.sh.reshape(cloud.count, -1)
+    return out.reshape(rows, TEX_W * texels, 4)
+
+
+@dataclass(frozen=True)
+class SplatDrawParams:
+    """What one splat layer's picture depends on besides the camera."""
+
+    model: np.ndarray  # [4, 4] layer -> world
+    sh_degree: int  # degree to evaluate (already capped)
+    scale: float = 1.0  # splat-size multiplier
+    opacity: float = 1.0  # opacity multiplier
+
+
+class SplatPipeline:
+    """The shader programs shared by every splat layer of one context."""
+
+    def __init__(self, ctx: moderngl.Context) -> None:
+        self.ctx = ctx
+        self.preprocess = ctx.program(vertex_shader=load("fullscreen.vert"), fragment_shader=load("splat_preprocess.frag"))
+        self.draw = ctx.program(vertex_shader=load("splat_draw.vert"), fragment_shader=load("splat_draw.frag"))
+        self.sprites = ctx.program(vertex_shader=load("splat_sprite.vert"), fragment_shader=load("splat_sprite.frag"))
+        set_uniforms(self.sprites, u_max_size=float(ctx.info["GL_POINT_SIZE_RANGE"][1]))
+        set_uniforms(self.preprocess, u_geom=0, u_sh=1, u_selected=2, u_order=3)
+        self.fullscreen = ctx.vertex_array(self.preprocess, [])
+
+    def release(self) -> None:
+        for obj in (self.fullscreen, self.preprocess, self.draw, self.sprites):
+            obj.release()
+
+
+class SplatBuffers:
+    """One cloud's textures, preprocess targets and draw order on the GPU.
+
+    :meth:`upload` reuses the textures when the new cloud fits them (a streaming engine replaces
+    a layer many times a second), so only the data moves.
+    """
+
+    def __init__(self, pipeline: SplatPipeline) -> None:
+        self.pipeline = pipeline
+        self.ctx = pipeline.ctx
+        self.count = 0
+        self._rows = 0
+        self._degree = -1
+        self._textures: list[moderngl.Texture] = []
+        self._fbo: moderngl.Framebuffer | None = None
+        self._order: moderngl.Texture | None = None
+        self._attributes: list[moderngl.Buffer] = []
+        self._vao: moderngl.VertexArray | None = None
+        self._sprite_vao: moderngl.VertexArray | None = None
+        self._selection: moderngl.Texture | None = None
+        self._selection_mask: np.ndarray | None = None
+        self._preprocessed_key: tuple | None = None
+
+    def upload(self, cloud: GaussianCloud) -> None:
+        """Copy ``cloud`` to the GPU, reallocating only when it outgrows the current textures."""
+        rows = max(1, -(-cloud.count // TEX_W))
+        if rows > self._rows or cloud.sh_degree != self._degree:
+            self._allocate(rows, cloud.sh_degree)
+        self._geom.write(pack_geometry(cloud, self._rows))
+        self._sh.write(pack_sh(cloud, self._rows))
+        self.count = cloud.count
+        self._preprocessed_key = None
+        self._selection_mask = None
+        self._selection.write(np.zeros(self._rows * TEX_W, np.uint8))
+
+    def set_selection(self, mask: np.ndarray | None) -> None:
+        """Tint the splats where ``mask [count] bool`` is set; uploads only when the mask object changes."""
+        if mask is self._selection_mask:
+            return
+        flags = np.zeros(self._rows * TEX_W, np.uint8)
+        if mask is not None:
+            flags[: self.count] = np.where(mask, 255, 0)
+        self._selection.write(flags)
+        self._selection_mask = mask
+        self._preprocessed_key = None
+
+    def set_order(self, order: np.ndarray) -> None:
+        """The draw order ``[count] uint32``, back to front (takes effect at the next preprocess)."""
+        slots = np.zeros(self._rows * TEX_W, np.uint32)
+        slots[: len(order)] = order
+        self._order.write(slots)
+        self._preprocessed_key = None
+
+    def preprocess(self, camera_uniforms: dict, params: SplatDrawParams) -> None:
+        """Project and colour every splat for this view (skipped when nothing changed since last time).
+
+        Binds its own framebuffer and disables blending and depth testing: call it before the
+        frame's drawing starts.
+        """
+        key = (
+            tuple(np.round(np.asarray(camera_uniforms["u_view_cv"]).ravel(), 9)),
+            camera_uniforms["u_focal"],
+            camera_uniforms["u_principal"],
+            camera_uniforms["u_viewport"],
+            camera_uniforms["u_near_far"],
+            params.model.tobytes(),
+            params.sh_degree,
+            params.scale,
+            params.opacity,
+        )
+        if key == self._preprocessed_key or self.count == 0:
+            return
+        linear = params.model[:3, :3]
+        u, _, vt = np.linalg.svd(linear)
+        rotation = u @ vt  # the rotation part of the layer transform (polar decomposition)
+        prog = self.pipeline.preprocess
+        set_uniforms(
+            prog,
+            **camera_uniforms,
+            u_count=self.count,
+            u_sh_texels=sh_texels(self._degree),
+            u_degree=min(params.sh_degree, self._degree),
+            u_model=params.model,
+            u_sh_rot=rotation.T,
+            u_scale_mult=float(params.scale),
+            u_opacity_mult=float(params.opacity),
+        )
+        self._geom.use(0)
+        self._sh.use(1)
+        self._selection.use(2)
+        self._order.use(3)
+        self._fbo.use()
+        self.ctx.enable_only(moderngl.NOTHING)
+        self.pipeline.fullscreen.render(moderngl.TRIANGLES, vertices=3)
+        for attachment, buffer in enumerate(self._attributes):
+            self._fbo.read_into(buffer, attachment=attachment, components=4, dtype="f4")
+        self._preprocessed_key = key
+
+    def draw(self, target_size: tuple[int, int], point_px: float = 0.0, sprites: bool = False) -> None:
+        """Blend the splats into the bound framebuffer in the current order (state set by the caller).
+
+        ``point_px`` > 0 draws squares of that half-size at the centres (point mode); ``sprites``
+        draws point sprites instead of quads (the cheaper interactive path).
+        """
+        if self.count == 0:
+            return
+        target = (float(target_size[0]), float(target_size[1]))
+        if sprites and point_px <= 0.0:
+            set_uniforms(self.pipeline.sprites, u_target=target)
+            self.ctx.enable(moderngl.PROGRAM_POINT_SIZE)
+            self._sprite_vao.render(moderngl.POINTS, vertices=self.count)
+            return
+        set_uniforms(self.pipeline.draw, u_target=target, u_point_px=point_px)
+        self._vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=self.count)
+
+    def release(self) -> None:
+        for obj in [self._vao, self._sprite_vao, *self._attributes, *self._textures, self._selection, self._fbo, self._order]:
+            if obj is not None:
+                obj.release()
+        self._textures, self._attributes = [], []
+        self._selection, self._fbo, self._order, self._vao, self._sprite_vao = None, None, None, None, None
+
+    @property
+    def _geom(self) -> moderngl.Texture:
+        return self._textures[0]
+
+    @property
+    def _sh(self) -> moderngl.Texture:
+        return self._textures[1]
+
+    def _allocate(self, rows: int, degree: int) -> None:
+        self.release()
+        ctx = self.ctx
+        geom = ctx.texture((TEX_W * 3, rows), 4, dtype="f4")
+        sh = ctx.texture((TEX_W * sh_texels(degree), rows), 4, dtype="f2")
+        targets = [ctx.texture((TEX_W, rows), 4, dtype="f4") for _ in range(3)]
+        selection = ctx.texture((TEX_W, rows), 1, dtype="f1")
+        for tex in (geom, sh, *targets, selection):
+            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self._textures = [geom, sh, *targets]
+        self._selection = selection
+        self._fbo = ctx.framebuffer(color_attachments=targets)
+        self._order = ctx.texture((TEX_W, rows), 1, dtype="u4")
+        self._order.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self._attributes = [ctx.buffer(reserve=rows * TEX_W * 16) for _ in targets]
+        names = ("a_center", "a_axes", "a_color")
+        self._vao = ctx.vertex_array(self.pipeline.draw, [(b, "4f/i", n) for b, n in zip(self._attributes, names)])
+        self._sprite_vao = ctx.vertex_array(self.pipeline.sprites, [(b, "4f", n) for b, n in zip(self._attributes, names)])
+        self._rows, self._degree = rows, degree

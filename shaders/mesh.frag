@@ -1,0 +1,25 @@
+#version 330 core
+// Two-sided Lambert with a headlight plus a little sky fill: enough to read shape in a viewport.
+uniform vec3 u_campos;
+uniform bool u_textured;
+uniform sampler2D u_texture;
+uniform vec4 u_flat_color;  // alpha > 0: draw this colour unlit (wireframe overlay)
+
+in vec3 v_world;
+in vec3 v_normal;
+in vec4 v_color;
+in vec2 v_uv;
+out vec4 frag;
+
+void main() {
+    if (u_flat_color.a > 0.0) {
+        frag = u_flat_color;
+        return;
+    }
+    vec4 base = u_textured ? texture(u_texture, v_uv) * v_color : v_color;
+    vec3 n = normalize(v_normal);
+    vec3 to_eye = normalize(u_campos - v_world);
+    if (dot(n, to_eye) < 0.0) n = -n;
+    float light = 0.25 + 0.15 * (0.5 + 0.5 * n.y) + 0.6 * max(dot(n, to_eye), 0.0);
+    frag = vec4(base.rgb * light * base.a, base.a);
+}

@@ -1,0 +1,86 @@
+#version 330 core
+// Per-splat work done once per view, one fragment per Gaussian: EWA projection, quad axes and
+// SH colour. Fragment j handles splat u_order[j], so the results come out in drawing order and
+// the draw pass reads them as plain per-instance attributes.
+
+#include "projection.glsl"
+#include "sh.glsl"
+
+uniform sampler2D u_geom;   // 3 texels per splat: (mean, opacity logit), quat wxyz, (log scale, -)
+uniform sampler2D u_sh;     // u_sh_texels half-float texels per splat: the K*3 SH floats in order
+uniform usampler2D u_order;   // the back-to-front order: splat index per output slot
+uniform sampler2D u_selected;  // one texel per splat: 1 = selected
+uniform int u_count;
+uniform int u_sh_texels;
+uniform int u_degree;
+uniform mat4 u_model;       // layer -> world
+uniform mat3 u_sh_rot;      // world direction -> layer direction (rotation part only)
+uniform vec3 u_campos;
+uniform vec2 u_proj_z;      // rows 2 of the GL projection: ndc z = (a * z_gl + b) / -z_gl
+uniform float u_scale_mult;
+uniform float u_opacity_mult;
+
+layout(location = 0) out vec4 o_center;  // centre (GL window px, y up), ndc z, extent (0 = hidden)
+layout(location = 1) out vec4 o_axes;    // the two half-axes in GL window px
+layout(location = 2) out vec4 o_color;   // rgb, opacity
+
+const int TEX_W = 1024;
+const vec3 SELECTION_TINT = vec3(1.0, 0.55, 0.1);  // the selection outline's orange
+
+mat3 quat_to_mat(vec4 q) {  // q = (w, x, y, z), unit
+    float w = q.x, x = q.y, y = q.z, z = q.w;
+    return mat3(1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y + w * z), 2.0 * (x * z - w * y),
+                2.0 * (x * y - w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z + w * x),
+                2.0 * (x * z + w * y), 2.0 * (y * z - w * x), 1.0 - 2.0 * (x * x + y * y));
+}
+
+void main() {
+    ivec2 slot = ivec2(gl_FragCoord.xy);
+    int index = slot.y * TEX_W + slot.x;
+    o_center = vec4(0.0);
+    o_axes = vec4(0.0);
+    o_color = vec4(0.0);
+    if (index >= u_count) return;
+    int splat = int(texelFetch(u_order, slot, 0).r);
+    ivec2 cell = ivec2(splat % TEX_W, splat / TEX_W);
+
+    vec4 g0 = texelFetch(u_geom, ivec2(cell.x * 3, cell.y), 0);
+    vec4 q = normalize(texelFetch(u_geom, ivec2(cell.x * 3 + 1, cell.y), 0));
+    vec3 scale = exp(texelFetch(u_geom, ivec2(cell.x * 3 + 2, cell.y), 0).xyz) * u_scale_mult;
+    float opacity = u_opacity_mult / (1.0 + exp(-g0.w));
+
+    mat3 m = mat3(u_model) * quat_to_mat(q);
+    m = mat3(m[0] * scale.x, m[1] * scale.y, m[2] * scale.z);
+    vec3 mean = (u_model * vec4(g0.xyz, 1.0)).xyz;
+
+    vec2 center;
+    float depth;
+    vec3 cov2d;
+    if (!ewa_project(mean, m * transpose(m), center, depth, cov2d)) return;
+    vec2 axis1, axis2;
+    float extent = splat_quad(cov2d, opacity, axis1, axis2);
+    if (extent <= 0.0) return;
+
+    // Constant loop bounds and indices let the compiler keep these arrays in registers
+    // (dynamic indexing spills them to memory on llvmpipe). Texels past this degree read as 0.
+    vec4 v[12];
+    for (int t = 0; t < 12; ++t) {
+        v[t] = t < u_sh_texels ? texelFetch(u_sh, ivec2(cell.x * u_sh_texels + t, cell.y), 0) : vec4(0.0);
+    }
+    vec3 coeffs[16];
+    for (int j = 0; j < 4; ++j) {  // 3 texels hold 4 RGB coefficients
+        coeffs[4 * j] = v[3 * j].xyz;
+        coeffs[4 * j + 1] = vec3(v[3 * j].w, v[3 * j + 1].xy);
+        coeffs[4 * j + 2] = vec3(v[3 * j + 1].zw, v[3 * j + 2].x);
+        coeffs[4 * j + 3] = v[3 * j + 2].yzw;
+    }
+    vec3 dir = u_sh_rot * normalize(mean - u_campos);
+    vec3 rgb = eval_sh(coeffs, u_degree, dir);
+    if (texelFetch(u_selected, cell, 0).r > 0.5) rgb = mix(rgb, SELECTION_TINT, 0.6);
+
+    float ndc_z = (u_proj_z.x * -depth + u_proj_z.y) / depth;
+    vec2 flip = vec2(1.0, -1.0);  // OpenCV pixels (y down) -> GL window pixels (y up)
+    o_center = vec4(center.x, u_viewport.y - center.y, ndc_z, extent);
+    o_axes = vec4(axis1 * flip, axis2 * flip);
+    o_color = vec4(rgb, opacity);
+}
