@@ -11,7 +11,7 @@ import traceback
 from typing import Sequence
 
 from scene.io import FormatError
-from studio.commands import common, convert, info, open_cmd, render
+from studio.commands import common, convert, generate, info, open_cmd, render
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (open_cmd, convert, info, render):
+    for module in (open_cmd, convert, info, render, generate):
         module.register(sub)
     return parser
 
