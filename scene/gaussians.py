@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
 
 from scene import sh as shmath
 from scene.rotation import matrix_to_quat, normalize_quats, polar_decompose, quat_multiply, quat_to_matrix
-from scene.validation import as_array, same_length
+from scene.validation import as_array, axis_bounds, same_length
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -130,9 +131,11 @@ class GaussianCloud:
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Axis-aligned bounds ``(min, max)`` of the centres; zeros for an empty cloud."""
-        if self.count == 0:
-            return np.zeros(3, np.float32), np.zeros(3, np.float32)
-        return self.means.min(axis=0), self.means.max(axis=0)
+        return self._bounds
+
+    @cached_property
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:  # the cloud is immutable: compute once
+        return axis_bounds(self.means)
 
     # ----------------------------------------------------------------- editing
     def replace(self, **fields: np.ndarray) -> "GaussianCloud":

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from scene.validation import as_array, same_length
+from scene.validation import as_array, axis_bounds, same_length
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -99,9 +100,12 @@ class MeshAsset:
         return self.texture is not None
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        if not len(self.vertices):
-            return np.zeros(3, np.float32), np.zeros(3, np.float32)
-        return self.vertices.min(axis=0), self.vertices.max(axis=0)
+        """Axis-aligned bounds ``(min, max)`` of the vertices; zeros for an empty mesh."""
+        return self._bounds
+
+    @cached_property
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:  # the mesh is immutable: compute once
+        return axis_bounds(self.vertices)
 
     def transformed(self, matrix: np.ndarray) -> "MeshAsset":
         """The mesh moved by an affine 4x4 ``matrix`` (normals by the inverse transpose)."""

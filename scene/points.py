@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from scene.gaussians import GaussianCloud
-from scene.validation import as_array, same_length
+from scene.validation import as_array, axis_bounds, same_length
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,9 +34,12 @@ class PointCloud:
         return len(self.points)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        if not len(self.points):
-            return np.zeros(3, np.float32), np.zeros(3, np.float32)
-        return self.points.min(axis=0), self.points.max(axis=0)
+        """Axis-aligned bounds ``(min, max)`` of the points; zeros for an empty cloud."""
+        return self._bounds
+
+    @cached_property
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:  # the cloud is immutable: compute once
+        return axis_bounds(self.points)
 
     def transformed(self, matrix: np.ndarray) -> "PointCloud":
         m = np.asarray(matrix, dtype=np.float64).reshape(4, 4)

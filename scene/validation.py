@@ -41,3 +41,14 @@ def same_length(owner: str, **arrays: np.ndarray) -> int:
             detail = ", ".join(f"{k}={v}" for k, v in lengths.items())
             raise ValueError(f"{owner}: arrays disagree on the element count ({detail})")
     return first
+
+
+def axis_bounds(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Read-only axis-aligned bounds ``(min, max)`` of ``points [N, 3]``; zeros when there are none."""
+    if not len(points):
+        lo, hi = np.zeros(3, np.float32), np.zeros(3, np.float32)
+    else:
+        lo, hi = points.min(axis=0), points.max(axis=0)
+    lo.setflags(write=False)
+    hi.setflags(write=False)
+    return lo, hi
