@@ -12,7 +12,8 @@ dataclass of its config::
     def fit_points(config: FitPointsConfig, ctx: RunContext) -> Iterator[Event]:
         ...
 
-Every config field has a default that works, so ``FitPointsConfig()`` is a valid run. Configs built
+Config fields have defaults that work, except inputs no default can stand for (a dataset folder,
+a prompt): those have none, so the CLI makes them required options and the GUI a required field. Configs built
 from a dict (the CLI, a saved document, a job sent to a worker) go through :func:`config_from_dict`,
 which rejects unknown keys, so a typo fails loudly instead of being ignored.
 
