@@ -135,7 +135,7 @@ class Renderer:
         has_depth = any(isinstance(self._layers[layer.id].buffers, (MeshBuffers, PointBuffers)) for layer in visible)
         ctx.enable_only((moderngl.DEPTH_TEST if has_depth else moderngl.NOTHING) | moderngl.BLEND)
         ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
-        ctx.depth_mask = False
+        target.depth_mask = False  # splats and helpers test depth but never write it (moderngl: per framebuffer)
         helpers = []
         if settings.show_grid:
             helpers.append(grid_lines(settings.grid_extent, settings.grid_step))
@@ -145,7 +145,7 @@ class Renderer:
         point_px = 0.5 * settings.point_size_px if settings.point_mode else 0.0
         for layer in splat_layers:  # point sprites while moving at reduced resolution: cheaper vertices
             self._layers[layer.id].buffers.draw((width, height), point_px, sprites=scale < 1.0)
-        ctx.depth_mask = True
+        target.depth_mask = True
 
         if not direct:
             self._blit(framebuffer)
