@@ -1,0 +1,161 @@
+"""The Jobs dock: the engine jobs with progress, ETA, a live metric plot and their controls.
+
+The panel polls the Qt-free :class:`engines.runtime.JobManager` on a timer (``poll()`` never
+blocks), so the engine never waits for the GUI and the GUI never waits for the engine. Each new
+snapshot is announced with :attr:`JobsPanel.snapshot` (latest wins: one per poll at most).
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engines.runtime import JobInfo, JobManager, JobState
+
+ACTIVE_STATES = (JobState.QUEUED, JobState.STARTING, JobState.RUNNING, JobState.PAUSED)
+_PEN_COLOURS = ("#4fa3ff", "#f0a030", "#60d060", "#e05050", "#c080ff")
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "ETA …"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"ETA {hours}:{minutes:02d}:{secs:02d}" if hours else f"ETA {minutes}:{secs:02d}"
+
+
+def progress_text(job: JobInfo) -> str:
+    """``42% — ETA 0:13`` while running, else the percentage and the state."""
+    suffix = format_eta(job.eta_s) if job.state is JobState.RUNNING else job.state.value
+    return f"{job.fraction:.0%} — {suffix}"
+
+
+class JobsPanel(QWidget):
+    """The job list; the selected job's progress, ETA, metric plot and buttons below it."""
+
+    snapshot = Signal(str, object)  # job id, the newest payload
+    finished = Signal(str, object)  # job id, its final JobInfo
+    open_result = Signal(str)
+
+    def __init__(self, manager: JobManager | None = None, interval_ms: int = 100, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.jobs: dict[str, JobInfo] = {}
+        self.list = QListWidget()
+        self.list.currentItemChanged.connect(lambda *_: self._show_selected())
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.plot = pg.PlotWidget()
+        self.plot.setMinimumHeight(120)
+        self.plot.setLabel("bottom", "step")
+        self.buttons: dict[str, QPushButton] = {}
+        row = QHBoxLayout()
+        for name in ("pause", "resume", "cancel", "open"):
+            button = QPushButton(name.capitalize())
+            button.setObjectName(name)
+            button.clicked.connect(lambda _=False, n=name: self.act(n))
+            row.addWidget(button)
+            self.buttons[name] = button
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.plot, 2)
+        layout.addLayout(row)
+        self.manager: JobManager | None = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.poll)
+        self.set_manager(manager)
+
+    def set_manager(self, manager: JobManager | None) -> None:
+        """Follow ``manager`` (polling starts) or nothing (polling stops)."""
+        self.manager = manager
+        if manager is None:
+            self.timer.stop()
+        else:
+            self.timer.start()
+        self._show_selected()
+
+    @property
+    def selected_id(self) -> str | None:
+        item = self.list.currentItem()
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+
+    def poll(self) -> None:
+        """Read what changed since the last poll and redraw."""
+        if self.manager is None:
+            return
+        updates = self.manager.poll()
+        if not updates:
+            return
+        for job_id, update in updates.items():
+            info = self.manager.info(job_id)
+            self.jobs[job_id] = info
+            if update.snapshot is not None:
+                self.snapshot.emit(job_id, update.snapshot)
+            if update.state.is_terminal:
+                self.finished.emit(job_id, info)
+        self._sync_list()
+        self._show_selected()
+
+    def _sync_list(self) -> None:
+        selected = self.selected_id
+        self.list.blockSignals(True)
+        self.list.clear()
+        for job in self.jobs.values():
+            steps = f" {job.step}/{job.total}" if job.total else ""
+            item = QListWidgetItem(f"{job.engine} ({job.id}) — {job.state.value}{steps}")
+            item.setData(Qt.ItemDataRole.UserRole, job.id)
+            self.list.addItem(item)
+            if job.id == selected:
+                self.list.setCurrentItem(item)
+        if self.list.currentItem() is None and self.jobs:
+            active = [i for i, j in enumerate(self.jobs.values()) if j.state in ACTIVE_STATES]
+            self.list.setCurrentRow(active[0] if active else len(self.jobs) - 1)
+        self.list.blockSignals(False)
+
+    def _show_selected(self) -> None:
+        job = self.jobs.get(self.selected_id or "")
+        for button in self.buttons.values():
+            button.setEnabled(False)
+        self.plot.clear()
+        if job is None:
+            self.progress.setValue(0)
+            self.progress.setFormat("No job")
+            return
+        self.buttons["pause"].setEnabled(job.state is JobState.RUNNING)
+        self.buttons["resume"].setEnabled(
+            job.state is JobState.PAUSED
+            or (job.state in (JobState.CANCELLED, JobState.FAILED) and job.checkpoint_step is not None)
+        )
+        self.buttons["cancel"].setEnabled(job.state in ACTIVE_STATES)
+        self.buttons["open"].setEnabled(job.result is not None and bool(job.result.paths))
+        self.progress.setValue(int(job.fraction * 1000))
+        self.progress.setFormat(progress_text(job))
+        for i, (name, points) in enumerate(job.metrics.items()):
+            steps, values = zip(*points) if points else ((), ())
+            pen = pg.mkPen(_PEN_COLOURS[i % len(_PEN_COLOURS)], width=2)
+            self.plot.plot(list(steps), list(values), pen=pen, name=name)
+
+    def act(self, action: str) -> None:
+        """Pause, resume, cancel or open the selected job's result."""
+        job = self.jobs.get(self.selected_id or "")
+        if job is None or self.manager is None:
+            return
+        if action == "open":
+            self.open_result.emit(job.result.paths[0])
+            return
+        try:
+            getattr(self.manager, action)(job.id)
+        except ValueError:  # the job changed state meanwhile: the next poll shows it
+            pass
+        self.poll()

@@ -1,0 +1,102 @@
+"""The user's preferences: a dataclass persisted as JSON in the user's config folder.
+
+A plain dataclass (no Qt object) so tests and the command line can read and write it; Qt is used
+only to find the platform's config folder (``QStandardPaths``, which follows ``XDG_CONFIG_HOME``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Literal
+
+from PySide6.QtCore import QStandardPaths
+
+APP_DIR = "atelier4d"
+Device = Literal["auto", "cpu", "cuda"]
+MAX_RECENT = 10
+
+
+def _location(kind: QStandardPaths.StandardLocation) -> Path:
+    return Path(QStandardPaths.writableLocation(kind)) / APP_DIR
+
+
+def config_dir() -> Path:
+    """Where preferences live (``$XDG_CONFIG_HOME/atelier4d`` on Linux)."""
+    return _location(QStandardPaths.StandardLocation.GenericConfigLocation)
+
+
+def data_dir() -> Path:
+    """Where state worth keeping across a crash lives (the autosave recovery file)."""
+    return _location(QStandardPaths.StandardLocation.GenericDataLocation)
+
+
+def default_cache_dir() -> Path:
+    """Where downloaded models and derived files go unless the user picks another folder."""
+    return _location(QStandardPaths.StandardLocation.GenericCacheLocation)
+
+
+@dataclass
+class Settings:
+    """Preferences edited in the Preferences dialog, plus what the app remembers (recent files)."""
+
+    model_folders: list[str] = field(
+        default_factory=list, metadata={"help": "Folders searched for model weights, one per line"}
+    )
+    device: Device = field(default="auto", metadata={"help": "Where engines run; auto picks CUDA when present"})
+    cache_folder: str = field(default="", metadata={"help": "Downloads and derived files; empty for the default"})
+    autosave_interval_s: int = field(default=120, metadata={"min": 0, "max": 3600, "help": "0 turns autosave off"})
+    ui_scale: float = field(default=1.0, metadata={"min": 0.5, "max": 3.0, "help": "Takes effect on the next start"})
+    recent_files: list[str] = field(default_factory=list, metadata={"gui": False})
+    last_project: str = field(default="", metadata={"gui": False})
+
+    @property
+    def cache_path(self) -> Path:
+        return Path(self.cache_folder) if self.cache_folder else default_cache_dir()
+
+    def add_recent(self, path: str | os.PathLike) -> None:
+        """Put ``path`` first in the recent files (once), keeping at most ``MAX_RECENT``."""
+        text = str(Path(path).resolve())
+        self.recent_files = [text] + [p for p in self.recent_files if p != text][: MAX_RECENT - 1]
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "Settings":
+        """The saved preferences, or defaults when there are none; unknown or bad keys are ignored.
+
+        A damaged preferences file must never keep the app from starting.
+        """
+        path = path or settings_path()
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls()
+        if not isinstance(raw, dict):
+            return cls()
+        known = {f.name for f in fields(cls)}
+        defaults = cls()
+        values = {k: v for k, v in raw.items() if k in known and _same_type(v, getattr(defaults, k))}
+        return cls(**values)
+
+    def save(self, path: Path | None = None) -> None:
+        path = path or settings_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _same_type(value: object, default: object) -> bool:
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return type(value) is type(default)
+
+
+def settings_path() -> Path:
+    return config_dir() / "settings.json"
+
+
+def is_first_launch() -> bool:
+    """True until preferences have been saved once (the studio then opens the demo project)."""
+    return not settings_path().exists()

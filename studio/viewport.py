@@ -1,0 +1,264 @@
+"""The central viewport: a ``QOpenGLWidget`` that draws the document with ``render/``.
+
+moderngl attaches to the context Qt made (``initializeGL``) and draws into Qt's framebuffer
+(``paintGL``). Pointer input goes to the current :class:`ViewportTool` (box select, brush...);
+what it does not use goes to the navigation tool (orbit LMB, pan MMB or Shift+LMB, zoom wheel).
+The current layer's selected splats are drawn over it as orange points.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Literal, NamedTuple, Protocol
+
+import moderngl
+import numpy as np
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QMouseEvent, QWheelEvent
+from PySide6.QtOpenGLWidgets import QOpenGLWidget
+from PySide6.QtWidgets import QWidget
+
+from render import Renderer, RenderSettings
+from render.controllers import OrbitController
+from scene import Camera, Document, GaussianCloud, Layer, PointCloud
+from scene.edits import world_centres
+from scene.events import Event
+from studio.current import current_layer
+
+Shading = Literal["splats", "mesh", "both", "points"]
+SHADINGS: tuple[Shading, ...] = ("splats", "mesh", "both", "points")
+BACKGROUND = (0.13, 0.13, 0.15)
+ZOOM_PER_WHEEL_STEP = 0.85
+REFINE_DELAY_MS = 40
+SELECTION_COLOUR = (1.0, 0.55, 0.1)
+SELECTION_LAYER_ID = "studio-splat-selection"
+_SHOWN_KINDS = {"splats": ("splats", "points"), "mesh": ("mesh", "points"), "both": None, "points": None}
+
+
+class _ShadedView(NamedTuple):
+    """The part of a document a shading mode shows (the renderer reads only ``layers``)."""
+
+    layers: tuple[Layer, ...]
+
+
+def _empty_splats(layer: Layer) -> bool:
+    """A splat layer with no splats yet (a job's layer before its first snapshot): nothing to draw."""
+    return isinstance(layer.data, GaussianCloud) and layer.data.count == 0
+
+
+class ViewportTool(Protocol):
+    """Receives the viewport's pointer events; returns True when it used the event."""
+
+    def press(self, viewport: "Viewport", event: QMouseEvent) -> bool: ...
+
+    def move(self, viewport: "Viewport", event: QMouseEvent) -> bool: ...
+
+    def release(self, viewport: "Viewport", event: QMouseEvent) -> bool: ...
+
+
+class NavigateTool:
+    """Orbit with the left button, pan with the middle one or Shift+left."""
+
+    def __init__(self) -> None:
+        self._last: QPointF | None = None
+        self._mode: str | None = None
+
+    def press(self, viewport: "Viewport", event: QMouseEvent) -> bool:
+        button, shift = event.button(), bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and shift):
+            self._mode = "pan"
+        elif button == Qt.MouseButton.LeftButton:
+            self._mode = "orbit"
+        else:
+            return False
+        self._last = event.position()
+        return True
+
+    def move(self, viewport: "Viewport", event: QMouseEvent) -> bool:
+        if self._mode is None or self._last is None:
+            return False
+        delta = event.position() - self._last
+        self._last = event.position()
+        if self._mode == "orbit":
+            viewport.controller.orbit(delta.x(), delta.y())
+        else:
+            viewport.controller.pan(delta.x(), delta.y(), viewport.height())
+        viewport.camera_changed()
+        return True
+
+    def release(self, viewport: "Viewport", event: QMouseEvent) -> bool:
+        used = self._mode is not None
+        self._mode = self._last = None
+        return used
+
+
+class Viewport(QOpenGLWidget):
+    """Draws ``document`` from the controller's camera in one of the :data:`SHADINGS`."""
+
+    frame_drawn = Signal(float)  # seconds the frame took
+
+    def __init__(
+        self,
+        document: Document,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumSize(320, 240)
+        self._home = (np.zeros(3), 5.0)  # target and distance Home returns to: the last framing
+        self.controller = OrbitController(*self._home, yaw_deg=30.0, pitch_deg=20.0)
+        self.navigate = NavigateTool()
+        self.tool: ViewportTool = self.navigate
+        self._selection_overlay: tuple[object, Layer | None] = (None, None)  # (mask, points layer)
+        self.shading: Shading = "both"
+        self.ctx: moderngl.Context | None = None
+        self.renderer: Renderer | None = None
+        self.gl_error = ""
+        self._frame_times: deque[float] = deque(maxlen=60)
+        self.document = document
+        document.events.connect(self._on_event)
+
+    def set_document(self, document: Document) -> None:
+        self.document.events.disconnect(self._on_event)
+        self.document = document
+        document.events.connect(self._on_event)
+        self.update()
+
+    # ----------------------------------------------------------------- view commands
+    def set_tool(self, tool: ViewportTool | None) -> None:
+        """Make ``tool`` receive the left button first; None goes back to navigating only."""
+        self.tool = tool or self.navigate
+
+    def set_shading(self, shading: Shading) -> None:
+        if shading not in SHADINGS:
+            raise ValueError(f"shading must be one of {SHADINGS}, got {shading!r}")
+        self.shading = shading
+        self.update()
+
+    def frame_selected(self) -> None:
+        """Frame the current layer, or everything visible when no layer is current."""
+        layer = current_layer(self.document)
+        bounds = layer.world_bounds() if layer is not None else self.document.bounds()
+        self._frame(bounds)
+
+    def frame_all(self) -> None:
+        """Frame everything visible; that view becomes what Home returns to."""
+        self._frame(self.document.bounds())
+
+    def _frame(self, bounds: tuple[np.ndarray, np.ndarray] | None) -> None:
+        if bounds is not None:
+            self.controller.frame(*bounds, aspect=self.width() / max(self.height(), 1))
+            self._home = (self.controller.target.copy(), self.controller.distance)
+            self.camera_changed()
+
+    def reset_view(self) -> None:
+        """Back to the home view: the last framing, seen from the default direction."""
+        self.controller = OrbitController(self._home[0].copy(), self._home[1], yaw_deg=30.0, pitch_deg=20.0)
+        self.camera_changed()
+
+    def camera_changed(self) -> None:
+        self.update()
+
+    def camera(self) -> Camera:
+        """The camera the next frame is drawn with (device pixels)."""
+        ratio = self.devicePixelRatioF()
+        return self.controller.camera(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)))
+
+    @property
+    def fps(self) -> float:
+        """Frames drawn in the last second (a still view draws none)."""
+        now = time.perf_counter()
+        return float(sum(1 for t in self._frame_times if now - t <= 1.0))
+
+    # ----------------------------------------------------------------- GL
+    def shaded_view(self) -> _ShadedView:
+        """The document as the shading mode shows it (splats only, meshes only, or everything),
+        plus the selected splats of the current layer as points."""
+        kinds = _SHOWN_KINDS[self.shading]
+        layers = tuple(
+            layer for layer in self.document.layers
+            if (kinds is None or layer.kind in kinds) and not _empty_splats(layer)
+        )
+        overlay = self._selection_layer()
+        return _ShadedView(layers if overlay is None else (*layers, overlay))
+
+    def _selection_layer(self) -> Layer | None:
+        """A points layer at the selected splats' centres (rebuilt only when the selection changes)."""
+        layer = current_layer(self.document)
+        mask = None if layer is None or layer.kind != "splats" else self.document.splat_selection(layer.id)
+        if mask is None or not layer.visible:
+            return None
+        if self._selection_overlay[0] is not mask:
+            centres = world_centres(layer)[mask].astype(np.float32)
+            points = PointCloud(centres, np.tile(np.float32(SELECTION_COLOUR), (len(centres), 1)))
+            self._selection_overlay = (mask, Layer("selection", points, id=SELECTION_LAYER_ID))
+        return self._selection_overlay[1]
+
+    def render_settings(self) -> RenderSettings:
+        """The renderer's settings for this frame (adaptive resolution, grid, selection outline)."""
+        current = self.document.current_id
+        return RenderSettings(
+            background=BACKGROUND,
+            point_mode=self.shading == "points",
+            show_grid=True,
+            adaptive=True,
+            wait_for_sort=False,
+            selected=frozenset() if current is None else frozenset({current}),
+        )
+
+    def initializeGL(self) -> None:
+        self.ctx = moderngl.create_context()
+        try:
+            self.renderer = Renderer(self.ctx)
+        except RuntimeError as exc:  # an OpenGL older than the renderer needs: show the background only
+            self.renderer = None
+            self.gl_error = str(exc)
+        self.context().aboutToBeDestroyed.connect(self.release_gl)
+
+    def release_gl(self) -> None:
+        """Free GPU buffers and the sort thread while Qt's context still exists."""
+        if self.renderer is not None:
+            self.makeCurrent()
+            self.renderer.release()
+            self.doneCurrent()
+            self.renderer = None
+
+    def paintGL(self) -> None:
+        if self.ctx is None:
+            return
+        start = time.perf_counter()
+        framebuffer = self.ctx.detect_framebuffer(self.defaultFramebufferObject())
+        framebuffer.use()
+        framebuffer.clear(*BACKGROUND, 1.0)
+        if self.renderer is not None:
+            stats = self.renderer.render(self.shaded_view(), self.camera(), framebuffer, self.render_settings())
+            if stats.needs_refine:  # drawn at reduced resolution or with a stale sort: refine soon
+                QTimer.singleShot(REFINE_DELAY_MS, self.update)
+        self._frame_times.append(time.perf_counter())
+        self.frame_drawn.emit(time.perf_counter() - start)
+
+    # ----------------------------------------------------------------- input
+    def _on_event(self, event: Event) -> None:
+        if event.kind != "undo_changed":
+            self.update()
+
+    def _tools(self) -> tuple[ViewportTool, ...]:
+        return (self.tool,) if self.tool is self.navigate else (self.tool, self.navigate)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.setFocus()
+        if not any(tool.press(self, event) for tool in self._tools()):
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if not any(tool.move(self, event) for tool in self._tools()):
+            super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if not any(tool.release(self, event) for tool in self._tools()):
+            super().mouseReleaseEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        self.controller.zoom(ZOOM_PER_WHEEL_STEP ** (event.angleDelta().y() / 120.0))
+        self.camera_changed()

@@ -1,0 +1,66 @@
+"""Studio test fixtures: config and cache folders in tmp, GL 3.3 core, windows that never prompt."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scene import Document, GaussianCloud, Layer
+from studio.app import set_default_gl_format
+
+set_default_gl_format()  # before pytest-qt creates the QApplication
+
+
+@pytest.fixture(autouse=True)
+def user_folders(tmp_path, monkeypatch):
+    """Preferences, caches and the recovery file go to this test's tmp folder."""
+    for variable in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        folder = tmp_path / variable.lower()
+        folder.mkdir()
+        monkeypatch.setenv(variable, str(folder))
+    return tmp_path
+
+
+def cloud(count: int = 500, seed: int = 0) -> GaussianCloud:
+    """Splats spread over a unit cube around the origin."""
+    rng = np.random.default_rng(seed)
+    means = rng.uniform(-1.0, 1.0, size=(count, 3)).astype(np.float32)
+    return GaussianCloud.create(means, 0.03, rng.uniform(0.2, 1.0, size=(count, 3)).astype(np.float32))
+
+
+def cloud_document(count: int = 500) -> Document:
+    document = Document()
+    document.add_layer(Layer("cloud", cloud(count)))
+    document.undo_stack.clear()
+    return document
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """A main window with default settings, its recovery file in tmp, that never saves settings."""
+    from studio.main_window import MainWindow
+    from studio.settings import Settings
+
+    windows = []
+
+    def make(recovery_folder=None, **kwargs):
+        window = MainWindow(Settings(), recovery_folder=recovery_folder or tmp_path / "recovery", save_settings=False, **kwargs)
+        qtbot.addWidget(window)
+        window.errors = []
+        window.show_error = lambda title, text: window.errors.append(f"{title}: {text}")  # never a modal box
+        # pytest-qt closes the window before this fixture's teardown: never prompt then either.
+        window.ask_unsaved_changes = lambda: "discard"
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.runner.wait()
+        window.close()
+
+
+def wait_idle(qtbot, window, timeout: int = 20000) -> None:
+    """Until the window's background tasks are done and their results delivered."""
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=timeout)
