@@ -6,7 +6,8 @@ the model without the model knowing about any of them. Layer payloads are immuta
 (``GaussianCloud``, ``MeshAsset``, ``PointCloud``), so "did the data change?" is an identity check
 (``layer.data is cached``) for anyone holding GPU buffers.
 
-Event kinds: ``layer_added``, ``layer_removed``, ``layer_changed`` (``detail["field"]`` names the
+Whenever an event is emitted, ``current`` names a layer of the document (or is None), so a
+listener may always read it. Event kinds: ``layer_added``, ``layer_removed``, ``layer_changed`` (``detail["field"]`` names the
 field: ``name``, ``visible``, ``transform``, ``data``, ``display``), ``layers_reordered``,
 ``selection_changed`` (the current layer), ``splats_selected`` (a layer's splat selection mask),
 ``undo_changed`` (the undo stack's state, for menus and the title bar).
@@ -140,8 +141,8 @@ class Document:
 
         def revert() -> None:
             self._layers.remove(layer)
-            self.events.emit(Event("layer_removed", layer.id))
             self._set_current(previous_current if self._has(previous_current) else None)
+            self.events.emit(Event("layer_removed", layer.id))
 
         self.undo_stack.push(Command(text or f"Add {layer.name}", apply, revert))
         return layer
@@ -153,10 +154,10 @@ class Document:
 
         def apply() -> None:
             self._layers.remove(layer)
-            self.events.emit(Event("layer_removed", layer.id))
             if self.current_id == layer.id:
                 neighbour = self._layers[min(position, len(self._layers) - 1)].id if self._layers else None
                 self._set_current(neighbour)
+            self.events.emit(Event("layer_removed", layer.id))
 
         def revert() -> None:
             self._layers.insert(position, layer)

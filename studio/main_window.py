@@ -37,7 +37,6 @@ from engines.runtime import JobManager
 from scene import Document, GaussianCloud, Layer, edits
 from scene.events import Event
 from studio.autosave import Autosaver, Recovery, discard_recovery, find_recovery
-from studio.current import current_layer
 from studio.files import PROJECT_SUFFIX, SCREENSHOT_SUFFIX, FileIO
 from studio.panels.forms import DataclassForm
 from studio.panels.generate import GeneratePanel
@@ -270,7 +269,7 @@ class MainWindow(QMainWindow):
 
     def export_layer(self, path: str | os.PathLike | None = None) -> Task | None:
         """Write the current layer as PLY, .splat, GLB or OBJ (by the extension)."""
-        layer = current_layer(self.document)
+        layer = self.document.current
         if layer is None:
             self.show_error("Export", "Select a layer to export first.")
             return None
@@ -309,7 +308,7 @@ class MainWindow(QMainWindow):
         return dialog_filter(next(v for k, v in WRITE_EXTENSIONS.items() if isinstance(layer.data, k)))
 
     def _suggested_name(self, suffix: str) -> str:
-        base = self.path.stem if self.path else (self.document.current_id and current_layer(self.document).name or "untitled")
+        base = self.path.stem if self.path else (self.document.current.name if self.document.current else "untitled")
         folder = self.path.parent if self.path else Path.home()
         return str(folder / f"{base}{suffix}")
 
@@ -342,7 +341,7 @@ class MainWindow(QMainWindow):
     # ================================================================= edits
     def splat_selection(self) -> tuple[str, object] | None:
         """The current layer's id and splat selection mask, when it has selected splats."""
-        layer = current_layer(self.document)
+        layer = self.document.current
         if layer is None or layer.kind != "splats":
             return None
         mask = self.document.splat_selection(layer.id)
@@ -364,14 +363,14 @@ class MainWindow(QMainWindow):
 
     def select_all(self) -> None:
         """All splats of the current splat layer; all layers otherwise."""
-        layer = current_layer(self.document)
+        layer = self.document.current
         if layer is not None and layer.kind == "splats":
             edits.select_all(self.document, layer.id)
         else:
             self.outliner.select_all()
 
     def invert_selection(self) -> None:
-        layer = current_layer(self.document)
+        layer = self.document.current
         if layer is not None and layer.kind == "splats":
             edits.invert_selection(self.document, layer.id)
 
@@ -447,7 +446,7 @@ class MainWindow(QMainWindow):
         self.undo_action.setText(f"&Undo {stack.undo_text}".rstrip())
         self.redo_action.setEnabled(stack.can_redo)
         self.redo_action.setText(f"&Redo {stack.redo_text}".rstrip())
-        has_layer = current_layer(self.document) is not None
+        has_layer = self.document.current is not None
         for action in (self.delete_action, self.export_layer_action):
             action.setEnabled(has_layer)
         splats = sum(l.data.count for l in self.document.layers if l.visible and isinstance(l.data, GaussianCloud))

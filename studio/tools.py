@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QRubberBand
 
 from scene import edits
 from scene.edits import SelectMode
-from studio.current import current_layer
 from studio.viewport import Viewport
 
 BRUSH_RADIUS_PX = 24.0
@@ -33,7 +32,7 @@ def select_mode(modifiers: Qt.KeyboardModifier, default: SelectMode = "replace")
 
 
 def _splat_layer_id(viewport: Viewport) -> str | None:
-    layer = current_layer(viewport.document)
+    layer = viewport.document.current
     return layer.id if layer is not None and layer.kind == "splats" and layer.visible else None
 
 

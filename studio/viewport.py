@@ -24,7 +24,6 @@ from render.controllers import OrbitController
 from scene import Camera, Document, GaussianCloud, Layer, PointCloud
 from scene.edits import world_centres
 from scene.events import Event
-from studio.current import current_layer
 
 Shading = Literal["splats", "mesh", "both", "points"]
 SHADINGS: tuple[Shading, ...] = ("splats", "mesh", "both", "points")
@@ -138,7 +137,7 @@ class Viewport(QOpenGLWidget):
 
     def frame_selected(self) -> None:
         """Frame the current layer, or everything visible when no layer is current."""
-        layer = current_layer(self.document)
+        layer = self.document.current
         bounds = layer.world_bounds() if layer is not None else self.document.bounds()
         self._frame(bounds)
 
@@ -185,7 +184,7 @@ class Viewport(QOpenGLWidget):
 
     def _selection_layer(self) -> Layer | None:
         """A points layer at the selected splats' centres (rebuilt only when the selection changes)."""
-        layer = current_layer(self.document)
+        layer = self.document.current
         mask = None if layer is None or layer.kind != "splats" else self.document.splat_selection(layer.id)
         if mask is None or not layer.visible:
             return None

@@ -25,7 +25,6 @@ from scene import Document, GaussianCloud, Layer, MeshAsset, Transform
 from scene.document import LayerDisplay
 from scene.events import Event
 from scene.rotation import axis_angle_to_quat, quat_multiply, quat_to_matrix
-from studio.current import current_layer
 
 _AXES = np.eye(3)
 SLIDER_STEPS = 100  # slider units per 1.0 of a display multiplier
@@ -123,7 +122,7 @@ class PropertiesPanel(QWidget):
 
     # ----------------------------------------------------------------- edits -> document
     def _commit_transform(self) -> None:
-        layer = current_layer(self.document)
+        layer = self.document.current
         if self._syncing or layer is None:
             return
         transform = Transform(
@@ -134,7 +133,7 @@ class PropertiesPanel(QWidget):
         self.document.set_layer(layer.id, transform=transform, text=f"Transform {layer.name}")
 
     def _commit_display(self) -> None:
-        layer = current_layer(self.document)
+        layer = self.document.current
         if self._syncing or layer is None:
             return
         display = LayerDisplay(
@@ -153,7 +152,7 @@ class PropertiesPanel(QWidget):
 
     def refresh(self) -> None:
         """Show the current layer's values (without turning them into edits)."""
-        layer = current_layer(self.document)
+        layer = self.document.current
         self.setEnabled(layer is not None)
         self._syncing = True
         try:

@@ -117,3 +117,14 @@ def test_undo_limit_drops_the_oldest(doc):
     while doc.undo():
         undone += 1
     assert undone == 3 and layer.name == "n1"
+
+
+def test_current_layer_is_valid_whenever_an_event_arrives(doc):
+    seen = []
+    doc.events.connect(lambda event: seen.append(doc.current.name if doc.current else None))
+    a = doc.add_layer(Layer("a", splats()))
+    b = doc.add_layer(Layer("b", splats()))
+    doc.undo()  # removes b while it is current
+    doc.remove_layer(a.id)
+    doc.undo()
+    assert seen and b not in doc.layers  # no listener call raised on a stale current id
