@@ -114,8 +114,9 @@ class Renderer:
         cam = camera.resized(width, height)
         stats = FrameStats(0.0, scale, 0, 0, scale < 1.0)
 
-        visible = [layer for layer in document.layers if layer.visible]
-        self._sync_layers(document.layers, stats)
+        drawable = tuple(layer for layer in document.layers if _has_content(layer))
+        visible = [layer for layer in drawable if layer.visible]
+        self._sync_layers(drawable, stats)
         selection = getattr(document, "splat_selection", None)  # a filtered view of a document may lack it
         splat_layers = self._prepare_splats(
             visible, selection, cam, settings, stats, wait=settings.wait_for_sort or not moving
@@ -288,6 +289,13 @@ class Renderer:
             framebuffer.use()
             self.ctx.enable_only(moderngl.BLEND)
             self.lines.draw(overlays, out_cam.projection() @ out_cam.w2c())
+
+
+def _has_content(layer: Layer) -> bool:
+    """Whether a layer has anything to draw; an empty one (a job's layer before its first snapshot)
+    gets no GPU buffers at all, since GL has no zero-sized textures."""
+    data = layer.data
+    return (data.face_count if isinstance(data, MeshAsset) else data.count) > 0
 
 
 def _layer_depth(layer: Layer, view: np.ndarray) -> float:

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QToolButton,
     QVBoxLayout,
-    QWidget,
 )
 
 import numpy as np

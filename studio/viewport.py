@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QWidget
 
 from render import Renderer, RenderSettings
 from render.controllers import OrbitController
-from scene import Camera, Document, GaussianCloud, Layer, PointCloud
+from scene import Camera, Document, Layer, PointCloud
 from scene.edits import world_centres
 from scene.events import Event
 
@@ -39,11 +39,6 @@ class _ShadedView(NamedTuple):
     """The part of a document a shading mode shows (the renderer reads only ``layers``)."""
 
     layers: tuple[Layer, ...]
-
-
-def _empty_splats(layer: Layer) -> bool:
-    """A splat layer with no splats yet (a job's layer before its first snapshot): nothing to draw."""
-    return isinstance(layer.data, GaussianCloud) and layer.data.count == 0
 
 
 class ViewportTool(Protocol):
@@ -177,7 +172,7 @@ class Viewport(QOpenGLWidget):
         kinds = _SHOWN_KINDS[self.shading]
         layers = tuple(
             layer for layer in self.document.layers
-            if (kinds is None or layer.kind in kinds) and not _empty_splats(layer)
+            if kinds is None or layer.kind in kinds
         )
         overlay = self._selection_layer()
         return _ShadedView(layers if overlay is None else (*layers, overlay))

@@ -88,3 +88,15 @@ def test_uploads_only_when_data_changes(offscreen) -> None:
     finally:
         renderer.release()
         fbo.release()
+
+
+def test_empty_layers_draw_nothing_and_do_not_break_the_frame():
+    """A job's layer exists before its first snapshot: an empty cloud must not stop the others drawing."""
+    from render import render_image
+    from scene import Camera, Document, GaussianCloud, Layer
+
+    document = Document()
+    document.add_layer(Layer("job", GaussianCloud.empty(3)))
+    document.add_layer(Layer("dot", GaussianCloud.create([[0.0, 0.0, 0.0]], 0.2, [1.0, 1.0, 1.0], 0.99)))
+    image = render_image(document, Camera.look_at([0, 0, 3], [0, 0, 0], width=64, height=48))
+    assert image[24, 32].min() > 200 and image[0, 0].max() == 0
