@@ -6,11 +6,16 @@ context came from.
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Iterator
 
 import moderngl
 
 MIN_GL_VERSION = 330
+_HOLDERS: dict[int, "_Holder"] = {}  # per headless context (by id): one thread at a time may have it current
+_HOLDERS_GUARD = threading.Lock()
 
 
 class HeadlessUnavailable(RuntimeError):
@@ -18,12 +23,46 @@ class HeadlessUnavailable(RuntimeError):
 
 
 def create_headless_context() -> moderngl.Context:
-    """A new standalone OpenGL >= 3.3 core context through EGL."""
+    """A new standalone OpenGL >= 3.3 core context through EGL, current on no thread.
+
+    Do GL work on it inside :func:`current`: a context left current would keep other threads from
+    using it and, on the GUI thread, keep Qt's own context from becoming current.
+    """
     try:
         ctx = moderngl.create_context(standalone=True, backend="egl", require=MIN_GL_VERSION)
     except Exception as exc:  # moderngl raises plain Exceptions for missing libraries and drivers
         raise HeadlessUnavailable(f"cannot create a headless OpenGL 3.3 context through EGL: {exc}") from exc
+    with ctx:  # creating made it current; leaving restores "none current"
+        pass
     return ctx
+
+
+class _Holder:
+    """Who may have one headless context current: a lock, and how deep the owner's blocks nest."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.depth = 0  # only read and written by the thread holding the lock
+
+
+@contextmanager
+def current(ctx: moderngl.Context) -> Iterator[moderngl.Context]:
+    """Make the headless ``ctx`` current on this thread for the block (waiting while another thread
+    has it), then current on none again. Blocks nest: only the outermost one switches (moderngl's
+    own ``with ctx`` does not nest: leaving an inner one would release the context)."""
+    with _HOLDERS_GUARD:
+        holder = _HOLDERS.setdefault(id(ctx), _Holder())
+    with holder.lock:
+        outermost = holder.depth == 0
+        if outermost:
+            ctx.__enter__()
+        holder.depth += 1
+        try:
+            yield ctx
+        finally:
+            holder.depth -= 1
+            if outermost:
+                ctx.__exit__(None, None, None)
 
 
 @lru_cache(maxsize=1)

@@ -41,6 +41,16 @@ class OrbitController:
     def __post_init__(self) -> None:
         self.target = np.asarray(self.target, dtype=np.float64).reshape(3).copy()
 
+    @classmethod
+    def from_camera(cls, camera: Camera, distance: float) -> "OrbitController":
+        """The orbit that shows what ``camera`` shows, turning about the point ``distance`` ahead of it
+        (a roll, which a turntable cannot have, is dropped)."""
+        forward = camera.forward
+        back = -forward
+        yaw = math.degrees(math.atan2(back[0], back[2])) % 360.0
+        pitch = float(np.clip(math.degrees(math.asin(np.clip(back[1], -1.0, 1.0))), -MAX_PITCH, MAX_PITCH))
+        return cls(camera.position + distance * forward, distance, yaw, pitch, camera.fov_y_deg)
+
     @property
     def eye(self) -> np.ndarray:
         return self.target + self.distance * _direction(self.yaw_deg, self.pitch_deg)

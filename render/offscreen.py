@@ -6,35 +6,39 @@ import numpy as np
 
 import moderngl
 
-from render.context import shared_headless_context
+from render.context import current, shared_headless_context
 from render.renderer import Renderer, RenderSettings
 from scene.camera import Camera
 from scene.document import Document, Layer, LayerData
 
 
 class OffscreenRenderer:
-    """A :class:`Renderer` drawing into its own framebuffer of a context (headless EGL by default).
+    """A :class:`Renderer` drawing into its own framebuffer of a headless context (the process's
+    shared one by default), which it makes current only while it works, so any thread may use it.
 
     Reuse one for many frames (a video): layer uploads and the target are kept between calls.
     """
 
     def __init__(self, ctx: moderngl.Context | None = None) -> None:
         self.ctx = ctx if ctx is not None else shared_headless_context()
-        self.renderer = Renderer(self.ctx)
+        with current(self.ctx):
+            self.renderer = Renderer(self.ctx)
         self._fbo: moderngl.Framebuffer | None = None
 
     def render(self, scene: Document | LayerData, camera: Camera, settings: RenderSettings = RenderSettings()) -> np.ndarray:
         """The image ``[H, W, 3] uint8`` (row 0 at the top) of ``scene`` seen by ``camera``."""
         document = as_document(scene)
-        fbo = self._framebuffer(camera.width, camera.height)
-        self.renderer.render(document, camera, fbo, settings)
-        data = fbo.read(components=3, alignment=1)
+        with current(self.ctx):
+            fbo = self._framebuffer(camera.width, camera.height)
+            self.renderer.render(document, camera, fbo, settings)
+            data = fbo.read(components=3, alignment=1)
         image = np.frombuffer(data, np.uint8).reshape(camera.height, camera.width, 3)
         return np.ascontiguousarray(image[::-1])
 
     def release(self) -> None:
-        self.renderer.release()
-        self._release_framebuffer()
+        with current(self.ctx):
+            self.renderer.release()
+            self._release_framebuffer()
 
     def _framebuffer(self, width: int, height: int) -> moderngl.Framebuffer:
         """Colour and depth renderbuffers of this size (with depth the renderer draws straight in)."""

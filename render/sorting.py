@@ -70,12 +70,14 @@ class DepthSorter:
     """Keeps one layer's splats sorted for the current view using a worker ``executor``.
 
     The render thread calls :meth:`request` every frame (cheap when the view barely moved) and
-    :meth:`poll` for a finished order; it draws with the previous order meanwhile.
+    :meth:`poll` for a finished order; it draws with the previous order meanwhile. Laying out new
+    points (a pass over all of them) happens in the worker too.
     """
 
     def __init__(self, executor: Executor) -> None:
         self._executor = executor
-        self._points: SortPoints | None = None
+        self._means: np.ndarray | None = None
+        self._points: SortPoints | None = None  # laid out from _means by the worker, on first need
         self._generation = 0
         self._sorted_dir: np.ndarray | None = None
         self._pending: Future | None = None
@@ -84,7 +86,7 @@ class DepthSorter:
     def set_points(self, means: np.ndarray) -> None:
         """New splat centres ``[N, 3]`` (object space): the next request sorts again."""
         with self._lock:
-            self._points = SortPoints.of(means)
+            self._means, self._points = means, None
             self._generation += 1
             self._sorted_dir = None
 
@@ -93,16 +95,33 @@ class DepthSorter:
         direction = np.asarray(depth_row[:3], dtype=np.float64)
         direction = direction / max(np.linalg.norm(direction), 1e-30)
         with self._lock:
-            if self._points is None:
+            if self._means is None:
                 return False
             if self._sorted_dir is not None and _angle_deg(direction, self._sorted_dir) < RESORT_ANGLE_DEG:
                 return False
             if self._pending is not None and not self._pending.done():
                 return False  # one sort at a time; the next frame asks again
             self._sorted_dir = direction
-            points, generation = self._points, self._generation
-            self._pending = self._executor.submit(lambda: (generation, back_to_front(points, depth_row)))
+            generation = self._generation
+            self._pending = self._executor.submit(lambda: (generation, back_to_front(self._laid_out(generation), depth_row)))
             return True
+
+    @property
+    def busy(self) -> bool:
+        """A sort is running (its order is not ready yet)."""
+        with self._lock:
+            return self._pending is not None and not self._pending.done()
+
+    def _laid_out(self, generation: int) -> SortPoints:
+        """The points of ``generation`` as :class:`SortPoints` (made once; runs in the worker)."""
+        with self._lock:
+            means, points = self._means, self._points
+        if points is None:
+            points = SortPoints.of(means)
+        with self._lock:
+            if generation == self._generation:
+                self._points = points
+        return points
 
     def poll(self, wait: bool = False) -> np.ndarray | None:
         """The order from a finished sort of the current points (once), else None.

@@ -16,6 +16,7 @@ single-threaded vertex stage fetches far faster than textures.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from scene.gaussians import GaussianCloud
 from shaders import load
 
 TEX_W = 1024  # splats per texture row; keep in sync with the shaders
+_ATTRIBUTES = ("a_center", "a_axes", "a_color")  # the preprocess results, per draw slot
 
 
 def sh_texels(degree: int) -> int:
@@ -33,23 +35,31 @@ def sh_texels(degree: int) -> int:
     return -(-3 * (degree + 1) ** 2 // 4)
 
 
-def pack_geometry(cloud: GaussianCloud, rows: int) -> np.ndarray:
-    """The geometry texture's contents ``[rows, TEX_W * 3, 4] float32``."""
-    out = np.zeros((rows * TEX_W, 3, 4), np.float32)
-    n = cloud.count
-    out[:n, 0, :3] = cloud.means
-    out[:n, 0, 3] = cloud.opacity_logits
-    out[:n, 1] = cloud.quats
-    out[:n, 2, :3] = cloud.log_scales
-    return out.reshape(rows, TEX_W * 3, 4)
+def pack_geometry(cloud: GaussianCloud, start: int, stop: int) -> np.ndarray:
+    """Rows ``[start, stop)`` of the geometry texture: ``[stop - start, TEX_W * 3, 4] float32``."""
+    lo, hi = start * TEX_W, min(stop * TEX_W, cloud.count)
+    out = np.zeros(((stop - start) * TEX_W, 3, 4), np.float32)
+    n = max(hi - lo, 0)
+    out[:n, 0, :3] = cloud.means[lo:hi]
+    out[:n, 0, 3] = cloud.opacity_logits[lo:hi]
+    out[:n, 1] = cloud.quats[lo:hi]
+    out[:n, 2, :3] = cloud.log_scales[lo:hi]
+    return out.reshape(stop - start, TEX_W * 3, 4)
 
 
-def pack_sh(cloud: GaussianCloud, rows: int) -> np.ndarray:
-    """The SH texture's contents ``[rows, TEX_W * texels, 4] float16``."""
+def pack_sh(cloud: GaussianCloud, start: int, stop: int) -> np.ndarray:
+    """Rows ``[start, stop)`` of the SH texture: ``[stop - start, TEX_W * texels, 4] float16``."""
+    lo, hi = start * TEX_W, min(stop * TEX_W, cloud.count)
     texels = sh_texels(cloud.sh_degree)
-    out = np.zeros((rows * TEX_W, texels * 4), np.float16)
-    out[: cloud.count, : cloud.sh.shape[1] * 3] = cloud.sh.reshape(cloud.count, -1)
-    return out.reshape(rows, TEX_W * texels, 4)
+    out = np.zeros(((stop - start) * TEX_W, texels * 4), np.float16)
+    n = max(hi - lo, 0)
+    out[:n, : cloud.sh.shape[1] * 3] = cloud.sh[lo:hi].reshape(n, -1)
+    return out.reshape(stop - start, TEX_W * texels, 4)
+
+
+def texture_rows(count: int) -> int:
+    """Texture rows holding ``count`` splats (at least one: GL has no empty textures)."""
+    return max(1, -(-count // TEX_W))
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,9 @@ class SplatBuffers:
     """One cloud's textures, preprocess targets and draw order on the GPU.
 
     :meth:`upload` reuses the textures when the new cloud fits them (a streaming engine replaces
-    a layer many times a second), so only the data moves.
+    a layer many times a second), so only the data moves. A big cloud can be uploaded in steps
+    (:meth:`upload_steps`) and the preprocess and draw passes can run a range of draw slots at a
+    time, so no single frame has to do all the work.
     """
 
     def __init__(self, pipeline: SplatPipeline) -> None:
@@ -92,27 +104,38 @@ class SplatBuffers:
         self.count = 0
         self._rows = 0
         self._degree = -1
-        self._textures: list[moderngl.Texture] = []
+        self._textures: list[moderngl.Texture] = []  # see the properties below
         self._fbo: moderngl.Framebuffer | None = None
-        self._order: moderngl.Texture | None = None
         self._attributes: list[moderngl.Buffer] = []
         self._vao: moderngl.VertexArray | None = None
+        self._vao_first = 0  # the draw slot the quad VAO's attributes start at
         self._sprite_vao: moderngl.VertexArray | None = None
-        self._selection: moderngl.Texture | None = None
         self._selection_mask: np.ndarray | None = None
         self._preprocessed_key: tuple | None = None
+        self._preprocessed_rows = 0  # rows of draw slots preprocessed for that key
 
     def upload(self, cloud: GaussianCloud) -> None:
         """Copy ``cloud`` to the GPU, reallocating only when it outgrows the current textures."""
-        rows = max(1, -(-cloud.count // TEX_W))
+        for _ in self.upload_steps(cloud, band_rows=texture_rows(cloud.count)):
+            pass
+
+    def upload_steps(self, cloud: GaussianCloud, band_rows: int) -> Iterator[None]:
+        """:meth:`upload` in steps: pauses after each GL allocation and each band of ``band_rows``
+        texture rows, so a caller can spread a big cloud over several frames. Draw the buffers
+        only once the iterator is exhausted."""
+        rows = texture_rows(cloud.count)
         if rows > self._rows or cloud.sh_degree != self._degree:
-            self._allocate(rows, cloud.sh_degree)
-        self._geom.write(pack_geometry(cloud, self._rows))
-        self._sh.write(pack_sh(cloud, self._rows))
+            yield from self._allocate(rows, cloud.sh_degree)
         self.count = cloud.count
         self._preprocessed_key = None
         self._selection_mask = None
         self._selection.write(np.zeros(self._rows * TEX_W, np.uint8))
+        texels = sh_texels(self._degree)
+        for start in range(0, rows, band_rows):
+            stop = min(rows, start + band_rows)
+            self._geom.write(pack_geometry(cloud, start, stop), viewport=(0, start, TEX_W * 3, stop - start))
+            self._sh.write(pack_sh(cloud, start, stop), viewport=(0, start, TEX_W * texels, stop - start))
+            yield
 
     def set_selection(self, mask: np.ndarray | None) -> None:
         """Tint the splats where ``mask [count] bool`` is set; uploads only when the mask object changes."""
@@ -132,11 +155,12 @@ class SplatBuffers:
         self._order.write(slots)
         self._preprocessed_key = None
 
-    def preprocess(self, camera_uniforms: dict, params: SplatDrawParams) -> None:
-        """Project and colour every splat for this view (skipped when nothing changed since last time).
+    def preprocess(self, camera_uniforms: dict, params: SplatDrawParams, until: int | None = None) -> None:
+        """Project and colour the splats of draw slots ``[0, until)`` (all by default) for this view.
 
-        Binds its own framebuffer and disables blending and depth testing: call it before the
-        frame's drawing starts.
+        Slots already done for the same view, order and parameters are skipped, so calling it
+        again with a larger ``until`` only does the new ones. Binds its own framebuffer and
+        disables blending and depth testing: set the drawing state again afterwards.
         """
         key = (
             tuple(np.round(np.asarray(camera_uniforms["u_view_cv"]).ravel(), 9)),
@@ -149,7 +173,10 @@ class SplatBuffers:
             params.scale,
             params.opacity,
         )
-        if key == self._preprocessed_key or self.count == 0:
+        if key != self._preprocessed_key:
+            self._preprocessed_key, self._preprocessed_rows = key, 0
+        start, stop = self._preprocessed_rows, texture_rows(min(self.count if until is None else until, self.count))
+        if stop <= start or self.count == 0:
             return
         linear = params.model[:3, :3]
         u, _, vt = np.linalg.svd(linear)
@@ -170,61 +197,80 @@ class SplatBuffers:
         self._sh.use(1)
         self._selection.use(2)
         self._order.use(3)
+        band = (0, start, TEX_W, stop - start)
+        self._fbo.viewport = band  # the fragments of these rows only (gl_FragCoord stays absolute)
         self._fbo.use()
         self.ctx.enable_only(moderngl.NOTHING)
         self.pipeline.fullscreen.render(moderngl.TRIANGLES, vertices=3)
         for attachment, buffer in enumerate(self._attributes):
-            self._fbo.read_into(buffer, attachment=attachment, components=4, dtype="f4")
-        self._preprocessed_key = key
+            self._fbo.read_into(
+                buffer, viewport=band, attachment=attachment, components=4, dtype="f4", write_offset=start * TEX_W * 16
+            )
+        self._preprocessed_rows = stop
 
-    def draw(self, target_size: tuple[int, int], point_px: float = 0.0, sprites: bool = False) -> None:
-        """Blend the splats into the bound framebuffer in the current order (state set by the caller).
+    def draw(
+        self, target_size: tuple[int, int], point_px: float = 0.0, sprites: bool = False,
+        start: int = 0, stop: int | None = None,
+    ) -> None:
+        """Blend the splats of draw slots ``[start, stop)`` (all by default) into the bound framebuffer
+        in the current order (state set by the caller; the slots must be preprocessed).
 
         ``point_px`` > 0 draws squares of that half-size at the centres (point mode); ``sprites``
         draws point sprites instead of quads (the cheaper interactive path).
         """
-        if self.count == 0:
+        stop = self.count if stop is None else min(stop, self.count)
+        if stop <= start:
             return
         target = (float(target_size[0]), float(target_size[1]))
         if sprites and point_px <= 0.0:
             set_uniforms(self.pipeline.sprites, u_target=target)
             self.ctx.enable(moderngl.PROGRAM_POINT_SIZE)
-            self._sprite_vao.render(moderngl.POINTS, vertices=self.count)
+            self._sprite_vao.render(moderngl.POINTS, vertices=stop - start, first=start)
             return
+        if start != self._vao_first:  # instanced attributes have no "first": point them at the slot
+            for buffer, name in zip(self._attributes, _ATTRIBUTES):
+                location = self.pipeline.draw[name].location
+                self._vao.bind(location, "f", buffer, "4f", offset=start * 16, divisor=1)
+            self._vao_first = start
         set_uniforms(self.pipeline.draw, u_target=target, u_point_px=point_px)
-        self._vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=self.count)
+        self._vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=stop - start)
 
     def release(self) -> None:
-        for obj in [self._vao, self._sprite_vao, *self._attributes, *self._textures, self._selection, self._fbo, self._order]:
+        for obj in [self._vao, self._sprite_vao, self._fbo, *self._attributes, *self._textures]:
             if obj is not None:
                 obj.release()
         self._textures, self._attributes = [], []
-        self._selection, self._fbo, self._order, self._vao, self._sprite_vao = None, None, None, None, None
+        self._fbo, self._vao, self._sprite_vao = None, None, None
+        self._rows, self._degree = 0, -1
 
-    @property
-    def _geom(self) -> moderngl.Texture:
-        return self._textures[0]
+    # geometry, SH, the three preprocess targets, selection, order
+    _geom = property(lambda self: self._textures[0])
+    _sh = property(lambda self: self._textures[1])
+    _selection = property(lambda self: self._textures[5])
+    _order = property(lambda self: self._textures[6])
 
-    @property
-    def _sh(self) -> moderngl.Texture:
-        return self._textures[1]
-
-    def _allocate(self, rows: int, degree: int) -> None:
+    def _allocate(self, rows: int, degree: int) -> Iterator[None]:
+        """Textures, targets and buffers for ``rows`` texture rows, pausing after each (allocating
+        a million splats' worth takes a while on a software GL). An abandoned allocation leaves
+        nothing that :meth:`release` does not free."""
         self.release()
         ctx = self.ctx
-        geom = ctx.texture((TEX_W * 3, rows), 4, dtype="f4")
-        sh = ctx.texture((TEX_W * sh_texels(degree), rows), 4, dtype="f2")
-        targets = [ctx.texture((TEX_W, rows), 4, dtype="f4") for _ in range(3)]
-        selection = ctx.texture((TEX_W, rows), 1, dtype="f1")
-        for tex in (geom, sh, *targets, selection):
-            tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
-        self._textures = [geom, sh, *targets]
-        self._selection = selection
-        self._fbo = ctx.framebuffer(color_attachments=targets)
-        self._order = ctx.texture((TEX_W, rows), 1, dtype="u4")
-        self._order.filter = (moderngl.NEAREST, moderngl.NEAREST)
-        self._attributes = [ctx.buffer(reserve=rows * TEX_W * 16) for _ in targets]
-        names = ("a_center", "a_axes", "a_color")
-        self._vao = ctx.vertex_array(self.pipeline.draw, [(b, "4f/i", n) for b, n in zip(self._attributes, names)])
-        self._sprite_vao = ctx.vertex_array(self.pipeline.sprites, [(b, "4f", n) for b, n in zip(self._attributes, names)])
+        for size, components, dtype in (
+            ((TEX_W * 3, rows), 4, "f4"),
+            ((TEX_W * sh_texels(degree), rows), 4, "f2"),
+            *[((TEX_W, rows), 4, "f4")] * 3,
+            ((TEX_W, rows), 1, "f1"),
+            ((TEX_W, rows), 1, "u4"),
+        ):
+            texture = ctx.texture(size, components, dtype=dtype)
+            texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
+            self._textures.append(texture)
+            yield
+        self._fbo = ctx.framebuffer(color_attachments=self._textures[2:5])
+        for _ in range(3):
+            self._attributes.append(ctx.buffer(reserve=rows * TEX_W * 16))
+            yield
+        self._vao = ctx.vertex_array(self.pipeline.draw, [(b, "4f/i", n) for b, n in zip(self._attributes, _ATTRIBUTES)])
+        self._vao_first = 0
+        self._sprite_vao = ctx.vertex_array(self.pipeline.sprites, [(b, "4f", n) for b, n in zip(self._attributes, _ATTRIBUTES)])
         self._rows, self._degree = rows, degree

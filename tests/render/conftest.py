@@ -22,6 +22,15 @@ def offscreen():
     renderer.release()
 
 
+@pytest.fixture
+def ctx(offscreen):
+    """The headless context, current on this thread for the test (for tests that draw with it directly)."""
+    from render.context import current
+
+    with current(offscreen.ctx) as context:
+        yield context
+
+
 def random_cloud(n: int, seed: int = 0, sh_degree: int = 3, spread: float = 1.0) -> GaussianCloud:
     """Anisotropic, rotated, overlapping Gaussians with view-dependent SH colour."""
     rng = np.random.default_rng(seed)

@@ -75,3 +75,13 @@ def test_gizmo_pick_and_drag() -> None:
     ring = Gizmo((0.0, 0.0, 0.0), "rotate")
     on_ring, _ = camera.project(np.array([[0.0, 0.0, ring.world_size(camera)]]))  # x ring spans y-z
     assert pick_gizmo_axis(ring, camera, *on_ring[0]) == "x"
+
+
+@pytest.mark.parametrize("yaw, pitch", [(0.0, 0.0), (30.0, 20.0), (200.0, -60.0), (359.0, 85.0)])
+def test_an_orbit_rebuilt_from_its_camera_is_the_same_orbit(yaw: float, pitch: float) -> None:
+    orbit = OrbitController(np.array([0.5, -1.0, 2.0]), 3.5, yaw, pitch, fov_y_deg=40.0)
+    camera = orbit.camera(64, 48)
+    again = OrbitController.from_camera(camera, 3.5)
+    np.testing.assert_allclose(again.target, orbit.target, atol=1e-9)
+    assert (again.yaw_deg, again.pitch_deg, again.fov_y_deg) == pytest.approx((yaw, pitch, 40.0))
+    np.testing.assert_allclose(again.camera(64, 48).c2w, camera.c2w, atol=1e-9)

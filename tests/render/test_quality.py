@@ -33,7 +33,7 @@ def test_scale_bounded_and_estimate_smoothed() -> None:
     assert quality.full_frame_ms == pytest.approx(0.5 * 10_000.0 + 0.5 * 100.0)
 
 
-def test_renderer_drops_resolution_only_while_moving(offscreen) -> None:
+def test_renderer_drops_resolution_only_while_moving(offscreen, ctx) -> None:
     import numpy as np
 
     from render.offscreen import as_document
@@ -41,8 +41,8 @@ def test_renderer_drops_resolution_only_while_moving(offscreen) -> None:
     from scene import Camera
     from tests.render.conftest import random_cloud
 
-    renderer = Renderer(offscreen.ctx)
-    fbo = offscreen.ctx.simple_framebuffer((64, 48))
+    renderer = Renderer(ctx)
+    fbo = ctx.simple_framebuffer((64, 48))
     document = as_document(random_cloud(200))
     settings = RenderSettings(adaptive=True, frame_budget_ms=1e-3)  # every frame is over budget
     try:

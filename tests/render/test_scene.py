@@ -68,11 +68,11 @@ def test_hidden_layers_are_not_drawn(offscreen) -> None:
     assert _centre(offscreen.render(document, camera)).max() == 0
 
 
-def test_uploads_only_when_data_changes(offscreen) -> None:
+def test_uploads_only_when_data_changes(offscreen, ctx) -> None:
     from render.renderer import Renderer
 
-    renderer = Renderer(offscreen.ctx)
-    fbo = offscreen.ctx.simple_framebuffer((W, H))
+    renderer = Renderer(ctx)
+    fbo = ctx.simple_framebuffer((W, H))
     try:
         document = Document()
         layer = document.add_layer(Layer("a", _red_splat()))

@@ -71,13 +71,13 @@ def test_new_points_force_a_sort_and_drop_stale_results(sorter: DepthSorter) -> 
     assert len(sorter.poll(wait=True)) == 10
 
 
-def test_renderer_skips_resort_for_tiny_camera_moves(offscreen) -> None:
+def test_renderer_skips_resort_for_tiny_camera_moves(offscreen, ctx) -> None:
     from render.offscreen import as_document
     from render.renderer import Renderer
     from tests.render.conftest import random_cloud
 
-    renderer = Renderer(offscreen.ctx)
-    fbo = offscreen.ctx.simple_framebuffer((32, 24))
+    renderer = Renderer(ctx)
+    fbo = ctx.simple_framebuffer((32, 24))
     document = as_document(random_cloud(500))
     try:
         sorts = [

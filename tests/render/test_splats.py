@@ -118,7 +118,7 @@ def test_shader_agrees_with_projection(offscreen) -> None:
             assert cos > 0.995
 
 
-def test_interactive_sprites_match_quads(offscreen) -> None:
+def test_interactive_sprites_match_quads(offscreen, ctx) -> None:
     """The point-sprite path used while the camera moves draws the same Gaussians as the quads."""
     import moderngl
 
@@ -127,12 +127,12 @@ def test_interactive_sprites_match_quads(offscreen) -> None:
     camera = Camera.look_at([0.4, 0.8, 3.5], [0.0, 0.0, 0.0], width=W, height=H)
     quads = offscreen.render(cloud, camera)
     (state,) = renderer._layers.values()
-    fbo = offscreen.ctx.simple_framebuffer((W, H))
+    fbo = ctx.simple_framebuffer((W, H))
     try:
         fbo.use()
         fbo.clear(0.0, 0.0, 0.0, 1.0)
-        offscreen.ctx.enable_only(moderngl.BLEND)
-        offscreen.ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
+        ctx.enable_only(moderngl.BLEND)
+        ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
         state.buffers.draw((W, H), sprites=True)
         sprites = np.frombuffer(fbo.read(components=3), np.uint8).reshape(H, W, 3)[::-1]
     finally:
