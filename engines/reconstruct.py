@@ -15,7 +15,7 @@ torch is imported inside :func:`reconstruct`, so listing engines stays light.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Literal
 
@@ -37,9 +37,9 @@ if TYPE_CHECKING:
 class ReconstructConfig:
     """Settings of a reconstruction; the defaults suit ~64 px images on a CPU in a few minutes."""
 
-    data: str
+    data: str = field(metadata={"path": "folder"})
     """Dataset folder in NeRF-synthetic layout (transforms_train.json, or transforms.json)."""
-    out: str = ""
+    out: str = field(default="", metadata={"path": "save"})
     """PLY to write at the end; empty: reconstruction.ply in the run folder."""
     steps: int = 800
     """Optimization steps."""

@@ -17,15 +17,20 @@ a prompt): those have none, so the CLI makes them required options and the GUI a
 from a dict (the CLI, a saved document, a job sent to a worker) go through :func:`config_from_dict`,
 which rejects unknown keys, so a typo fails loudly instead of being ignored.
 
-The GUI imports engine modules to list them, so an engine module imports its heavy dependencies
-(torch, diffusers) inside ``run``, not at the top. The worker process imports the engine's module by
-name (:attr:`EngineEntry.module`) before looking the engine up.
+The GUI and the CLI list engines by importing :data:`ENGINE_MODULES` (:func:`load_engines`), so an
+engine module imports its heavy dependencies (torch, diffusers) inside ``run``, not at the top. The
+worker process imports the engine's module by name (:attr:`EngineEntry.module`) before looking the
+engine up.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
+import importlib
+import inspect
+import textwrap
 import typing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, TypeVar
@@ -33,6 +38,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, TypeVar
 if TYPE_CHECKING:
     from engines.runtime.context import RunContext
     from engines.runtime.events import Event
+
+ENGINE_MODULES: tuple[str, ...] = ("engines.reconstruct",)
+"""Modules whose import registers the engines offered by the GUI and the CLI.
+
+Each is named after the engine it registers (its main one, if several), so a module that fails to
+import can still be named to the user who asks for that engine.
+"""
 
 EngineFn = Callable[[Any, "RunContext"], Iterator["Event"]]
 F = TypeVar("F", bound=EngineFn)
@@ -84,6 +96,22 @@ def engine_names() -> list[str]:
     return sorted(_ENGINES)
 
 
+def load_engines() -> dict[str, ImportError]:
+    """Import :data:`ENGINE_MODULES`, registering their engines; the modules that failed, with why.
+
+    An engine whose dependencies are missing (or whose module is still being written) must not keep
+    the app or the other engines from starting, so import errors are returned, not raised: the GUI
+    leaves those engines out, the CLI names the error when one of them is asked for.
+    """
+    failed: dict[str, ImportError] = {}
+    for module in ENGINE_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            failed[module] = exc
+    return failed
+
+
 T = TypeVar("T")
 
 
@@ -113,6 +141,39 @@ def config_from_dict(cls: type[T], values: Mapping[str, Any]) -> T:
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A plain dict of a config dataclass (nested ones too), the inverse of :func:`config_from_dict`."""
     return dataclasses.asdict(config)
+
+
+def field_docs(config_cls: type) -> dict[str, str]:
+    """The docstring under each field of a dataclass (nerfstudio's convention), read from its source.
+
+    These document a config once for every front end: the CLI's ``--help`` and the GUI's tooltips.
+    Fields inherited from dataclass bases keep their docs; whitespace is collapsed to single spaces.
+    """
+    docs: dict[str, str] = {}
+    for cls in reversed(config_cls.__mro__):
+        if dataclasses.is_dataclass(cls):
+            docs.update(_own_field_docs(cls))
+    return docs
+
+
+def _own_field_docs(cls: type) -> dict[str, str]:
+    """The field docstrings written in ``cls``'s own body; none when its source cannot be read."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs = {}
+    for node, following in zip(body, body[1:]):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
 
 
 def _suggest(word: str, choices: typing.Iterable[str]) -> str:

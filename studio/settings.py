@@ -46,7 +46,9 @@ class Settings:
         default_factory=list, metadata={"help": "Folders searched for model weights, one per line"}
     )
     device: Device = field(default="auto", metadata={"help": "Where engines run; auto picks CUDA when present"})
-    cache_folder: str = field(default="", metadata={"help": "Downloads and derived files; empty for the default"})
+    cache_folder: str = field(
+        default="", metadata={"path": "folder", "help": "Downloads and derived files; empty for the default"}
+    )
     autosave_interval_s: int = field(default=120, metadata={"min": 0, "max": 3600, "help": "0 turns autosave off"})
     ui_scale: float = field(default=1.0, metadata={"min": 0.5, "max": 3.0, "help": "Takes effect on the next start"})
     recent_files: list[str] = field(default_factory=list, metadata={"gui": False})

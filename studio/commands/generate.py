@@ -11,29 +11,21 @@ the same dataclass, never drift apart. The run goes through the same job runtime
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
-import importlib
-import inspect
 import sys
-import textwrap
 import typing
 from pathlib import Path
 from typing import Any, Literal
 
+from engines.registry import config_from_dict, engine_names, field_docs, find_engine, load_engines
 from studio.commands.common import CliError, vector
 
-ENGINE_MODULES = ("engines.reconstruct",)
-"""Modules whose import registers the engines offered here (light: engines import torch in run)."""
 RUN_OPTIONS = ("run_dir", "resume", "device")
 """Options of every engine's command that belong to the run, not the config."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from engines.registry import engine_names, find_engine
-
-    for module in ENGINE_MODULES:
-        importlib.import_module(module)
+    failed = load_engines()
     parser = sub.add_parser(
         "generate",
         help="run a generation or optimization engine (reconstruct, ...)",
@@ -47,6 +39,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         add_config_options(engine_parser, entry.config_cls)
         add_run_options(engine_parser)
         engine_parser.set_defaults(func=run, config_cls=entry.config_cls)
+    for module, error in failed.items():
+        name = module.rpartition(".")[2]
+        if name not in engines.choices:
+            add_unavailable(engines, name, f"engine {name!r} is unavailable: {module} failed to import ({error})")
+
+
+def add_unavailable(engines: argparse._SubParsersAction, name: str, reason: str) -> None:
+    """A command for an engine whose module failed to import: it takes any arguments and fails with ``reason``.
+
+    Without it, asking for the engine would end in argparse's bare "invalid choice".
+    """
+    parser = engines.add_parser(name, help=reason, add_help=False, prefix_chars="\0")  # no options: "--x" is text
+    parser.add_argument("ignored", nargs="*", help=argparse.SUPPRESS)
+    parser.set_defaults(func=unavailable, reason=reason)
+
+
+def unavailable(args: argparse.Namespace) -> typing.NoReturn:
+    """The command of an engine that failed to import: a clear error instead of a run."""
+    raise CliError(args.reason)
 
 
 # --------------------------------------------------------------------- dataclass -> argparse
@@ -88,26 +99,14 @@ def option_kwargs(name: str, kind: Any) -> dict[str, Any]:
     raise TypeError(f"generate: no command-line form for {name}: {kind!r}")
 
 
-def field_docs(config_cls: type) -> dict[str, str]:
-    """The docstring under each field of a dataclass (nerfstudio's convention), read from its source."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(config_cls)))
-    except (OSError, TypeError):
-        return {}
-    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-    docs = {}
-    for node, following in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(following, ast.Expr) \
-                and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str):
-            docs[node.target.id] = " ".join(following.value.value.split())
-    return docs
-
-
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("run")
     group.add_argument("--run-dir", type=Path, help="folder for checkpoints (and outputs the engine names itself)")
     group.add_argument("--resume", action="store_true", help="continue from the checkpoint in --run-dir")
-    group.add_argument("--device", default="cpu", help="torch device to run on: cpu, cuda, cuda:1 (default: cpu)")
+    group.add_argument(
+        "--device", default="auto", help="torch device to run on: auto (CUDA when torch sees a GPU, else CPU), cpu, "
+        "cuda, cuda:1 (default: auto)"
+    )
 
 
 def config_values(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
@@ -124,7 +123,6 @@ def _show(value: Any) -> str:
 
 # --------------------------------------------------------------------- the run
 def run(args: argparse.Namespace) -> int:
-    from engines.registry import config_from_dict
     from engines.runtime.foreground import run_foreground
 
     if args.resume and args.run_dir is None:

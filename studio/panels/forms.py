@@ -2,9 +2,15 @@
 
 Supported field types: ``int``, ``float``, ``bool``, ``str``, ``Enum`` subclasses, ``Literal[...]``,
 ``pathlib.Path``, fixed-length tuples of ``int``/``float`` and ``list[str]`` (one item a line).
-Field ``metadata`` may carry ``help`` (tooltip), ``min``, ``max``, ``step``, and ``gui: False`` to
-leave a field out of the form (it keeps the initial value). :meth:`DataclassForm.value` builds the config
-instance (so its own ``__post_init__`` validation runs).
+Tooltips are the fields' docstrings (:func:`engines.registry.field_docs`, the text of the CLI's
+``--help`` too); field ``metadata`` may carry ``help`` (a tooltip that wins over the docstring), ``min``,
+``max``, ``step``, ``decimals``, ``path`` (``"file"``, ``"folder"`` or ``"save"``: a ``str`` or
+``Path`` field edited with a browse button opening that dialog), and ``gui: False`` to leave a field out of the form (it keeps the
+initial value). :meth:`DataclassForm.value` builds the config instance (so its own ``__post_init__``
+validation runs).
+
+The form lives in a narrow dock, so editors shrink to a few characters' width instead of asking for
+room for their longest value, and rows wrap (label above editor) only when even that does not fit.
 """
 
 from __future__ import annotations
@@ -16,20 +22,56 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QSpinBox,
+    QToolButton,
     QWidget,
 )
 
+from engines.registry import field_docs
+
 _BIG = 1e9
+PathMode = Literal["file", "folder", "save"]  # which dialog a path field's browse button opens
+_WORDS = {
+    "cpu": "CPU",
+    "dssim": "D-SSIM",
+    "fps": "FPS",
+    "gpu": "GPU",
+    "id": "ID",
+    "lr": "LR",
+    "ply": "PLY",
+    "psnr": "PSNR",
+    "rgb": "RGB",
+    "sh": "SH",
+    "ssim": "SSIM",
+    "ui": "UI",
+}
+"""Acronyms in field names, as labels spell them."""
+_UNITS = {"px", "s", "ms"}
+"""A field name's last word that is one of these is a unit, shown in parentheses: ``interval_s``."""
+
+
+def field_label(name: str) -> str:
+    """A short, readable label for the field ``name``: ``sh_degree`` -> "SH degree", ``delay_s`` -> "Delay (s)"."""
+    words = name.split("_")
+    unit = f" ({words.pop()})" if len(words) > 1 and words[-1] in _UNITS else ""
+    text = " ".join(_WORDS.get(word, word) for word in words)
+    return text[:1].upper() + text[1:] + unit
+
+
+def _narrow(widget: QWidget, chars: int) -> None:
+    """Let ``widget`` shrink to about ``chars`` digits wide (a spin box asks for room for its whole range)."""
+    metrics = widget.fontMetrics()
+    widget.setMinimumWidth(chars * metrics.horizontalAdvance("0") + 2 * metrics.height())  # + frame and arrows
 
 
 class _Field:
@@ -39,7 +81,8 @@ class _Field:
         self.widget, self.get, self.set = widget, get, set_
 
 
-def _spin(kind: type, meta: typing.Mapping[str, Any]) -> QSpinBox | QDoubleSpinBox:
+def _spin(kind: type, meta: typing.Mapping[str, Any], chars: int = 6) -> QSpinBox | QDoubleSpinBox:
+    """A spin box for an ``int`` or ``float`` within ``meta``'s bounds, about ``chars`` digits wide at least."""
     if kind is int:
         box = QSpinBox()
         box.setRange(int(meta.get("min", -(2**31) + 1)), int(meta.get("max", 2**31 - 1)))
@@ -49,6 +92,7 @@ def _spin(kind: type, meta: typing.Mapping[str, Any]) -> QSpinBox | QDoubleSpinB
         box.setDecimals(int(meta.get("decimals", 4)))
         box.setRange(float(meta.get("min", -_BIG)), float(meta.get("max", _BIG)))
         box.setSingleStep(float(meta.get("step", 0.1)))
+    _narrow(box, chars)
     return box
 
 
@@ -68,7 +112,11 @@ class DataclassForm(QWidget):
             raise TypeError(f"{config_type!r} is not a dataclass")
         self.config_type = config_type
         self.layout_ = QFormLayout(self)
+        self.layout_.setContentsMargins(0, 0, 0, 0)  # the panel or dialog around it has margins
+        self.layout_.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.layout_.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         hints = typing.get_type_hints(config_type)
+        docs = field_docs(config_type)
         self._fields: dict[str, _Field] = {}
         self._hidden: dict[str, Any] = {}
         for f in dataclasses.fields(config_type):
@@ -79,9 +127,12 @@ class DataclassForm(QWidget):
                 continue
             editor = self._editor(f.name, hints[f.name], f.metadata)
             editor.widget.setObjectName(f.name)
-            if "help" in f.metadata:
-                editor.widget.setToolTip(str(f.metadata["help"]))
-            self.layout_.addRow(f.name.replace("_", " ").capitalize(), editor.widget)
+            label = QLabel(field_label(f.name))
+            label.setBuddy(editor.widget)
+            tip = str(f.metadata.get("help", docs.get(f.name, "")))
+            for widget in (label, editor.widget):
+                widget.setToolTip(tip)
+            self.layout_.addRow(label, editor.widget)
             self._fields[f.name] = editor
         self.set_value(initial if initial is not None else _defaults(config_type))
 
@@ -95,6 +146,7 @@ class DataclassForm(QWidget):
         return self.config_type(**self._hidden, **values)
 
     def set_value(self, config: Any | dict[str, Any]) -> None:
+        """Show the values of a config instance or dict (fields it lacks, or sets to None, keep theirs)."""
         values = config if isinstance(config, dict) else dataclasses.asdict(config)
         for name, value in values.items():
             if name in self._fields and value is not None:
@@ -110,6 +162,8 @@ class DataclassForm(QWidget):
         if kind in (int, float):
             spin = _spin(kind, meta)
             return _Field(spin, spin.value, spin.setValue)
+        if kind is str and "path" in meta:
+            return self._path_editor(name, meta["path"], str)
         if kind is str:
             line = QLineEdit()
             return _Field(line, line.text, line.setText)
@@ -118,9 +172,9 @@ class DataclassForm(QWidget):
         if origin is Literal:
             return _choices(QComboBox(), [(str(v), v) for v in typing.get_args(kind)])
         if isinstance(kind, type) and issubclass(kind, Path):
-            return self._path_editor(name)
+            return self._path_editor(name, meta.get("path", "file"), Path)
         if origin is tuple:
-            return self._tuple_editor(kind, meta)
+            return self._tuple_editor(name, kind, meta)
         if origin is list and typing.get_args(kind) in ((str,), (Path,)):
             item = typing.get_args(kind)[0]
             text = QPlainTextEdit()
@@ -132,10 +186,14 @@ class DataclassForm(QWidget):
             )
         raise TypeError(f"DataclassForm: field {name!r} has an unsupported type {kind!r}")
 
-    def _path_editor(self, name: str) -> _Field:
+    def _path_editor(self, name: str, mode: PathMode, convert: Callable[[str], Any]) -> _Field:
+        """A line edit with a browse button; ``mode`` says which dialog the button opens."""
+        if mode not in typing.get_args(PathMode):
+            raise TypeError(f"DataclassForm: field {name!r}: metadata path must be one of {typing.get_args(PathMode)}")
         row = QWidget()
         line = QLineEdit()
-        browse = QPushButton("…")
+        browse = QToolButton()
+        browse.setText("…")
         browse.setObjectName(f"{name}_browse")
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -143,27 +201,37 @@ class DataclassForm(QWidget):
         layout.addWidget(browse)
 
         def pick() -> None:
-            chosen = self.ask_path(name, line.text())
+            chosen = self.ask_path(name, line.text(), mode)
             if chosen:
                 line.setText(chosen)
 
         browse.clicked.connect(pick)
-        return _Field(row, lambda: Path(line.text()), lambda v: line.setText(str(v)))
+        return _Field(row, lambda: convert(line.text()), lambda v: line.setText(str(v)))
 
-    def ask_path(self, name: str, current: str) -> str:
-        """The file dialog behind a path field's button (tests replace this method)."""
-        return QFileDialog.getOpenFileName(self, name.replace("_", " ").capitalize(), current)[0]
+    def ask_path(self, name: str, current: str, mode: PathMode) -> str:
+        """The dialog behind a path field's button: an existing file, a folder, or a file to write
+        (tests replace this method)."""
+        title = field_label(name)
+        if mode == "folder":
+            return QFileDialog.getExistingDirectory(self, title, current)
+        if mode == "save":
+            return QFileDialog.getSaveFileName(self, title, current)[0]
+        return QFileDialog.getOpenFileName(self, title, current)[0]
 
     @staticmethod
-    def _tuple_editor(kind: Any, meta: typing.Mapping[str, Any]) -> _Field:
+    def _tuple_editor(name: str, kind: Any, meta: typing.Mapping[str, Any]) -> _Field:
         args = typing.get_args(kind)
         if not args or Ellipsis in args or any(a not in (int, float) for a in args):
-            raise TypeError(f"DataclassForm: only fixed-length tuples of int/float are supported, got {kind!r}")
+            raise TypeError(
+                f"DataclassForm: field {name!r}: only fixed-length tuples of int/float are supported, got {kind!r}"
+            )
         row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
-        spins = [_spin(a, meta) for a in args]
-        for spin in spins:
+        layout.setSpacing(2)
+        spins = [_spin(a, meta, chars=3) for a in args]
+        for spin in spins:  # compact: typed in, no arrows
+            spin.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
             layout.addWidget(spin)
 
         def set_(values: Any) -> None:

@@ -1,6 +1,7 @@
 """The Generate dock: one tab per engine, each a form built from the engine's config dataclass.
 
-Engine issues call :meth:`GeneratePanel.add_engine`; the panel knows nothing of any engine.
+Engine issues call :meth:`GeneratePanel.add_engine`; the panel knows nothing of any engine. A tab
+scrolls only vertically: its form narrows to the dock's width, however narrow the dock is docked.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from studio.panels.forms import DataclassForm
 
@@ -45,6 +46,8 @@ class GeneratePanel(QTabWidget):
         layout.addWidget(run)
         layout.addStretch(1)
         scroll = QScrollArea()
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(page)
         scroll.setWidgetResizable(True)
         self.addTab(scroll, name)

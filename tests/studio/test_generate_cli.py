@@ -84,3 +84,8 @@ def test_end_to_end_writes_the_ply(tmp_path, capsys):
     assert status == 0, err
     assert "finished after 6 steps" in err and str(out) in err
     assert isinstance(load(out), GaussianCloud)
+
+
+def test_the_device_defaults_to_auto():
+    assert engine_parser().parse_args(["--data", "d"]).device == "auto"
+    assert engine_parser().parse_args(["--data", "d", "--device", "cuda:1"]).device == "cuda:1"

@@ -1,0 +1,266 @@
+"""Forms built from config dataclasses: every field type, tooltips, labels, a narrow dock, and the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QLineEdit, QPushButton, QScrollArea, QToolButton, QWidget
+
+from engines import registry
+from engines.reconstruct import ReconstructConfig
+from engines.registry import config_from_dict, engine_names, field_docs, find_engine, load_engines
+from studio.cli import main
+from studio.commands.generate import config_values
+from studio.panels.forms import DataclassForm, field_label
+from studio.panels.generate import GeneratePanel
+from studio.settings import Settings
+from tests.studio.test_generate_cli import engine_parser
+
+load_engines()  # the engines the CLI and the Generate dock offer, for the agreement test's parameters
+
+
+class Quality(enum.Enum):
+    DRAFT = 1
+    FINAL = 2
+
+
+@dataclass
+class Everything:
+    """A config with a field of every type the form supports."""
+
+    count: int = 3
+    """How many things."""
+    ratio: float = 0.5
+    flag: bool = False
+    name: str = "a"
+    quality: Quality = Quality.DRAFT
+    backend: Literal["auto", "torch"] = "auto"
+    image: Path = Path("in.png")
+    size: tuple[int, int] = (64, 32)
+    colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    prompts: list[str] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)
+    sh_degree: int = field(default=1, metadata={"help": "Metadata help wins."})
+    """A docstring the metadata's help overrides."""
+    token: str = field(default="kept", metadata={"gui": False})
+    dataset: str = field(default="", metadata={"path": "folder"})
+    out: str = field(default="", metadata={"path": "save"})
+
+
+OTHER = Everything(
+    count=-7,
+    ratio=0.125,
+    flag=True,
+    name="b",
+    quality=Quality.FINAL,
+    backend="torch",
+    image=Path("/data/out.ply"),
+    size=(5, 6),
+    colour=(0.25, -0.5, 1.0),
+    prompts=["a cat", "a dog"],
+    folders=[Path("/a"), Path("/b")],
+    sh_degree=2,
+    token="other",
+    dataset="/data/lego",
+    out="/tmp/lego.ply",
+)
+
+
+@dataclass
+class Checked:
+    steps: int = 10
+
+    def __post_init__(self) -> None:
+        if self.steps <= 0:
+            raise ValueError("steps must be positive")
+
+
+@dataclass
+class Sub(Everything):
+    extra: int = 0
+    """Declared in a subclass."""
+
+
+@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(Everything) if f.name != "token"])
+def test_every_field_type_round_trips(qtbot, name):
+    form = DataclassForm(Everything)
+    qtbot.addWidget(form)
+    assert form.value() == Everything()
+    changed = dataclasses.replace(Everything(), **{name: getattr(OTHER, name)})
+    form.set_value(changed)
+    assert form.value() == changed
+
+
+def test_path_fields_browse_with_the_dialog_their_metadata_names(qtbot):
+    form = DataclassForm(Everything)
+    qtbot.addWidget(form)
+    asked = []
+    form.ask_path = lambda name, current, mode: asked.append((name, mode)) or f"/picked/{name}"
+    for name in ("image", "dataset", "out"):
+        qtbot.mouseClick(form.findChild(QToolButton, f"{name}_browse"), Qt.MouseButton.LeftButton)
+    assert asked == [("image", "file"), ("dataset", "folder"), ("out", "save")]
+    value = form.value()
+    assert (value.image, value.dataset, value.out) == (Path("/picked/image"), "/picked/dataset", "/picked/out")
+
+
+def test_a_whole_config_round_trips(qtbot):
+    form = DataclassForm(Everything, OTHER)
+    qtbot.addWidget(form)
+    assert form.value() == OTHER
+
+
+def test_value_runs_the_configs_validation(qtbot):
+    form = DataclassForm(Checked)
+    qtbot.addWidget(form)
+    form.editor("steps").setValue(0)
+    with pytest.raises(ValueError, match="positive"):
+        form.value()
+
+
+@pytest.mark.parametrize("kind", [dict[str, int], tuple[str, str], tuple[float, ...], list[int], bytes])
+def test_unsupported_types_raise_type_error(qtbot, kind):
+    config = dataclasses.make_dataclass("Odd", [("odd", kind)])
+    with pytest.raises(TypeError, match="odd"):
+        DataclassForm(config)
+
+
+def test_gui_false_fields_keep_their_value(qtbot):
+    form = DataclassForm(Everything, Everything(token="secret"))
+    qtbot.addWidget(form)
+    assert form.findChild(QWidget, "token") is None
+    with pytest.raises(KeyError):
+        form.editor("token")
+    assert form.value().token == "secret"
+    form.set_value(dataclasses.replace(OTHER, token="again"))
+    assert form.value().token == "again"
+
+
+def test_tooltips_come_from_field_docstrings_and_help_wins(qtbot):
+    form = DataclassForm(Sub)
+    qtbot.addWidget(form)
+    assert form.editor("count").toolTip() == "How many things."
+    assert form.layout_.labelForField(form.editor("count")).toolTip() == "How many things."
+    assert form.editor("extra").toolTip() == "Declared in a subclass."  # the subclass's own docs ...
+    assert form.editor("sh_degree").toolTip() == "Metadata help wins."  # ... and the base's
+    assert form.editor("ratio").toolTip() == ""
+
+
+def test_every_reconstruct_field_has_its_docstring_as_tooltip(qtbot):
+    form = DataclassForm(ReconstructConfig)
+    qtbot.addWidget(form)
+    docs = field_docs(ReconstructConfig)
+    assert set(docs) == {f.name for f in dataclasses.fields(ReconstructConfig)}
+    for name, doc in docs.items():
+        assert form.editor(name).toolTip() == doc
+    assert docs["sh_degree"] == "Spherical-harmonic degree of the colours (0: no view dependence)."
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [
+        ("steps", "Steps"),
+        ("views_per_step", "Views per step"),
+        ("sh_degree", "SH degree"),
+        ("lambda_dssim", "Lambda D-SSIM"),
+        ("ssim_weight", "SSIM weight"),
+        ("lr", "LR"),
+        ("position_lr", "Position LR"),
+        ("background_rgb", "Background RGB"),
+        ("gpu_id", "GPU ID"),
+        ("ui_scale", "UI scale"),
+        ("autosave_interval_s", "Autosave interval (s)"),
+        ("size_px", "Size (px)"),
+        ("s", "S"),
+    ],
+)
+def test_labels_are_short_and_spell_acronyms(name, label):
+    assert field_label(name) == label
+
+
+def test_form_rows_use_the_labels(qtbot):
+    form = DataclassForm(Settings)
+    qtbot.addWidget(form)
+    assert form.layout_.labelForField(form.editor("autosave_interval_s")).text() == "Autosave interval (s)"
+    assert form.layout_.labelForField(form.editor("ui_scale")).text() == "UI scale"
+
+
+def reconstruct_panel(qtbot, width: int, on_run=lambda config: None) -> GeneratePanel:
+    panel = GeneratePanel()
+    qtbot.addWidget(panel)
+    panel.add_engine("reconstruct", ReconstructConfig, on_run)
+    panel.resize(width, 500)  # short enough for a vertical scroll bar, which takes width too
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel
+
+
+@pytest.mark.parametrize("width", [340, 280])
+def test_the_reconstruct_tab_fits_a_narrow_dock(qtbot, width):
+    panel = reconstruct_panel(qtbot, width)
+    scroll = panel.currentWidget()
+    assert isinstance(scroll, QScrollArea)
+    assert scroll.verticalScrollBar().maximum() > 0
+    assert scroll.horizontalScrollBar().maximum() == 0
+    assert scroll.widget().width() <= scroll.viewport().width()
+    description = scroll.widget().findChildren(QLabel)[0]
+    assert description.text().startswith("Settings of a reconstruction")
+
+
+def test_run_sends_the_config_built_from_the_form(qtbot):
+    sent = []
+    panel = reconstruct_panel(qtbot, 340, sent.append)
+    form = panel.forms["reconstruct"]
+    form.editor("data").findChild(QLineEdit).setText("/data/lego")
+    form.editor("steps").setValue(12)
+    form.editor("background").findChildren(QDoubleSpinBox)[1].setValue(0.5)
+    qtbot.mouseClick(panel.findChild(QPushButton, "run"), Qt.MouseButton.LeftButton)
+    assert sent == [ReconstructConfig(data="/data/lego", steps=12, background=(1.0, 0.5, 1.0))]
+
+
+SAMPLES = {str: "somewhere", int: 7, float: 0.125}
+"""Values for the fields a config cannot do without, by type."""
+
+
+@pytest.mark.parametrize("name", engine_names())
+def test_cli_and_form_agree_on_every_engines_fields(qtbot, name):
+    config_cls = find_engine(name).config_cls
+    fields = [f for f in dataclasses.fields(config_cls) if f.init]
+    parser = engine_parser(name)
+    settings = next(group for group in parser._action_groups if group.title == "engine settings")
+    assert {action.dest for action in settings._group_actions} == {f.name for f in fields}
+
+    form = DataclassForm(config_cls)
+    qtbot.addWidget(form)
+    for f in fields:
+        if f.metadata.get("gui", True):
+            assert form.editor(f.name).objectName() == f.name
+    hints = typing.get_type_hints(config_cls)
+    required = {
+        f.name: SAMPLES[hints[f.name]]
+        for f in fields
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    argv = [text for key, value in required.items() for text in (f"--{key.replace('_', '-')}", str(value))]
+    args = parser.parse_args(argv)
+    form.set_value(required)
+    assert form.value() == config_from_dict(config_cls, config_values(args, config_cls))
+
+
+def test_a_broken_engine_module_is_left_out_and_the_cli_says_why(monkeypatch, capsys):
+    monkeypatch.setattr(registry, "ENGINE_MODULES", registry.ENGINE_MODULES + ("engines.no_such_engine",))
+    failed = load_engines()
+    assert list(failed) == ["engines.no_such_engine"]
+    assert isinstance(failed["engines.no_such_engine"], ModuleNotFoundError)
+    assert "reconstruct" in engine_names()
+
+    assert main(["generate", "no_such_engine", "--steps", "3"]) == 1
+    error = capsys.readouterr().err
+    assert "'no_such_engine' is unavailable" in error
+    assert "engines.no_such_engine failed to import" in error
