@@ -176,6 +176,7 @@ class Renderer:
         direct = not settings.progressive and scale == 1.0 and framebuffer.depth_attachment is not None
         target = framebuffer if direct else self._internal_target(width, height)
         settled = not reordered and not sorting and self._frame is None
+        drawn: _Frame | None = None  # the picture this call worked on
         if settings.progressive and settled and self._shown_frame is not None and key == self._shown_frame.key:
             whole = True  # the picture on show is still right (a repaint for the overlays, say)
         elif progressive and sorting:  # a still picture starts its splats once their order is there
@@ -185,25 +186,30 @@ class Renderer:
             frame = self._frame if progressive and not reordered and self._frame is not None else None
             if frame is None or frame.key != key:
                 frame = _Frame(key, keep, [(layer.id, params) for layer, params in splat_layers])
+                if not progressive:  # all splats now: preprocessing after the clear would flush it midway (slow on llvmpipe)
+                    for layer_id, params in frame.layers:
+                        self._layers[layer_id].buffers.preprocess(camera_uniforms(cam), params)
                 self._draw_background(target, visible, cam, settings, has_depth)
             point_px = 0.5 * settings.point_size_px if settings.point_mode else 0.0
             # Point sprites while moving at reduced resolution: cheaper vertices.
+            drawn = frame
             whole = self._draw_splats(
                 frame, target, has_depth, (width, height), point_px, scale < 1.0, camera_uniforms(cam),
                 budget_end if progressive else math.inf,
             )
-            frame.spent_ms += 1000.0 * (time.perf_counter() - start)
             self._frame = None if whole else frame
             if whole and not direct:
                 self._target, self._shown, self._shown_frame = self._shown, self._target, frame  # the newest whole picture
-            if whole and settings.adaptive:
-                self.quality.record(scale, frame.spent_ms)
         if not direct:
             self._blit(framebuffer, self._shown if self._fits(self._shown, width / height) else self._target)
         self._draw_overlays(framebuffer, document, camera, settings)
         if settings.adaptive:
-            self.ctx.finish()
+            self.ctx.finish()  # the GL works asynchronously: the time below is the frame's whole cost
         stats.frame_ms = 1000.0 * (time.perf_counter() - start)
+        if drawn is not None:
+            drawn.spent_ms += stats.frame_ms
+            if whole and settings.adaptive:
+                self.quality.record(scale, drawn.spent_ms)
         stats.complete = whole and self.is_idle
         stats.needs_refine = stats.needs_refine or not stats.complete
         return stats

@@ -1,9 +1,13 @@
 """GPU state and drawing of one ``GaussianCloud``: packed textures, a per-view preprocess pass, a sorted draw.
 
-Layout (GL 3.3, no SSBOs): splat ``i`` lives at texel column ``i % 1024``, row ``i // 1024``.
-* geometry, RGBA32F, 3 texels per splat: (mean, opacity logit), quaternion wxyz, (log-scale, 0);
-* SH, RGBA16F (half floats halve the 192 MB of a million degree-3 splats), ``ceil(3K / 4)``
-  texels per splat holding the ``K x 3`` coefficients in order;
+Layout (GL 3.3, no SSBOs): splat ``i`` lives at texel column ``i % 1024``, row ``i // 1024``, of
+textures ("planes") that hold at most 16 bytes per splat each, so no single GL allocation is big
+(software GL zero-fills what it allocates: a 96 MB texture would stall a frame for 100+ ms):
+* geometry, 3 RGBA32F planes of one texel per splat: (mean, opacity logit), quaternion wxyz,
+  (log-scale, 0);
+* SH, up to 6 RGBA16F planes of two texels per splat (half floats halve the 192 MB of a million
+  degree-3 splats): ``ceil(3K / 4)`` texels holding the ``K x 3`` coefficients in order, texel
+  ``t`` in plane ``t // 2``;
 * selection, R8, one texel per splat: 255 where the splat is selected (tinted when drawn).
 * order, R32UI, one texel per draw slot: the index of the splat drawn there (back to front).
 The preprocess pass draws one fragment per slot, for the splat the order puts there, into three
@@ -27,6 +31,9 @@ from scene.gaussians import GaussianCloud
 from shaders import load
 
 TEX_W = 1024  # splats per texture row; keep in sync with the shaders
+GEOMETRY_PLANES = 3  # RGBA32F texels per splat, one per plane
+SH_PLANE_TEXELS = 2  # RGBA16F texels per splat in each SH plane
+MAX_SH_PLANES = 6  # of degree 3; keep in sync with the preprocess shader
 _ATTRIBUTES = ("a_center", "a_axes", "a_color")  # the preprocess results, per draw slot
 
 
@@ -35,26 +42,32 @@ def sh_texels(degree: int) -> int:
     return -(-3 * (degree + 1) ** 2 // 4)
 
 
+def sh_planes(degree: int) -> int:
+    """SH planes (textures) holding the SH of ``degree``."""
+    return -(-sh_texels(degree) // SH_PLANE_TEXELS)
+
+
 def pack_geometry(cloud: GaussianCloud, start: int, stop: int) -> np.ndarray:
-    """Rows ``[start, stop)`` of the geometry texture: ``[stop - start, TEX_W * 3, 4] float32``."""
+    """Rows ``[start, stop)`` of the geometry planes: ``[stop - start, TEX_W, planes, 4] float32``."""
     lo, hi = start * TEX_W, min(stop * TEX_W, cloud.count)
-    out = np.zeros(((stop - start) * TEX_W, 3, 4), np.float32)
+    out = np.zeros(((stop - start) * TEX_W, GEOMETRY_PLANES, 4), np.float32)
     n = max(hi - lo, 0)
     out[:n, 0, :3] = cloud.means[lo:hi]
     out[:n, 0, 3] = cloud.opacity_logits[lo:hi]
     out[:n, 1] = cloud.quats[lo:hi]
     out[:n, 2, :3] = cloud.log_scales[lo:hi]
-    return out.reshape(stop - start, TEX_W * 3, 4)
+    return out.reshape(stop - start, TEX_W, GEOMETRY_PLANES, 4)
 
 
 def pack_sh(cloud: GaussianCloud, start: int, stop: int) -> np.ndarray:
-    """Rows ``[start, stop)`` of the SH texture: ``[stop - start, TEX_W * texels, 4] float16``."""
+    """Rows ``[start, stop)`` of the SH texels, padded to whole planes:
+    ``[stop - start, TEX_W, planes * SH_PLANE_TEXELS, 4] float16``."""
     lo, hi = start * TEX_W, min(stop * TEX_W, cloud.count)
-    texels = sh_texels(cloud.sh_degree)
+    texels = sh_planes(cloud.sh_degree) * SH_PLANE_TEXELS
     out = np.zeros(((stop - start) * TEX_W, texels * 4), np.float16)
     n = max(hi - lo, 0)
     out[:n, : cloud.sh.shape[1] * 3] = cloud.sh[lo:hi].reshape(n, -1)
-    return out.reshape(stop - start, TEX_W * texels, 4)
+    return out.reshape(stop - start, TEX_W, texels, 4)
 
 
 def texture_rows(count: int) -> int:
@@ -81,7 +94,10 @@ class SplatPipeline:
         self.draw = ctx.program(vertex_shader=load("splat_draw.vert"), fragment_shader=load("splat_draw.frag"))
         self.sprites = ctx.program(vertex_shader=load("splat_sprite.vert"), fragment_shader=load("splat_sprite.frag"))
         set_uniforms(self.sprites, u_max_size=float(ctx.info["GL_POINT_SIZE_RANGE"][1]))
-        set_uniforms(self.preprocess, u_geom=0, u_sh=1, u_selected=2, u_order=3)
+        # texture units: the geometry planes, the SH planes, then the selection and the order
+        self.preprocess["u_geom"].value = tuple(range(GEOMETRY_PLANES))
+        self.preprocess["u_sh"].value = tuple(range(GEOMETRY_PLANES, GEOMETRY_PLANES + MAX_SH_PLANES))
+        set_uniforms(self.preprocess, u_selected=GEOMETRY_PLANES + MAX_SH_PLANES, u_order=GEOMETRY_PLANES + MAX_SH_PLANES + 1)
         self.fullscreen = ctx.vertex_array(self.preprocess, [])
 
     def release(self) -> None:
@@ -130,11 +146,14 @@ class SplatBuffers:
         self._preprocessed_key = None
         self._selection_mask = None
         self._selection.write(np.zeros(self._rows * TEX_W, np.uint8))
-        texels = sh_texels(self._degree)
         for start in range(0, rows, band_rows):
             stop = min(rows, start + band_rows)
-            self._geom.write(pack_geometry(cloud, start, stop), viewport=(0, start, TEX_W * 3, stop - start))
-            self._sh.write(pack_sh(cloud, start, stop), viewport=(0, start, TEX_W * texels, stop - start))
+            geometry, sh = pack_geometry(cloud, start, stop), pack_sh(cloud, start, stop)
+            for k, plane in enumerate(self._geom):
+                plane.write(np.ascontiguousarray(geometry[:, :, k]), viewport=(0, start, TEX_W, stop - start))
+            for k, plane in enumerate(self._sh):
+                texels = sh[:, :, k * SH_PLANE_TEXELS : (k + 1) * SH_PLANE_TEXELS]
+                plane.write(np.ascontiguousarray(texels), viewport=(0, start, TEX_W * SH_PLANE_TEXELS, stop - start))
             yield
 
     def set_selection(self, mask: np.ndarray | None) -> None:
@@ -193,10 +212,12 @@ class SplatBuffers:
             u_scale_mult=float(params.scale),
             u_opacity_mult=float(params.opacity),
         )
-        self._geom.use(0)
-        self._sh.use(1)
-        self._selection.use(2)
-        self._order.use(3)
+        for unit, texture in enumerate(self._geom):
+            texture.use(unit)
+        for unit, texture in enumerate(self._sh, start=GEOMETRY_PLANES):
+            texture.use(unit)
+        self._selection.use(GEOMETRY_PLANES + MAX_SH_PLANES)
+        self._order.use(GEOMETRY_PLANES + MAX_SH_PLANES + 1)
         band = (0, start, TEX_W, stop - start)
         self._fbo.viewport = band  # the fragments of these rows only (gl_FragCoord stays absolute)
         self._fbo.use()
@@ -243,11 +264,12 @@ class SplatBuffers:
         self._fbo, self._vao, self._sprite_vao = None, None, None
         self._rows, self._degree = 0, -1
 
-    # geometry, SH, the three preprocess targets, selection, order
-    _geom = property(lambda self: self._textures[0])
-    _sh = property(lambda self: self._textures[1])
-    _selection = property(lambda self: self._textures[5])
-    _order = property(lambda self: self._textures[6])
+    # the textures in allocation order: geometry planes, SH planes, preprocess targets, selection, order
+    _geom = property(lambda self: self._textures[:GEOMETRY_PLANES])
+    _sh = property(lambda self: self._textures[GEOMETRY_PLANES : GEOMETRY_PLANES + sh_planes(self._degree)])
+    _targets = property(lambda self: self._textures[-5:-2])
+    _selection = property(lambda self: self._textures[-2])
+    _order = property(lambda self: self._textures[-1])
 
     def _allocate(self, rows: int, degree: int) -> Iterator[None]:
         """Textures, targets and buffers for ``rows`` texture rows, pausing after each (allocating
@@ -256,9 +278,9 @@ class SplatBuffers:
         self.release()
         ctx = self.ctx
         for size, components, dtype in (
-            ((TEX_W * 3, rows), 4, "f4"),
-            ((TEX_W * sh_texels(degree), rows), 4, "f2"),
-            *[((TEX_W, rows), 4, "f4")] * 3,
+            *[((TEX_W, rows), 4, "f4")] * GEOMETRY_PLANES,
+            *[((TEX_W * SH_PLANE_TEXELS, rows), 4, "f2")] * sh_planes(degree),
+            *[((TEX_W, rows), 4, "f4")] * 3,  # the preprocess targets
             ((TEX_W, rows), 1, "f1"),
             ((TEX_W, rows), 1, "u4"),
         ):
@@ -266,10 +288,10 @@ class SplatBuffers:
             texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
             self._textures.append(texture)
             yield
-        self._fbo = ctx.framebuffer(color_attachments=self._textures[2:5])
         for _ in range(3):
             self._attributes.append(ctx.buffer(reserve=rows * TEX_W * 16))
             yield
+        self._fbo = ctx.framebuffer(color_attachments=self._targets)
         self._vao = ctx.vertex_array(self.pipeline.draw, [(b, "4f/i", n) for b, n in zip(self._attributes, _ATTRIBUTES)])
         self._vao_first = 0
         self._sprite_vao = ctx.vertex_array(self.pipeline.sprites, [(b, "4f", n) for b, n in zip(self._attributes, _ATTRIBUTES)])

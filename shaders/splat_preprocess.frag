@@ -6,8 +6,8 @@
 #include "projection.glsl"
 #include "sh.glsl"
 
-uniform sampler2D u_geom;   // 3 texels per splat: (mean, opacity logit), quat wxyz, (log scale, -)
-uniform sampler2D u_sh;     // u_sh_texels half-float texels per splat: the K*3 SH floats in order
+uniform sampler2D u_geom[3];  // one texel per splat each: (mean, opacity logit), quat wxyz, (log scale, -)
+uniform sampler2D u_sh[6];    // two half-float texels per splat each: of the K*3 SH floats in order
 uniform usampler2D u_order;   // the back-to-front order: splat index per output slot
 uniform sampler2D u_selected;  // one texel per splat: 1 = selected
 uniform int u_count;
@@ -27,6 +27,10 @@ layout(location = 2) out vec4 o_color;   // rgb, opacity
 const int TEX_W = 1024;
 const vec3 SELECTION_TINT = vec3(1.0, 0.55, 0.1);  // the selection outline's orange
 
+vec4 sh_texel(sampler2D plane, ivec2 cell, int t) {  // texel t of a splat's SH; plane is u_sh[t / 2]
+    return t < u_sh_texels ? texelFetch(plane, ivec2(cell.x * 2 + t % 2, cell.y), 0) : vec4(0.0);
+}
+
 mat3 quat_to_mat(vec4 q) {  // q = (w, x, y, z), unit
     float w = q.x, x = q.y, y = q.z, z = q.w;
     return mat3(1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y + w * z), 2.0 * (x * z - w * y),
@@ -44,9 +48,9 @@ void main() {
     int splat = int(texelFetch(u_order, slot, 0).r);
     ivec2 cell = ivec2(splat % TEX_W, splat / TEX_W);
 
-    vec4 g0 = texelFetch(u_geom, ivec2(cell.x * 3, cell.y), 0);
-    vec4 q = normalize(texelFetch(u_geom, ivec2(cell.x * 3 + 1, cell.y), 0));
-    vec3 scale = exp(texelFetch(u_geom, ivec2(cell.x * 3 + 2, cell.y), 0).xyz) * u_scale_mult;
+    vec4 g0 = texelFetch(u_geom[0], cell, 0);
+    vec4 q = normalize(texelFetch(u_geom[1], cell, 0));
+    vec3 scale = exp(texelFetch(u_geom[2], cell, 0).xyz) * u_scale_mult;
     float opacity = u_opacity_mult / (1.0 + exp(-g0.w));
 
     mat3 m = mat3(u_model) * quat_to_mat(q);
@@ -61,12 +65,14 @@ void main() {
     float extent = splat_quad(cov2d, opacity, axis1, axis2);
     if (extent <= 0.0) return;
 
-    // Constant loop bounds and indices let the compiler keep these arrays in registers
-    // (dynamic indexing spills them to memory on llvmpipe). Texels past this degree read as 0.
-    vec4 v[12];
-    for (int t = 0; t < 12; ++t) {
-        v[t] = t < u_sh_texels ? texelFetch(u_sh, ivec2(cell.x * u_sh_texels + t, cell.y), 0) : vec4(0.0);
-    }
+    // Constant indices let the compiler keep these arrays in registers (dynamic indexing spills
+    // them to memory on llvmpipe); GLSL 3.30 indexes sampler arrays by constants only anyway.
+    // Texels past this degree read as 0.
+    vec4 v[12] = vec4[12](
+        sh_texel(u_sh[0], cell, 0), sh_texel(u_sh[0], cell, 1), sh_texel(u_sh[1], cell, 2),
+        sh_texel(u_sh[1], cell, 3), sh_texel(u_sh[2], cell, 4), sh_texel(u_sh[2], cell, 5),
+        sh_texel(u_sh[3], cell, 6), sh_texel(u_sh[3], cell, 7), sh_texel(u_sh[4], cell, 8),
+        sh_texel(u_sh[4], cell, 9), sh_texel(u_sh[5], cell, 10), sh_texel(u_sh[5], cell, 11));
     vec3 coeffs[16];
     for (int j = 0; j < 4; ++j) {  // 3 texels hold 4 RGB coefficients
         coeffs[4 * j] = v[3 * j].xyz;

@@ -84,3 +84,35 @@ def test_a_change_restarts_the_picture(ctx):
         assert np.abs(_read(fbo) - pictures[-1]).max() <= 1
     finally:
         renderer.release()
+
+
+def test_no_gl_allocation_is_bigger_than_16_bytes_a_splat(ctx):
+    """Software GL zero-fills what it allocates, on the calling thread: one big texture for a big
+    cloud's SH would stall the frame that allocates it."""
+    from render.splats import SplatBuffers, SplatPipeline, texture_rows
+
+    cloud = random_cloud(3000, seed=2, sh_degree=3)
+    pipeline = SplatPipeline(ctx)
+    buffers = SplatBuffers(pipeline)
+    try:
+        buffers.upload(cloud)
+        slots = texture_rows(cloud.count) * TEX_W
+        # moderngl names texel types "f2", "u4", "f1" (normalized bytes), ...: the digits are bytes
+        sizes = [t.width * t.height * t.components * int(t.dtype[1:]) for t in buffers._textures]
+        sizes += [b.size for b in buffers._attributes]
+        assert max(sizes) <= 16 * slots and len(sizes) == 3 + 6 + 3 + 2 + 3
+    finally:
+        buffers.release()
+        pipeline.release()
+
+
+def test_adaptive_resolution_learns_what_whole_frames_cost(ctx):
+    """The controller must see a frame's whole cost, GL work included, not just the calls' time."""
+    document = as_document(random_cloud(20_000, seed=4, spread=0.8))
+    fbo = ctx.simple_framebuffer((CAMERA.width, CAMERA.height))
+    renderer = Renderer(ctx)
+    try:
+        stats = renderer.render(document, CAMERA, fbo, RenderSettings(adaptive=True))
+        assert stats.scale == 1.0 and renderer.quality.full_frame_ms == stats.frame_ms
+    finally:
+        renderer.release()
