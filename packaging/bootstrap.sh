@@ -66,13 +66,7 @@ main() {
     fi
     exec "$VENV/bin/atelier4d" open "$ROOT/assets/demo.a4d"
   fi
-  if [ $# -gt 0 ]; then
-    exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
-  fi
-  # The studio's window tests run in a process of their own: once the main thread has made a headless
-  # EGL context current (the render tests do), Qt cannot make its widget's GL context current.
-  "$VENV/bin/python" -m pytest -q -p no:cacheprovider --ignore=tests/studio/test_window.py
-  exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/studio/test_window.py
+  exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
 }
 
 main "$@"

@@ -34,7 +34,9 @@ def _save_project(document: Document, path: Path) -> None:
 def _load_asset(path: Path) -> LayerData:
     from scene.io import load
 
-    return load(path)
+    data = load(path)
+    data.bounds()  # cached by the data: computed here, off the GUI thread, which frames it next
+    return data
 
 
 def _save_asset(path: Path, data: LayerData) -> None:

@@ -7,10 +7,11 @@ so the viewport keeps drawing. Dialogs are behind ``ask_*`` methods that tests r
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import os
 import resource
+import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
 
 import numpy as np
 
-from engines.runtime import JobManager
+from engines.runtime import JobInfo, JobManager, JobState
 from scene import Document, GaussianCloud, Layer, edits
 from scene.events import Event
 from studio.autosave import Autosaver, Recovery, discard_recovery, find_recovery
@@ -50,7 +51,6 @@ from studio.workers import Task, TaskRunner, snapshot
 
 APP_NAME = "Atelier4D"
 UnsavedAnswer = Literal["save", "discard", "cancel"]
-ENGINE_MODULES = ("engines.reconstruct",)  # imported to register their engines in the Generate dock
 _EMPTY_CLOUD = GaussianCloud.create(np.zeros((0, 3), np.float32), 0.01, (0.5, 0.5, 0.5))
 
 
@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         self.jobs = JobsPanel(job_manager)
         self.jobs.open_result.connect(self.open_path)
         self.jobs.snapshot.connect(self._on_job_snapshot)
+        self.jobs.finished.connect(self._on_job_finished)
         self._job_layers: dict[str, tuple[Document, str]] = {}
         self._add_engines()
         self.tools = {"box": BoxSelectTool(), "brush": BrushSelectTool(), "move": MoveSelectionTool()}
@@ -197,9 +198,16 @@ class MainWindow(QMainWindow):
         def loaded(document: Document) -> None:
             self.set_document(document, path)
             self._remember(path)
-            self.viewport.frame_all()
+            self._show_saved_view()
 
         return self.runner.start(f"Opening {path.name}", lambda progress: self.files.load_project(path), loaded, self._failed("Open"))
+
+    def _show_saved_view(self) -> None:
+        """The view the project was saved with, else everything framed."""
+        if self.document.view is not None:
+            self.viewport.set_view(self.document.view)
+        else:
+            self.viewport.frame_all()
 
     def import_files(self, paths: list[Path]) -> Task | None:
         """Add each file as a layer of the current document (one undo step each), then frame it."""
@@ -332,7 +340,7 @@ class MainWindow(QMainWindow):
         def restored(document: Document) -> None:
             self.set_document(document, Path(recovery.source) if recovery.source else None)
             self._recovered = True  # unsaved until the artist saves
-            self.viewport.frame_all()
+            self._show_saved_view()
             self._refresh()
 
         return self.runner.start("Restoring", lambda progress: self.files.load_project(recovery.path), restored, self._failed("Restore"))
@@ -394,14 +402,10 @@ class MainWindow(QMainWindow):
 
     # ================================================================= jobs
     def _add_engines(self) -> None:
-        """One Generate tab per registered engine (modules still being written are skipped)."""
-        from engines.registry import engine_names, find_engine
+        """One Generate tab per registered engine (engines whose module fails to import are left out)."""
+        from engines.registry import engine_names, find_engine, load_engines
 
-        for module in ENGINE_MODULES:
-            try:
-                importlib.import_module(module)
-            except ImportError:
-                continue
+        load_engines()
         for name in engine_names():
             self.generate.add_engine(name, find_engine(name).config_cls, lambda config, n=name: self.run_engine(n, config))
 
@@ -413,8 +417,16 @@ class MainWindow(QMainWindow):
         return self.jobs.manager
 
     def run_engine(self, engine: str, config: object = None) -> str:
-        """Start a job and add the layer its snapshots will stream into (one undo step)."""
-        job_id = self.job_manager.submit(engine, config, device=self.settings.device if self.settings.device != "auto" else "cpu")
+        """Start a job and add the layer its snapshots will stream into (one undo step).
+
+        Each job gets a new run folder in the cache, so it checkpoints and Resume continues it
+        after a cancel or a crash; the device setting goes to the worker as is ("auto" is resolved
+        there, where torch is loaded anyway).
+        """
+        runs = self.settings.cache_path / "runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        run_dir = tempfile.mkdtemp(prefix=f"{engine}-{time.strftime('%Y%m%d-%H%M%S')}-", dir=runs)
+        job_id = self.job_manager.submit(engine, config, run_dir=run_dir, device=self.settings.device)
         layer = self.document.add_layer(Layer(self.document.unique_name(engine), _EMPTY_CLOUD), text=f"Generate {engine}")
         self._job_layers[job_id] = (self.document, layer.id)
         self.docks["Jobs"].raise_()
@@ -429,6 +441,15 @@ class MainWindow(QMainWindow):
         document.replace_data_live(layer_id, payload)
         if first and document is self.document:
             self.viewport.frame_selected()
+
+    def _on_job_finished(self, job_id: str, info: JobInfo) -> None:
+        """Tell the artist why a job failed; its layer keeps the last snapshot it received.
+
+        A finished job's layer already holds its final state: engines yield it as their last
+        snapshot (reconstruct yields the cloud it writes) and the worker always ships the last one.
+        """
+        if info.state is JobState.FAILED and job_id in self._job_layers:
+            self.show_error(f"Generate {info.engine} failed", info.error.message)
 
     def _on_document_event(self, event: Event) -> None:
         if event.kind == "undo_changed":

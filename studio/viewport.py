@@ -19,7 +19,7 @@ from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QWidget
 
-from render import Renderer, RenderSettings
+from render import FrameStats, Renderer, RenderSettings
 from render.controllers import OrbitController
 from scene import Camera, Document, Layer, PointCloud
 from scene.edits import world_centres
@@ -30,6 +30,7 @@ SHADINGS: tuple[Shading, ...] = ("splats", "mesh", "both", "points")
 BACKGROUND = (0.13, 0.13, 0.15)
 ZOOM_PER_WHEEL_STEP = 0.85
 REFINE_DELAY_MS = 40
+REFINE_BUDGET_MS = 25.0  # splat work per frame while a still picture builds up; Qt's compositing comes on top
 SELECTION_COLOUR = (1.0, 0.55, 0.1)
 SELECTION_LAYER_ID = "studio-splat-selection"
 _SHOWN_KINDS = {"splats": ("splats", "points"), "mesh": ("mesh", "points"), "both": None, "points": None}
@@ -109,6 +110,7 @@ class Viewport(QOpenGLWidget):
         self.ctx: moderngl.Context | None = None
         self.renderer: Renderer | None = None
         self.gl_error = ""
+        self.last_stats: FrameStats | None = None  # of the newest frame
         self._frame_times: deque[float] = deque(maxlen=60)
         self.document = document
         document.events.connect(self._on_event)
@@ -145,6 +147,16 @@ class Viewport(QOpenGLWidget):
             self.controller.frame(*bounds, aspect=self.width() / max(self.height(), 1))
             self._home = (self.controller.target.copy(), self.controller.distance)
             self.camera_changed()
+
+    def set_view(self, camera: Camera) -> None:
+        """Look as ``camera`` does (a saved view), orbiting about the point ahead of it nearest the
+        scene's centre; Home still returns to the framing of everything."""
+        bounds = self.document.bounds()
+        self._frame(bounds)
+        centre = np.zeros(3) if bounds is None else 0.5 * (bounds[0] + bounds[1])
+        ahead = float(np.dot(centre - camera.position, camera.forward))
+        self.controller = OrbitController.from_camera(camera, ahead if ahead > 1e-3 else self._home[1])
+        self.camera_changed()
 
     def reset_view(self) -> None:
         """Back to the home view: the last framing, seen from the default direction."""
@@ -198,6 +210,8 @@ class Viewport(QOpenGLWidget):
             show_grid=True,
             adaptive=True,
             wait_for_sort=False,
+            progressive=True,
+            refine_budget_ms=REFINE_BUDGET_MS,
             selected=frozenset() if current is None else frozenset({current}),
         )
 
@@ -205,6 +219,7 @@ class Viewport(QOpenGLWidget):
         self.ctx = moderngl.create_context()
         try:
             self.renderer = Renderer(self.ctx)
+            self.renderer.warm_up(self.render_settings())
         except RuntimeError as exc:  # an OpenGL older than the renderer needs: show the background only
             self.renderer = None
             self.gl_error = str(exc)
@@ -226,8 +241,10 @@ class Viewport(QOpenGLWidget):
         framebuffer.use()
         framebuffer.clear(*BACKGROUND, 1.0)
         if self.renderer is not None:
-            stats = self.renderer.render(self.shaded_view(), self.camera(), framebuffer, self.render_settings())
-            if stats.needs_refine:  # drawn at reduced resolution or with a stale sort: refine soon
+            stats = self.last_stats = self.renderer.render(self.shaded_view(), self.camera(), framebuffer, self.render_settings())
+            if not stats.complete:  # a picture or an upload under way: go on once the events are handled
+                QTimer.singleShot(0, self.update)
+            elif stats.needs_refine:  # drawn at reduced resolution or with a stale sort: refine soon
                 QTimer.singleShot(REFINE_DELAY_MS, self.update)
         self._frame_times.append(time.perf_counter())
         self.frame_drawn.emit(time.perf_counter() - start)

@@ -43,7 +43,7 @@ class RunContext:
     ) -> None:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         """Folder for the run's checkpoint and outputs (None: no checkpoints, outputs nowhere)."""
-        self.device = device
+        self._device = device
         self.resume_state: dict[str, Any] | None = resume.state if resume else None
         self.resume_step = resume.step if resume else 0
         self._engine = engine
@@ -57,6 +57,16 @@ class RunContext:
         self._asked = False
 
     # ----------------------------------------------------------------- the engine's side
+    @property
+    def device(self) -> str:
+        """The torch device to run on. "auto" becomes "cuda" when torch sees a GPU, else "cpu";
+        it is resolved on first read, so engines that never read it never import torch."""
+        if self._device == "auto":
+            import torch
+
+            self._device = "cuda" if torch.cuda.is_available() else "cpu"
+        return self._device
+
     @property
     def checkpoint_requested(self) -> bool:
         """A pause or cancel is pending: the engine should save at its next step boundary."""

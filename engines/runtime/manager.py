@@ -328,11 +328,11 @@ class JobManager:
     def _start_queued(self) -> None:
         if self._stopping:
             return
-        busy = {job.device for job in self._jobs.values() if job.process is not None}
+        busy = [job.device for job in self._jobs.values() if job.process is not None]
         for job in self._jobs.values():
-            if job.state is not JobState.QUEUED or job.device in busy:
+            if job.state is not JobState.QUEUED or any(may_share(job.device, device) for device in busy):
                 continue
-            busy.add(job.device)
+            busy.append(job.device)
             stream_dir = make_stream_dir() if self.options.snapshot_rate_hz > 0 else None
             events_r, events_w = _MP.Pipe(duplex=False)
             control_r, control_w = _MP.Pipe(duplex=False)
@@ -445,3 +445,9 @@ def _exit_message(exitcode: int | None) -> str:
         return f"the worker process crashed (signal {number}, {name})"
     hint = "; if nobody killed it, the system may have run out of memory" if name == "SIGKILL" else ""
     return f"the worker process was killed (signal {number}, {name}){hint}"
+
+
+def may_share(a: str, b: str) -> bool:
+    """Whether jobs on devices ``a`` and ``b`` may land on the same device: the same name, or either
+    is "auto" (which the worker resolves, so the manager cannot tell where it will run)."""
+    return a == b or "auto" in (a, b)

@@ -30,10 +30,12 @@ from engines.runtime import (
     Log,
     Progress,
     Result,
+    RunContext,
     RuntimeOptions,
     checkpoint_step,
     load_checkpoint,
 )
+from engines.runtime.manager import may_share
 from engines.runtime.checkpoint import save_checkpoint
 from engines.runtime.stream import SnapshotReader, SnapshotWriter, make_stream_dir, remove_stream_dir
 from scene import GaussianCloud, MeshAsset
@@ -276,6 +278,19 @@ def test_one_job_at_a_time_per_device(make_manager):
     assert manager.info(first).state is manager.info(second).state is JobState.FINISHED
     manager.remove(first)
     assert first not in manager.job_ids()
+
+
+def test_auto_may_share_a_device_with_any_job():
+    assert may_share("auto", "cpu") and may_share("cuda:0", "auto") and may_share("cpu", "cpu")
+    assert not may_share("cpu", "cuda:0")
+
+
+@pytest.mark.parametrize("cuda, device, expected", [(True, "auto", "cuda"), (False, "auto", "cpu"), (False, "cuda:1", "cuda:1")])
+def test_auto_device_is_cuda_when_torch_sees_one(monkeypatch, cuda, device, expected):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    assert RunContext(None, device).device == expected
 
 
 def test_shutdown_leaves_no_process_and_no_shared_memory(tmp_path):

@@ -64,3 +64,18 @@ def make_window(qtbot, tmp_path):
 def wait_idle(qtbot, window, timeout: int = 20000) -> None:
     """Until the window's background tasks are done and their results delivered."""
     qtbot.waitUntil(lambda: not window.runner.running, timeout=timeout)
+
+
+def wait_drawn(qtbot, window, timeout: int = 20000) -> None:
+    """Until a new frame shows the whole picture of the document (big ones build up over frames)."""
+    viewport = window.viewport
+    frames = []
+    viewport.frame_drawn.connect(frames.append)
+    viewport.update()
+    try:
+        qtbot.waitUntil(
+            lambda: bool(frames) and viewport.last_stats.complete and not viewport.last_stats.needs_refine,
+            timeout=timeout,
+        )
+    finally:
+        viewport.frame_drawn.disconnect(frames.append)

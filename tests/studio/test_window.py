@@ -11,10 +11,9 @@ from assets import demo_project_path
 from scene import Layer
 from scene.edits import mask_in_rect, world_centres
 from scene.io import load, save
-from scene.io.project import load_project
 from studio import main_window
 from studio.viewport import BACKGROUND
-from tests.studio.conftest import cloud, cloud_document, wait_idle
+from tests.studio.conftest import cloud, cloud_document, wait_drawn, wait_idle
 
 
 def _colour_distance(image, x: int, y: int) -> float:
@@ -27,6 +26,7 @@ def test_demo_is_drawn(make_window, qtbot):
     window = make_window()
     window.open_path(demo_project_path())
     wait_idle(qtbot, window)
+    wait_drawn(qtbot, window)
     assert [layer.name for layer in window.document.layers] == ["Checker floor", "Pedestal", "Torus knot"]
     assert window.windowTitle().startswith("demo.a4d") and not window.isWindowModified()
     knot = window.document.layers[-1]
@@ -106,7 +106,6 @@ def test_brush_separate_crop_and_move(make_window, qtbot):
     qtbot.mouseMove(window.viewport, centre + QPoint(20, 0))
     qtbot.mouseRelease(window.viewport, Qt.MouseButton.LeftButton, pos=centre + QPoint(20, 0))
     layer = window.document.current
-    original = layer.data
     brushed = window.document.splat_selection(layer.id)
     assert brushed is not None and 0 < brushed.sum() < 2000
     assert window.undo_action.text() == "&Undo Brush select"  # the stroke is one step
@@ -131,11 +130,39 @@ def test_brush_separate_crop_and_move(make_window, qtbot):
     assert [l.data.count for l in window.document.layers] == [int(brushed.sum()), int((~brushed).sum())]
 
 
+def test_turntable_export_renders_in_the_background(make_window, qtbot, tmp_path):
+    import imageio.v2 as imageio
+
+    window = make_window()
+    window.set_document(cloud_document(800))
+    window.viewport.frame_all()
+    out = tmp_path / "turntable.mp4"
+    task = window.export_turntable(out)
+    assert task is not None and window.task_label.isVisible()  # the status bar shows it running
+    wait_idle(qtbot, window, timeout=60000)
+    assert window.errors == []
+    reader = imageio.get_reader(out)
+    try:
+        frames = [frame for frame in reader]
+        size = reader.get_meta_data()["size"]
+    finally:
+        reader.close()
+    assert len(frames) == 120
+    camera = window.viewport.camera()
+    assert size == (camera.width, camera.height)  # the viewport's view and size
+    assert frames[0].std() > 5 and np.abs(frames[0].astype(int) - frames[30].astype(int)).mean() > 1  # it turns
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".mp4"] == ["turntable.mp4"]
+
+
 def test_save_and_reopen_a_project(make_window, qtbot, tmp_path):
     window = make_window()
     document = cloud_document(400)
     document.add_layer(Layer("second", cloud(50, seed=3), visible=False))
     window.set_document(document)
+    window.viewport.frame_all()
+    window.viewport.controller.orbit(120.0, -40.0)  # a view of the artist's own
+    window.viewport.controller.zoom(0.6)
+    saved_view = window.viewport.camera()
     path = tmp_path / "scene.a4d"
     window.save_as(path)
     wait_idle(qtbot, window)
@@ -150,7 +177,10 @@ def test_save_and_reopen_a_project(make_window, qtbot, tmp_path):
     for a, b in zip(document.layers, reopened.layers):
         np.testing.assert_array_equal(a.data.means, b.data.means)
         np.testing.assert_array_equal(a.data.sh, b.data.sh)
-    assert reopened.view is not None  # the viewport camera travels with the project
+    # the viewport camera travels with the project, and the reopened window looks the same way
+    np.testing.assert_allclose(other.viewport.camera().c2w, saved_view.c2w, atol=1e-6)
+    other.viewport.reset_view()  # Home still frames everything
+    assert not np.allclose(other.viewport.camera().c2w, saved_view.c2w, atol=1e-3)
 
 
 def test_autosave_then_restore_after_a_crash(make_window, qtbot, tmp_path):
