@@ -598,7 +598,8 @@ class MainWindow(QMainWindow):
         self._update_status()
 
     def _update_status(self) -> None:
-        self.fps_label.setText(f"{self.viewport.fps:.0f} fps")
+        fps = self.viewport.fps
+        self.fps_label.setText(f"{fps:.0f} fps" if fps else "idle")  # a still view draws nothing
         self.memory_label.setText(f"{memory_mb():,.0f} MB")
 
     def _show_task(self, task: Task) -> None:

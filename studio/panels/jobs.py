@@ -10,6 +10,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
@@ -53,6 +54,10 @@ class JobsPanel(QWidget):
         self.list.currentItemChanged.connect(lambda *_: self._show_selected())
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
+        self.metric = QComboBox()  # which of the job's metrics the plot shows: their scales differ
+        self.metric.setObjectName("metric")
+        self.metric.setToolTip("The metric the plot shows")
+        self.metric.currentTextChanged.connect(lambda _: self._show_selected())
         self.plot = pg.PlotWidget()
         self.plot.setMinimumHeight(120)
         self.plot.setLabel("bottom", "step")
@@ -68,6 +73,7 @@ class JobsPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.progress)
+        layout.addWidget(self.metric)
         layout.addWidget(self.plot, 2)
         layout.addLayout(row)
         self.manager: JobManager | None = None
@@ -128,6 +134,7 @@ class JobsPanel(QWidget):
         for button in self.buttons.values():
             button.setEnabled(False)
         self.plot.clear()
+        self._list_metrics([] if job is None else list(job.metrics))
         if job is None:
             self.progress.setValue(0)
             self.progress.setFormat("No job")
@@ -141,10 +148,24 @@ class JobsPanel(QWidget):
         self.buttons["open"].setEnabled(job.result is not None and bool(job.result.paths))
         self.progress.setValue(int(job.fraction * 1000))
         self.progress.setFormat(progress_text(job))
-        for i, (name, points) in enumerate(job.metrics.items()):
-            steps, values = zip(*points) if points else ((), ())
-            pen = pg.mkPen(_PEN_COLOURS[i % len(_PEN_COLOURS)], width=2)
+        name = self.metric.currentText()
+        if name in job.metrics:
+            steps, values = zip(*job.metrics[name]) if job.metrics[name] else ((), ())
+            pen = pg.mkPen(_PEN_COLOURS[list(job.metrics).index(name) % len(_PEN_COLOURS)], width=2)
             self.plot.plot(list(steps), list(values), pen=pen, name=name)
+        self.plot.setLabel("left", name)
+
+    def _list_metrics(self, names: list[str]) -> None:
+        """Offer ``names`` in the metric box, keeping the choice when the job still has it."""
+        if names == [self.metric.itemText(i) for i in range(self.metric.count())]:
+            return
+        chosen = self.metric.currentText()
+        self.metric.blockSignals(True)
+        self.metric.clear()
+        self.metric.addItems(names)
+        self.metric.setCurrentIndex(names.index(chosen) if chosen in names else 0)
+        self.metric.blockSignals(False)
+        self.metric.setEnabled(bool(names))
 
     def act(self, action: str) -> None:
         """Pause, resume, cancel or open the selected job's result."""

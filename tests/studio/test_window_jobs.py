@@ -98,10 +98,15 @@ def test_generate_reconstruct_streams_into_a_layer(make_window, qtbot, dataset):
     assert window.document.current is layer
     assert_holds_the_written_ply(layer, info.result)
     assert window.jobs.progress.text() == "100% — finished"
-    curves = {item.name(): item.getData() for item in window.jobs.plot.getPlotItem().listDataItems()}
-    assert set(curves) == {"loss", "psnr", "splats"}
+    metrics = window.jobs.metric
+    assert [metrics.itemText(i) for i in range(metrics.count())] == ["loss", "psnr", "splats"]
+    curves = {}
+    for name in ("loss", "splats"):  # one metric at a time: their scales differ
+        metrics.setCurrentText(name)
+        (curves[name],) = [item.getData() for item in window.jobs.plot.getPlotItem().listDataItems()]
     steps, losses = curves["loss"]
     assert list(steps) == list(range(1, 41)) and np.all(np.isfinite(losses)) and losses.min() > 0
+    assert curves["splats"][1].max() > 100
 
     final = layer.data
     window.undo_action.trigger()  # the job's layer is one undo step
