@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import typing
 from pathlib import Path
 from typing import Any, Callable, Literal
 
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -81,19 +83,44 @@ class _Field:
         self.widget, self.get, self.set = widget, get, set_
 
 
-def _spin(kind: type, meta: typing.Mapping[str, Any], chars: int = 6) -> QSpinBox | QDoubleSpinBox:
-    """A spin box for an ``int`` or ``float`` within ``meta``'s bounds, about ``chars`` digits wide at least."""
+def _spin(kind: type, meta: typing.Mapping[str, Any], chars: int = 6, typical: float | None = None) -> QSpinBox | QDoubleSpinBox:
+    """A spin box for an ``int`` or ``float`` within ``meta``'s bounds, about ``chars`` digits wide at least.
+
+    A float's arrows step by a tenth of the value's magnitude (0.2 steps by 0.01, 0.0002 by
+    0.00001) unless ``meta`` gives a step, and it shows enough decimals for its ``typical`` value.
+    """
     if kind is int:
         box = QSpinBox()
         box.setRange(int(meta.get("min", -(2**31) + 1)), int(meta.get("max", 2**31 - 1)))
         box.setSingleStep(int(meta.get("step", 1)))
     else:
         box = QDoubleSpinBox()
-        box.setDecimals(int(meta.get("decimals", 4)))
+        box.setDecimals(int(meta.get("decimals", _decimals_for(typical))))
         box.setRange(float(meta.get("min", -_BIG)), float(meta.get("max", _BIG)))
-        box.setSingleStep(float(meta.get("step", 0.1)))
+        if "step" in meta:
+            box.setSingleStep(float(meta["step"]))
+        else:
+            box.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
     _narrow(box, chars)
     return box
+
+
+def _decimals_for(value: float | None) -> int:
+    """Decimals that show ``value`` with two significant digits, 4 at least, 10 at most."""
+    if not value:
+        return 4
+    return int(min(10, max(4, 1 - math.floor(math.log10(abs(value))))))
+
+
+class _WheelGuard(QObject):
+    """Gives wheel events to an editor only once it has focus: scrolling a long form must scroll
+    the form, not change whatever value passes under the pointer."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            event.ignore()  # filtered and ignored: Qt hands the event on to the parents (the scroll area)
+            return True
+        return False
 
 
 def _choices(box: QComboBox, options: list[tuple[str, Any]]) -> _Field:
@@ -119,14 +146,19 @@ class DataclassForm(QWidget):
         docs = field_docs(config_type)
         self._fields: dict[str, _Field] = {}
         self._hidden: dict[str, Any] = {}
+        self._wheel_guard = _WheelGuard(self)
         for f in dataclasses.fields(config_type):
             if not f.init:
                 continue
             if f.metadata.get("gui", True) is False:
                 self._hidden[f.name] = None
                 continue
-            editor = self._editor(f.name, hints[f.name], f.metadata)
+            editor = self._editor(f.name, hints[f.name], f.metadata, f.default)
             editor.widget.setObjectName(f.name)
+            for widget in [editor.widget, *editor.widget.findChildren(QWidget)]:
+                if isinstance(widget, (QAbstractSpinBox, QComboBox)):
+                    widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not focused by the wheel either
+                    widget.installEventFilter(self._wheel_guard)
             label = QLabel(field_label(f.name))
             label.setBuddy(editor.widget)
             tip = str(f.metadata.get("help", docs.get(f.name, "")))
@@ -154,13 +186,13 @@ class DataclassForm(QWidget):
             elif name in self._hidden:
                 self._hidden[name] = value
 
-    def _editor(self, name: str, kind: Any, meta: typing.Mapping[str, Any]) -> _Field:
+    def _editor(self, name: str, kind: Any, meta: typing.Mapping[str, Any], default: Any = None) -> _Field:
         origin = typing.get_origin(kind)
         if kind is bool:
             box = QCheckBox()
             return _Field(box, box.isChecked, box.setChecked)
         if kind in (int, float):
-            spin = _spin(kind, meta)
+            spin = _spin(kind, meta, typical=default if isinstance(default, float) else None)
             return _Field(spin, spin.value, spin.setValue)
         if kind is str and "path" in meta:
             return self._path_editor(name, meta["path"], str)

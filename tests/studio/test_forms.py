@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QLineEdit, QPushButton, QScrollArea, QToolButton, QWidget
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QLabel, QLineEdit, QPushButton, QScrollArea, QToolButton, QWidget
 
 from engines import registry
 from engines.reconstruct import ReconstructConfig
@@ -222,6 +223,37 @@ def test_run_sends_the_config_built_from_the_form(qtbot):
     form.editor("background").findChildren(QDoubleSpinBox)[1].setValue(0.5)
     qtbot.mouseClick(panel.findChild(QPushButton, "run"), Qt.MouseButton.LeftButton)
     assert sent == [ReconstructConfig(data="/data/lego", steps=12, background=(1.0, 0.5, 1.0))]
+
+
+def test_small_floats_show_their_digits_and_step_by_their_magnitude(qtbot):
+    panel = reconstruct_panel(qtbot, 340)
+    grad = panel.forms["reconstruct"].editor("densify_grad")
+    assert grad.text() == "0.00020"  # two significant digits
+    grad.stepUp()
+    assert grad.value() == pytest.approx(0.00021)
+    lam = panel.forms["reconstruct"].editor("lambda_dssim")
+    lam.stepUp()
+    assert lam.value() == pytest.approx(0.21)
+
+
+def test_the_wheel_scrolls_the_form_instead_of_changing_the_value_under_it(qtbot):
+    panel = reconstruct_panel(qtbot, 340)
+    steps = panel.forms["reconstruct"].editor("steps")
+    before = steps.value()
+    centre = QPointF(steps.width() / 2, steps.height() / 2)
+    wheel = QWheelEvent(
+        centre, steps.mapToGlobal(centre), QPoint(0, 0), QPoint(0, -120), Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+    )
+    QApplication.sendEvent(steps, wheel)
+    # left alone and ignored: Qt hands a real (spontaneous) wheel event on to the scroll area then
+    assert steps.value() == before and not wheel.isAccepted()
+    panel.activateWindow()
+    qtbot.waitActive(panel)
+    steps.setFocus()  # once the artist clicked into it, the wheel edits it
+    qtbot.waitUntil(steps.hasFocus)
+    QApplication.sendEvent(steps, wheel)
+    assert steps.value() != before
 
 
 SAMPLES = {str: "somewhere", int: 7, float: 0.125}
