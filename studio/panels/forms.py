@@ -147,6 +147,7 @@ class DataclassForm(QWidget):
         self._fields: dict[str, _Field] = {}
         self._hidden: dict[str, Any] = {}
         self._wheel_guard = _WheelGuard(self)
+        self.required: set[str] = set()  # fields the config has no default for (labelled "Name *")
         for f in dataclasses.fields(config_type):
             if not f.init:
                 continue
@@ -159,9 +160,12 @@ class DataclassForm(QWidget):
                 if isinstance(widget, (QAbstractSpinBox, QComboBox)):
                     widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not focused by the wheel either
                     widget.installEventFilter(self._wheel_guard)
-            label = QLabel(field_label(f.name))
+            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            if required:
+                self.required.add(f.name)
+            label = QLabel(field_label(f.name) + (" *" if required else ""))
             label.setBuddy(editor.widget)
-            tip = str(f.metadata.get("help", docs.get(f.name, "")))
+            tip = ("Required. " if required else "") + str(f.metadata.get("help", docs.get(f.name, "")))
             for widget in (label, editor.widget):
                 widget.setToolTip(tip)
             self.layout_.addRow(label, editor.widget)
@@ -176,6 +180,13 @@ class DataclassForm(QWidget):
         """A new config instance from the editors' current values."""
         values = {name: f.get() for name, f in self._fields.items()}
         return self.config_type(**self._hidden, **values)
+
+    def problems(self) -> list[str]:
+        """What keeps the form from making a config, in words: required fields left empty."""
+        return [
+            f"{field_label(name)} is required" for name in sorted(self.required)
+            if name in self._fields and str(self._fields[name].get()) in ("", ".")  # Path("") reads "."
+        ]
 
     def set_value(self, config: Any | dict[str, Any]) -> None:
         """Show the values of a config instance or dict (fields it lacks, or sets to None, keep theirs)."""

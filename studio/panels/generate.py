@@ -41,9 +41,14 @@ class GeneratePanel(QTabWidget):
         form = DataclassForm(config_type)
         run = QPushButton("Run")
         run.setObjectName("run")
-        run.clicked.connect(lambda: on_run(form.value()))
+        error = QLabel(wordWrap=True)
+        error.setObjectName("error")
+        error.setStyleSheet("color: #d33;")
+        error.hide()
+        run.clicked.connect(lambda: self._run(form, error, on_run))
         layout.addWidget(form)
         layout.addWidget(run)
+        layout.addWidget(error)
         layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -53,6 +58,20 @@ class GeneratePanel(QTabWidget):
         self.addTab(scroll, name)
         self.forms[name] = form
         return form
+
+    @staticmethod
+    def _run(form: DataclassForm, error: QLabel, on_run: Callable[[Any], None]) -> None:
+        """Build the config and hand it on; or say, under the button, why it cannot be built."""
+        problems = form.problems()
+        if not problems:
+            try:
+                config = form.value()
+            except (TypeError, ValueError) as exc:  # the config's own validation
+                problems = [str(exc)]
+        error.setText("\n".join(problems))
+        error.setVisible(bool(problems))
+        if not problems:
+            on_run(config)
 
     def add_input_image(self, path: str | Path) -> None:
         """Remember an imported image as input for image-conditioned engines."""

@@ -159,7 +159,7 @@ def test_every_reconstruct_field_has_its_docstring_as_tooltip(qtbot):
     docs = field_docs(ReconstructConfig)
     assert set(docs) == {f.name for f in dataclasses.fields(ReconstructConfig)}
     for name, doc in docs.items():
-        assert form.editor(name).toolTip() == doc
+        assert form.editor(name).toolTip() == ("Required. " if name == "data" else "") + doc
     assert docs["sh_degree"] == "Spherical-harmonic degree of the colours (0: no view dependence)."
 
 
@@ -223,6 +223,31 @@ def test_run_sends_the_config_built_from_the_form(qtbot):
     form.editor("background").findChildren(QDoubleSpinBox)[1].setValue(0.5)
     qtbot.mouseClick(panel.findChild(QPushButton, "run"), Qt.MouseButton.LeftButton)
     assert sent == [ReconstructConfig(data="/data/lego", steps=12, background=(1.0, 0.5, 1.0))]
+
+
+def test_run_names_what_is_missing_or_wrong_instead_of_starting(qtbot):
+    sent = []
+    panel = reconstruct_panel(qtbot, 340, sent.append)
+    form = panel.forms["reconstruct"]
+    error = panel.currentWidget().widget().findChild(QLabel, "error")
+    assert form.required == {"data"} and form.layout_.labelForField(form.editor("data")).text() == "Data *"
+    run = panel.findChild(QPushButton, "run")
+    qtbot.mouseClick(run, Qt.MouseButton.LeftButton)
+    assert sent == [] and error.isVisible() and error.text() == "Data is required"
+    form.editor("data").findChild(QLineEdit).setText("/data/lego")
+    qtbot.mouseClick(run, Qt.MouseButton.LeftButton)
+    assert sent == [ReconstructConfig(data="/data/lego")] and not error.isVisible()
+
+
+def test_run_shows_the_configs_own_validation_error(qtbot):
+    sent = []
+    panel = GeneratePanel()
+    qtbot.addWidget(panel)
+    panel.add_engine("checked", Checked, sent.append)
+    panel.forms["checked"].editor("steps").setValue(0)
+    qtbot.mouseClick(panel.findChild(QPushButton, "run"), Qt.MouseButton.LeftButton)
+    error = panel.currentWidget().widget().findChild(QLabel, "error")
+    assert sent == [] and "positive" in error.text()
 
 
 def test_small_floats_show_their_digits_and_step_by_their_magnitude(qtbot):
