@@ -186,13 +186,15 @@ class Renderer:
             frame = self._frame if progressive and not reordered and self._frame is not None else None
             if frame is None or frame.key != key:
                 frame = _Frame(key, keep, [(layer.id, params) for layer, params in splat_layers])
-                if not progressive:  # all splats now: preprocessing after the clear would flush it midway (slow on llvmpipe)
+                # A whole picture preprocesses all its splats first: a preprocess pass after the
+                # clear would make llvmpipe flush the target midway (30 ms at 100k splats).
+                if not progressive:
                     for layer_id, params in frame.layers:
                         self._layers[layer_id].buffers.preprocess(camera_uniforms(cam), params)
                 self._draw_background(target, visible, cam, settings, has_depth)
             point_px = 0.5 * settings.point_size_px if settings.point_mode else 0.0
-            # Point sprites while moving at reduced resolution: cheaper vertices.
             drawn = frame
+            # Point sprites while moving at reduced resolution: cheaper vertices.
             whole = self._draw_splats(
                 frame, target, has_depth, (width, height), point_px, scale < 1.0, camera_uniforms(cam),
                 budget_end if progressive else math.inf,

@@ -4,6 +4,10 @@ moderngl attaches to the context Qt made (``initializeGL``) and draws into Qt's 
 (``paintGL``). Pointer input goes to the current :class:`ViewportTool` (box select, brush...);
 what it does not use goes to the navigation tool (orbit LMB, pan MMB or Shift+LMB, zoom wheel).
 The current layer's selected splats are drawn over it as orange points.
+
+Frames use the renderer's progressive mode: a big layer uploads, and a still picture of many
+splats builds up, a slice per frame within ``REFINE_BUDGET_MS``, with the events handled between
+slices, so the window keeps answering while the last whole picture stays on screen.
 """
 
 from __future__ import annotations
