@@ -50,6 +50,7 @@ _MAX_HEADER = 1 << 20
 _SPLAT_REQUIRED = ("x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity",
                    "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3")  # fmt: skip
 _FACE_LISTS = ("vertex_indices", "vertex_index")
+_CHUNK_ROWS = 1 << 16  # rows of a streamed splat PLY read at a time (16 MB of SH-3 splats)
 
 
 # ------------------------------------------------------------------------------ header
@@ -441,14 +442,60 @@ def _colors(rows: np.ndarray, names: tuple[str, ...]) -> np.ndarray | None:
     return np.clip(np.stack(channels, axis=1), 0.0, 1.0).astype(np.float32)
 
 
-def _gaussians(path: PathLike, vertex: np.ndarray) -> GaussianCloud:
-    k = _splat_rest_count(path, list(vertex.dtype.names)) // 3 + 1
+def _splat_fields(path: PathLike, names: list[str]) -> list[str]:
+    """The vertex properties a splat cloud is made of, in :func:`_cloud_from_table`'s order."""
+    k = _splat_rest_count(path, names) // 3 + 1
     # SH fields in [K, 3] order: coefficient j of channel c is f_dc_c (j = 0) or f_rest_{c(K-1) + j-1}.
     sh_names = [f"f_dc_{c}" if j == 0 else f"f_rest_{c * (k - 1) + j - 1}" for j in range(k) for c in range(3)]
-    other = ["x", "y", "z", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3", "opacity"]
-    table = _float_table(vertex, other + sh_names)
-    sh = table[:, 11:].reshape(len(table), k, 3)
+    return ["x", "y", "z", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3", "opacity", *sh_names]
+
+
+def _cloud_from_table(table: np.ndarray) -> GaussianCloud:
+    """A cloud from the float32 table of :func:`_splat_fields` columns."""
+    sh = table[:, 11:].reshape(len(table), (table.shape[1] - 11) // 3, 3)
     return GaussianCloud(table[:, 0:3], table[:, 3:6], table[:, 6:10], table[:, 10], sh)
+
+
+def _gaussians(path: PathLike, vertex: np.ndarray) -> GaussianCloud:
+    return _cloud_from_table(_float_table(vertex, _splat_fields(path, list(vertex.dtype.names))))
+
+
+def _streamable_vertex(header: PlyHeader) -> PlyElement | None:
+    """The vertex element when it can be read straight from the file in chunks: binary, first in
+    the file, fixed-size rows (no lists)."""
+    if header.encoding == "ascii" or not header.elements or header.elements[0].name != "vertex":
+        return None
+    vertex = header.elements[0]
+    return None if vertex.has_lists else vertex
+
+
+def _gaussians_streamed(path: PathLike, header: PlyHeader, vertex: PlyElement) -> GaussianCloud:
+    """A splat PLY read a chunk of rows at a time into the final table.
+
+    The whole-file path holds the file's bytes and a converted copy at once; this one needs
+    :data:`_CHUNK_ROWS` rows of scratch, so a million splats load without ~0.5 GB of temporaries
+    whose allocation and release (page faults, unmapping) also slow the other threads of the
+    process, the GUI's among them.
+    """
+    dtype = _fixed_dtype(vertex, _ENCODINGS[header.encoding], {})
+    names = _splat_fields(path, list(dtype.names))
+    try:
+        with open(path, "rb") as handle:
+            remaining = os.fstat(handle.fileno()).st_size - header.data_offset
+            if vertex.count * dtype.itemsize > remaining:
+                raise FormatError(
+                    path,
+                    f"element 'vertex' claims {vertex.count} rows, which need at least "
+                    f"{vertex.count * dtype.itemsize} bytes, but only {remaining} remain (truncated or corrupt)",
+                )
+            handle.seek(header.data_offset)
+            table = np.empty((vertex.count, len(names)), np.float32)
+            for start in range(0, vertex.count, _CHUNK_ROWS):
+                rows = np.fromfile(handle, dtype, min(_CHUNK_ROWS, vertex.count - start))
+                table[start : start + len(rows)] = _float_table(rows, names)
+    except OSError as exc:
+        raise FormatError(path, f"cannot be read ({exc.strerror or exc})") from None
+    return _cloud_from_table(table)
 
 
 def _triangles(path: PathLike, indices: Ragged) -> np.ndarray:
@@ -467,29 +514,38 @@ def _triangles(path: PathLike, indices: Ragged) -> np.ndarray:
 
 def read_ply(path: PathLike) -> GaussianCloud | MeshAsset | PointCloud:
     """Read a PLY file as splats, a mesh or a point cloud (see the module docstring)."""
-    header, elements = read_elements(path, {"vertex", "face"})
+    header = read_header(path)
     kind = _kind(header)
     if kind is None:
         raise FormatError(path, "the PLY has no 'vertex' element with x, y, z properties")
-    vertex = elements["vertex"]
-    if not isinstance(vertex, np.ndarray):
-        raise FormatError(path, "the vertex element has list properties")
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # junk values fail validation, not warn
-            if kind == "splats":
-                return _gaussians(path, vertex)
-            points = _float_table(vertex, ["x", "y", "z"])
-            if kind == "mesh":
-                colors = _colors(vertex, ("red", "green", "blue", "alpha"))
-                if colors is None:
-                    colors = _colors(vertex, ("red", "green", "blue"))
-                faces = _triangles(path, elements["face"][_face_list(header)])
-                return MeshAsset(points, faces, vertex_colors=colors)
-            return PointCloud(points, _colors(vertex, ("red", "green", "blue")))
+            vertex = _streamable_vertex(header)
+            if kind == "splats" and vertex is not None:  # the usual 3DGS file
+                return _gaussians_streamed(path, header, vertex)
+            return _read_whole(path, header, kind)
     except FormatError:
         raise
     except ValueError as exc:  # the validation of GaussianCloud, MeshAsset and PointCloud
         raise FormatError(path, str(exc)) from None
+
+
+def _read_whole(path: PathLike, header: PlyHeader, kind: PlyKind) -> GaussianCloud | MeshAsset | PointCloud:
+    """A PLY that cannot be streamed (ascii, lists, other elements first), read all at once."""
+    _, elements = read_elements(path, {"vertex", "face"})
+    vertex = elements["vertex"]
+    if not isinstance(vertex, np.ndarray):
+        raise FormatError(path, "the vertex element has list properties")
+    if kind == "splats":
+        return _gaussians(path, vertex)
+    points = _float_table(vertex, ["x", "y", "z"])
+    if kind == "mesh":
+        colors = _colors(vertex, ("red", "green", "blue", "alpha"))
+        if colors is None:
+            colors = _colors(vertex, ("red", "green", "blue"))
+        faces = _triangles(path, elements["face"][_face_list(header)])
+        return MeshAsset(points, faces, vertex_colors=colors)
+    return PointCloud(points, _colors(vertex, ("red", "green", "blue")))
 
 
 # ------------------------------------------------------------------------------ writing

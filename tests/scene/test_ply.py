@@ -55,6 +55,34 @@ def test_write_read_round_trip_is_exact(tmp_path, helpers, rng, degree):
     assert_same_cloud(cloud, back)
 
 
+@pytest.mark.parametrize("encoding", ["binary_little_endian", "binary_big_endian"])
+def test_a_splat_file_is_streamed_in_chunks_to_the_same_cloud(tmp_path, helpers, rng, monkeypatch, encoding):
+    """The usual 3DGS file (binary, vertex element first, no lists) is read a chunk of rows at a time."""
+    from scene.io import ply
+
+    cloud = helpers.random_cloud(rng, 50, 3)
+    names = helpers.standard_splat_fields(3)
+    vertex = np.zeros(cloud.count, [(name, "f4") for name in names])
+    for name, column in zip(names, standard_table(cloud).T):
+        vertex[name] = column
+    path = tmp_path / "splats.ply"
+    path.write_bytes(helpers.ply_bytes([("vertex", vertex), ("extra", np.zeros(2, [("tag", "i4")]))], encoding))
+    whole = []
+    monkeypatch.setattr(ply, "_read_whole", lambda *args: whole.append(args))  # must not be used
+    monkeypatch.setattr(ply, "_CHUNK_ROWS", 7)  # 50 rows: 8 chunks, the last one short
+    assert_same_cloud(cloud, read_ply(path))
+    assert whole == []
+
+
+def test_a_truncated_splat_file_says_so(tmp_path, helpers, rng):
+    path = tmp_path / "cut.ply"
+    write_gaussians_ply(path, helpers.random_cloud(rng, 20, 1))
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(FormatError, match="claims 20 rows.*truncated") as info:
+        read_ply(path)
+    assert str(path) in str(info.value)
+
+
 @pytest.mark.parametrize("degree", [0, 1, 2, 3])
 @pytest.mark.parametrize("encoding", ["binary_little_endian", "binary_big_endian", "ascii"])
 def test_reads_files_of_other_writers(tmp_path, helpers, rng, degree, encoding):
