@@ -577,6 +577,7 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.task_label = QLabel()
         self.task_progress = QProgressBar()
+        self.task_progress.setRange(0, 1000)
         self.task_progress.setMaximumWidth(160)
         self.task_cancel = QToolButton()
         self.task_cancel.setText("✕")
@@ -606,16 +607,19 @@ class MainWindow(QMainWindow):
         """The newest background task in the status bar, with its progress and a cancel button."""
         if task.name == "Autosave":
             return
-        self.task_label.setText(task.name)
-        self.task_progress.setRange(0, 0)
-        for widget in (self.task_label, self.task_progress, self.task_cancel):
+        # No busy animation while a task cannot tell how far it got: with an OpenGL widget in the
+        # window every repaint of the bar composites the whole window, which a software GL does
+        # slowly, on the GUI thread, while the task wants the CPU too.
+        self.task_label.setText(f"{task.name}…")
+        self.task_progress.hide()
+        for widget in (self.task_label, self.task_cancel):
             widget.show()
         self._shown_task = task
 
         def progressed(fraction: float, text: str) -> None:
-            self.task_progress.setRange(0, 0 if fraction < 0 else 1000)
+            self.task_progress.setVisible(fraction >= 0)
             self.task_progress.setValue(int(max(fraction, 0) * 1000))
-            self.task_label.setText(f"{task.name}: {text}" if text else task.name)
+            self.task_label.setText(f"{task.name}: {text}" if text else f"{task.name}…")
 
         def finished() -> None:
             if not any(t.name != "Autosave" for t in self.runner.running if t is not task):

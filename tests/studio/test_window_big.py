@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -12,27 +13,46 @@ from scene.io import save
 from studio.viewport import BACKGROUND
 
 
+def stolen_s() -> float:
+    """CPU time the hypervisor took from this (virtual) machine so far, all CPUs together: the
+    "steal" column of /proc/stat (0 where there is none)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return 0.0
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0.0
+
+
 class StallMeter:
-    """Ticks a 5 ms timer on the event loop and keeps the gaps between two ticks."""
+    """Ticks a 5 ms timer on the event loop and keeps the gaps between two ticks.
+
+    A gap's own part leaves out the time the hypervisor stole from the machine meanwhile: CI
+    runs on shared virtual machines, whose CPUs now and then stop for 50-100 ms, which no
+    program can help. Both figures are printed.
+    """
 
     def __init__(self) -> None:
-        self.gaps: list[float] = []
+        self.gaps: list[float] = []  # wall-clock seconds between ticks
+        self.own: list[float] = []  # the same, less the time stolen meanwhile
         self._last = self._last_stall = time.perf_counter()
+        self._stolen = stolen_s()
         self.timer = QTimer()
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._tick)
         self.timer.start()
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, stolen = time.perf_counter(), stolen_s()
         self.gaps.append(now - self._last)
+        self.own.append(max(0.0, now - self._last - (stolen - self._stolen)))
         if now - self._last > 0.03:
             self._last_stall = now
-        self._last = now
+        self._last, self._stolen = now, stolen
 
     @property
     def longest(self) -> float:
-        return max(self.gaps, default=0.0)
+        return max(self.own, default=0.0)
 
     def settle(self, qtbot) -> None:
         """Until the window has been idle for half a second, then forget the gaps so far.
@@ -41,6 +61,7 @@ class StallMeter:
         on the first exposes), which is not what the test measures."""
         qtbot.waitUntil(lambda: time.perf_counter() - self._last_stall > 0.5, timeout=20000)
         self.gaps.clear()
+        self.own.clear()
 
 
 def million_splats() -> GaussianCloud:
@@ -72,7 +93,8 @@ def test_a_million_splat_ply_loads_without_stalling_the_window(make_window, qtbo
     drawn = time.perf_counter()
     meter.timer.stop()
     print(f"loaded {loaded - start:.2f}s, drawn {drawn - start:.2f}s in {len(frames) - frames_before} frames, "
-          f"longest stall {meter.longest * 1000:.0f} ms, over 50 ms: {sorted(round(g * 1000) for g in meter.gaps if g > 0.05)}")
+          f"longest stall {meter.longest * 1000:.0f} ms ({max(meter.gaps) * 1000:.0f} ms with stolen time), "
+          f"over 50 ms: {sorted(round(g * 1000) for g in meter.gaps if g > 0.05)}")
     assert window.document.layers[0].data.count == 1_000_000
     assert len(frames) - frames_before > 5, "a million splats cannot be drawn in one frame here: it was spread"
     assert meter.longest < 0.1
