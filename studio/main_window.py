@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 import numpy as np
 
-from engines.runtime import JobInfo, JobManager, JobState
+from engines.runtime import JobInfo, JobManager, JobState, discard_checkpoint
 from scene import Document, GaussianCloud, Layer, edits
 from scene.events import Event
 from studio.autosave import Autosaver, Recovery, discard_recovery, find_recovery
@@ -447,9 +447,15 @@ class MainWindow(QMainWindow):
 
         A finished job's layer already holds its final state: engines yield it as their last
         snapshot (reconstruct yields the cloud it writes) and the worker always ships the last one.
+        Its checkpoint cannot be resumed any more, so it is deleted (the outputs stay); a failed
+        or cancelled job keeps its own for Resume.
         """
-        if info.state is JobState.FAILED and job_id in self._job_layers:
+        if job_id not in self._job_layers:
+            return
+        if info.state is JobState.FAILED:
             self.show_error(f"Generate {info.engine} failed", info.error.message)
+        elif info.state is JobState.FINISHED and info.run_dir is not None:
+            discard_checkpoint(info.run_dir)
 
     def _on_document_event(self, event: Event) -> None:
         if event.kind == "undo_changed":

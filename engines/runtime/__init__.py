@@ -13,7 +13,7 @@
 Engines themselves are registered in :mod:`engines.registry`.
 """
 
-from engines.runtime.checkpoint import Checkpoint, checkpoint_step, load_checkpoint
+from engines.runtime.checkpoint import Checkpoint, checkpoint_step, discard_checkpoint, load_checkpoint
 from engines.runtime.context import RunContext
 from engines.runtime.events import Checkpointed, Event, Failed, JobState, Log, Progress, Result, Snapshot
 from engines.runtime.manager import JobInfo, JobManager, JobUpdate, RuntimeOptions
@@ -34,5 +34,6 @@ __all__ = [
     "RuntimeOptions",
     "Snapshot",
     "checkpoint_step",
+    "discard_checkpoint",
     "load_checkpoint",
 ]

@@ -67,6 +67,15 @@ def save_checkpoint(
     return folder / INDEX
 
 
+def discard_checkpoint(run_dir: str | Path) -> None:
+    """Delete the run folder's checkpoint (a finished run's is dead weight: it cannot be resumed);
+    the index goes first, so a crash midway leaves no checkpoint rather than a broken one."""
+    folder = Path(run_dir)
+    (folder / INDEX).unlink(missing_ok=True)
+    for state in folder.glob("state-*"):
+        state.unlink(missing_ok=True)
+
+
 def checkpoint_step(run_dir: str | Path | None) -> int | None:
     """The step of the run folder's checkpoint, or None when it has none (reads only the JSON)."""
     try:

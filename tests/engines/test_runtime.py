@@ -33,6 +33,7 @@ from engines.runtime import (
     RunContext,
     RuntimeOptions,
     checkpoint_step,
+    discard_checkpoint,
     load_checkpoint,
 )
 from engines.runtime.manager import may_share
@@ -96,6 +97,10 @@ def test_checkpoint_round_trip_without_pickle(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.json", "state-000000009.npz"]
     with pytest.raises(TypeError, match="state.bad is a object"):
         save_checkpoint(tmp_path, 10, {"bad": object()}, "fit_points", {})
+    (tmp_path / "result.ply").write_bytes(b"kept")
+    discard_checkpoint(tmp_path)
+    assert checkpoint_step(tmp_path) is None and load_checkpoint(tmp_path) is None
+    assert [p.name for p in tmp_path.iterdir()] == ["result.ply"]
 
 
 def test_snapshot_slots_latest_wins_and_torn_reads_are_dropped():

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLineEdit, QPushButton
 
-from engines.runtime import JobManager, JobState, RuntimeOptions
+from engines.runtime import JobManager, JobState, RuntimeOptions, checkpoint_step
 from scene import GaussianCloud
 from scene.io import load
 from tests.engines.test_nerf_synthetic import orbit_cameras, write_dataset
@@ -95,6 +95,8 @@ def test_generate_reconstruct_streams_into_a_layer(make_window, qtbot, dataset):
     assert info.device == "auto" and window.errors == []
     assert Path(info.run_dir).parent == window.settings.cache_path / "runs"
     assert Path(info.result.paths[0]).parent == Path(info.run_dir)  # reconstruction.ply in the run folder
+    # a finished job cannot resume: its checkpoint is gone, its output stays
+    assert checkpoint_step(info.run_dir) is None and sorted(p.name for p in Path(info.run_dir).iterdir()) == ["reconstruction.ply"]
     assert window.document.current is layer
     assert_holds_the_written_ply(layer, info.result)
     assert window.jobs.progress.text() == "100% — finished"
