@@ -34,6 +34,8 @@ TEX_W = 1024  # splats per texture row; keep in sync with the shaders
 GEOMETRY_PLANES = 3  # RGBA32F texels per splat, one per plane
 SH_PLANE_TEXELS = 2  # RGBA16F texels per splat in each SH plane
 MAX_SH_PLANES = 6  # of degree 3; keep in sync with the preprocess shader
+_SELECTION_UNIT = GEOMETRY_PLANES + MAX_SH_PLANES  # texture units: geometry planes, SH planes, selection, order
+_ORDER_UNIT = _SELECTION_UNIT + 1
 _ATTRIBUTES = ("a_center", "a_axes", "a_color")  # the preprocess results, per draw slot
 
 
@@ -48,26 +50,30 @@ def sh_planes(degree: int) -> int:
 
 
 def pack_geometry(cloud: GaussianCloud, start: int, stop: int) -> np.ndarray:
-    """Rows ``[start, stop)`` of the geometry planes: ``[stop - start, TEX_W, planes, 4] float32``."""
+    """Rows ``[start, stop)`` of the geometry planes: ``[planes, stop - start, TEX_W, 4] float32``
+    (each plane contiguous, as a texture write takes it)."""
     lo, hi = start * TEX_W, min(stop * TEX_W, cloud.count)
-    out = np.zeros(((stop - start) * TEX_W, GEOMETRY_PLANES, 4), np.float32)
+    out = np.zeros((GEOMETRY_PLANES, (stop - start) * TEX_W, 4), np.float32)
     n = max(hi - lo, 0)
-    out[:n, 0, :3] = cloud.means[lo:hi]
-    out[:n, 0, 3] = cloud.opacity_logits[lo:hi]
-    out[:n, 1] = cloud.quats[lo:hi]
-    out[:n, 2, :3] = cloud.log_scales[lo:hi]
-    return out.reshape(stop - start, TEX_W, GEOMETRY_PLANES, 4)
+    out[0, :n, :3] = cloud.means[lo:hi]
+    out[0, :n, 3] = cloud.opacity_logits[lo:hi]
+    out[1, :n] = cloud.quats[lo:hi]
+    out[2, :n, :3] = cloud.log_scales[lo:hi]
+    return out.reshape(GEOMETRY_PLANES, stop - start, TEX_W, 4)
 
 
 def pack_sh(cloud: GaussianCloud, start: int, stop: int) -> np.ndarray:
-    """Rows ``[start, stop)`` of the SH texels, padded to whole planes:
-    ``[stop - start, TEX_W, planes * SH_PLANE_TEXELS, 4] float16``."""
+    """Rows ``[start, stop)`` of the SH planes: ``[planes, stop - start, TEX_W * SH_PLANE_TEXELS, 4]
+    float16`` (each plane contiguous; texels past the coefficients are 0)."""
     lo, hi = start * TEX_W, min(stop * TEX_W, cloud.count)
-    texels = sh_planes(cloud.sh_degree) * SH_PLANE_TEXELS
-    out = np.zeros(((stop - start) * TEX_W, texels * 4), np.float16)
+    planes, per_plane = sh_planes(cloud.sh_degree), 4 * SH_PLANE_TEXELS
+    out = np.zeros((planes, (stop - start) * TEX_W, per_plane), np.float16)
     n = max(hi - lo, 0)
-    out[:n, : cloud.sh.shape[1] * 3] = cloud.sh[lo:hi].reshape(n, -1)
-    return out.reshape(stop - start, TEX_W, texels, 4)
+    floats = cloud.sh[lo:hi].reshape(n, -1)  # the K*3 coefficients of each splat, in order
+    for k in range(planes):
+        part = floats[:, k * per_plane : (k + 1) * per_plane]
+        out[k, :n, : part.shape[1]] = part
+    return out.reshape(planes, stop - start, TEX_W * SH_PLANE_TEXELS, 4)
 
 
 def texture_rows(count: int) -> int:
@@ -94,10 +100,9 @@ class SplatPipeline:
         self.draw = ctx.program(vertex_shader=load("splat_draw.vert"), fragment_shader=load("splat_draw.frag"))
         self.sprites = ctx.program(vertex_shader=load("splat_sprite.vert"), fragment_shader=load("splat_sprite.frag"))
         set_uniforms(self.sprites, u_max_size=float(ctx.info["GL_POINT_SIZE_RANGE"][1]))
-        # texture units: the geometry planes, the SH planes, then the selection and the order
         self.preprocess["u_geom"].value = tuple(range(GEOMETRY_PLANES))
-        self.preprocess["u_sh"].value = tuple(range(GEOMETRY_PLANES, GEOMETRY_PLANES + MAX_SH_PLANES))
-        set_uniforms(self.preprocess, u_selected=GEOMETRY_PLANES + MAX_SH_PLANES, u_order=GEOMETRY_PLANES + MAX_SH_PLANES + 1)
+        self.preprocess["u_sh"].value = tuple(range(GEOMETRY_PLANES, _SELECTION_UNIT))
+        set_uniforms(self.preprocess, u_selected=_SELECTION_UNIT, u_order=_ORDER_UNIT)
         self.fullscreen = ctx.vertex_array(self.preprocess, [])
 
     def release(self) -> None:
@@ -148,12 +153,10 @@ class SplatBuffers:
         self._selection.write(np.zeros(self._rows * TEX_W, np.uint8))
         for start in range(0, rows, band_rows):
             stop = min(rows, start + band_rows)
-            geometry, sh = pack_geometry(cloud, start, stop), pack_sh(cloud, start, stop)
-            for k, plane in enumerate(self._geom):
-                plane.write(np.ascontiguousarray(geometry[:, :, k]), viewport=(0, start, TEX_W, stop - start))
-            for k, plane in enumerate(self._sh):
-                texels = sh[:, :, k * SH_PLANE_TEXELS : (k + 1) * SH_PLANE_TEXELS]
-                plane.write(np.ascontiguousarray(texels), viewport=(0, start, TEX_W * SH_PLANE_TEXELS, stop - start))
+            for plane, data in zip(self._geom, pack_geometry(cloud, start, stop)):
+                plane.write(data, viewport=(0, start, TEX_W, stop - start))
+            for plane, data in zip(self._sh, pack_sh(cloud, start, stop)):
+                plane.write(data, viewport=(0, start, TEX_W * SH_PLANE_TEXELS, stop - start))
             yield
 
     def set_selection(self, mask: np.ndarray | None) -> None:
@@ -216,8 +219,8 @@ class SplatBuffers:
             texture.use(unit)
         for unit, texture in enumerate(self._sh, start=GEOMETRY_PLANES):
             texture.use(unit)
-        self._selection.use(GEOMETRY_PLANES + MAX_SH_PLANES)
-        self._order.use(GEOMETRY_PLANES + MAX_SH_PLANES + 1)
+        self._selection.use(_SELECTION_UNIT)
+        self._order.use(_ORDER_UNIT)
         band = (0, start, TEX_W, stop - start)
         self._fbo.viewport = band  # the fragments of these rows only (gl_FragCoord stays absolute)
         self._fbo.use()
