@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from render.offscreen import as_document
@@ -19,15 +21,19 @@ def _read(fbo) -> np.ndarray:
     return np.frombuffer(fbo.read(components=3), np.uint8).reshape(fbo.size[1], fbo.size[0], 3).astype(int)
 
 
-def _calls_until_whole(renderer, document, fbo, settings, limit: int = 200) -> tuple[int, list[np.ndarray]]:
+def _calls_until_whole(renderer, document, fbo, settings, timeout_s: float = 20.0) -> tuple[int, list[np.ndarray]]:
+    """Render until the picture is whole, giving the sort thread a turn between calls as an event
+    loop would (back to back, 200 calls could pass before a starved sort finished)."""
     pictures = []
-    for calls in range(1, limit):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         stats = renderer.render(document, CAMERA, fbo, settings)
         pictures.append(_read(fbo))
         if stats.complete:
             assert renderer.is_idle and not stats.needs_refine
-            return calls, pictures
+            return len(pictures), pictures
         assert stats.needs_refine
+        time.sleep(0.001)
     raise AssertionError("the picture never became whole")
 
 
