@@ -40,7 +40,7 @@ def wait_drawn(app, window) -> None:
     frames: list[float] = []
     viewport.frame_drawn.connect(frames.append)
     viewport.update()
-    wait_until(app, lambda: bool(frames) and viewport.last_stats.complete and not viewport.last_stats.needs_refine, 60, "a frame")
+    wait_until(app, lambda: bool(frames) and viewport.settled, 60, "a frame")
     viewport.frame_drawn.disconnect(frames.append)
 
 

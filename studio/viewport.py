@@ -152,6 +152,12 @@ class Viewport(QOpenGLWidget):
             self._home = (self.controller.target.copy(), self.controller.distance)
             self.camera_changed()
 
+    @property
+    def settled(self) -> bool:
+        """The newest frame showed the whole picture at full quality: nothing is left to upload,
+        draw or refine until something changes."""
+        return self.last_stats is not None and self.last_stats.complete and not self.last_stats.needs_refine
+
     def set_view(self, camera: Camera) -> None:
         """Look as ``camera`` does (a saved view), orbiting about the point ahead of it nearest the
         scene's centre; Home still returns to the framing of everything."""

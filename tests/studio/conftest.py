@@ -73,9 +73,6 @@ def wait_drawn(qtbot, window, timeout: int = 20000) -> None:
     viewport.frame_drawn.connect(frames.append)
     viewport.update()
     try:
-        qtbot.waitUntil(
-            lambda: bool(frames) and viewport.last_stats.complete and not viewport.last_stats.needs_refine,
-            timeout=timeout,
-        )
+        qtbot.waitUntil(lambda: bool(frames) and viewport.settled, timeout=timeout)
     finally:
         viewport.frame_drawn.disconnect(frames.append)
