@@ -270,18 +270,23 @@ def _first_row_list_lengths(element: PlyElement, order: str, data: memoryview, o
     return lengths
 
 
-def _read_binary(
-    path: PathLike, element: PlyElement, order: str, data: memoryview, offset: int
-) -> tuple[ElementData, int]:
-    """The data of one binary element and the offset after it."""
-    remaining = len(data) - offset
-    min_row = sum(np.dtype(p.count_dtype or p.dtype).itemsize for p in element.properties)
+def _check_room(path: PathLike, element: PlyElement, min_row: int, remaining: int) -> None:
+    """Fail clearly when ``element``'s rows of at least ``min_row`` bytes cannot fit in ``remaining``."""
     if element.count * min_row > remaining:
         raise FormatError(
             path,
             f"element {element.name!r} claims {element.count} rows, which need at least "
             f"{element.count * min_row} bytes, but only {remaining} remain (truncated or corrupt)",
         )
+
+
+def _read_binary(
+    path: PathLike, element: PlyElement, order: str, data: memoryview, offset: int
+) -> tuple[ElementData, int]:
+    """The data of one binary element and the offset after it."""
+    remaining = len(data) - offset
+    min_row = sum(np.dtype(p.count_dtype or p.dtype).itemsize for p in element.properties)
+    _check_room(path, element, min_row, remaining)
     lengths = _first_row_list_lengths(element, order, data, offset)
     dtype = _fixed_dtype(element, order, lengths) if lengths is not None else None
     if dtype is not None and element.count * dtype.itemsize <= remaining:
@@ -481,13 +486,7 @@ def _gaussians_streamed(path: PathLike, header: PlyHeader, vertex: PlyElement) -
     names = _splat_fields(path, list(dtype.names))
     try:
         with open(path, "rb") as handle:
-            remaining = os.fstat(handle.fileno()).st_size - header.data_offset
-            if vertex.count * dtype.itemsize > remaining:
-                raise FormatError(
-                    path,
-                    f"element 'vertex' claims {vertex.count} rows, which need at least "
-                    f"{vertex.count * dtype.itemsize} bytes, but only {remaining} remain (truncated or corrupt)",
-                )
+            _check_room(path, vertex, dtype.itemsize, os.fstat(handle.fileno()).st_size - header.data_offset)
             handle.seek(header.data_offset)
             table = np.empty((vertex.count, len(names)), np.float32)
             for start in range(0, vertex.count, _CHUNK_ROWS):
