@@ -39,12 +39,12 @@ def stolen_s() -> float:
 class StallMeter:
     """Ticks a 5 ms timer on the event loop and keeps, for each gap between two ticks:
 
-    * ``busy``: the CPU time the GUI thread spent in it: the work that kept the loop from
-      answering, which is what the app decides;
     * ``gaps``: its wall-clock length, and ``own``: that less the CPU time the hypervisor stole
       from the machine meanwhile. CI runs on shared virtual machines whose CPUs now and then
-      stop, or crawl, for 50-200 ms, which no program can help; waits (for the GIL, for the X
-      server) count here and not in ``busy``.
+      stop, or crawl, for 50-200 ms, which no program can help;
+    * ``busy``: the CPU time the GUI thread spent in it, less the stolen time too (a guest counts
+      a stolen CPU's time as its running thread's): the work that kept the loop from answering,
+      which is what the app decides. Waits (for the GIL, for the X server) count in ``own`` only.
     """
 
     def __init__(self) -> None:
@@ -61,9 +61,10 @@ class StallMeter:
 
     def _tick(self) -> None:
         now, cpu, stolen = time.perf_counter(), time.thread_time(), stolen_s()
-        self.busy.append(cpu - self._cpu)
+        lost = stolen - self._stolen
+        self.busy.append(max(0.0, cpu - self._cpu - lost))
         self.gaps.append(now - self._last)
-        self.own.append(max(0.0, now - self._last - (stolen - self._stolen)))
+        self.own.append(max(0.0, now - self._last - lost))
         if now - self._last > 0.03:
             self._last_stall = now
         self._last, self._cpu, self._stolen = now, cpu, stolen
