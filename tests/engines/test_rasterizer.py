@@ -135,9 +135,12 @@ def test_gradcheck(sh_degree):
     assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-4)
 
 
-@pytest.mark.parametrize("sh_degree", [None, 3])
-def test_gradients_match_dense_reference(sh_degree):
+@pytest.mark.parametrize("sh_degree, opaque", [(None, False), (3, False), (None, True)])
+def test_gradients_match_dense_reference(sh_degree, opaque):
+    """``opaque``: opacities of 1, so every core's alpha hits the clamp, where its gradient is 0."""
     params, view = make_scene(sh_degree=sh_degree)
+    if opaque:
+        params["opacities"] = torch.ones_like(params["opacities"])
     grads = []
     for fn in (lambda **kw: rasterize(**kw, backend="torch"), rasterize_reference):
         leaves = {k: v.clone().requires_grad_() for k, v in params.items()}

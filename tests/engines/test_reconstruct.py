@@ -38,10 +38,10 @@ def test_registered():
 
 
 def test_learns_and_writes_a_ply(dataset, tmp_path):
-    config = ReconstructConfig(data=str(dataset), out=str(tmp_path / "out.ply"), steps=40, **TINY)
+    config = ReconstructConfig(data=str(dataset), out=str(tmp_path / "out.ply"), steps=80, **TINY)
     events = run_all(dataclasses.replace(config, opacity_reset_every=0), RunContext(None))
     progress = [e for e in events if isinstance(e, Progress)]
-    assert [p.step for p in progress] == list(range(1, 41)) and set(progress[0].metrics) == {"loss", "psnr", "splats"}
+    assert [p.step for p in progress] == list(range(1, 81)) and set(progress[0].metrics) == {"loss", "psnr", "splats"}
     # each epoch of 8 steps shows every training view once, so their means compare
     first, last = ({k: np.mean([p.metrics[k] for p in chunk]) for k in ("psnr", "loss")}
                    for chunk in (progress[:8], progress[-8:]))
@@ -58,7 +58,12 @@ def test_learns_and_writes_a_ply(dataset, tmp_path):
     cloud = load(config.out)
     assert isinstance(cloud, GaussianCloud) and len(cloud) == result.summary["splats"] and cloud.sh_degree == 1
     np.testing.assert_allclose(cloud.means, snapshots[-1].means, atol=1e-6)
-    assert result.summary["train_psnr"] > 18 and result.summary["test_psnr"] > 15
+    # A run that learns must clearly beat one that did not: the start cloud after a single step
+    # scores about 17.9 / 16.6 dB (train / test) on this mostly white scene, 80 steps about
+    # 20.7 / 19.2 (seeds 0-2 within 0.2 dB).
+    untrained = run_all(dataclasses.replace(config, steps=1, out=str(tmp_path / "untrained.ply")), RunContext(None))
+    for split in ("train_psnr", "test_psnr"):
+        assert result.summary[split] > untrained[-1].summary[split] + 1.5, (split, result.summary, untrained[-1].summary)
 
 
 def test_resumes_from_the_runtime_checkpoint(dataset, tmp_path):

@@ -103,6 +103,30 @@ def test_checkpoint_round_trip_without_pickle(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["result.ply"]
 
 
+def test_a_crash_before_the_new_index_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    """State files come first, the index replaces the old one, and only then do old states go."""
+    import torch
+
+    from engines.runtime import checkpoint as module
+
+    state = {"means": np.ones((2, 3), np.float32), "params": torch.arange(4.0)}
+    save_checkpoint(tmp_path, 7, state, "fit_points", {})
+    real_output = module.atomic_output
+
+    def crash_at_the_index(path):
+        if Path(path).name == module.INDEX:
+            raise KeyboardInterrupt("killed between the state files and the index")
+        return real_output(path)
+
+    monkeypatch.setattr(module, "atomic_output", crash_at_the_index)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path, 9, {"means": np.zeros((2, 3), np.float32), "params": torch.zeros(4)}, "fit_points", {})
+    loaded = load_checkpoint(tmp_path)
+    assert loaded.step == 7
+    np.testing.assert_array_equal(loaded.state["means"], state["means"])
+    assert torch.equal(loaded.state["params"], state["params"])
+
+
 def test_snapshot_slots_latest_wins_and_torn_reads_are_dropped():
     folder = make_stream_dir()
     writer, reader = SnapshotWriter(folder), SnapshotReader(folder)

@@ -65,6 +65,17 @@ def test_removing_current_layer_selects_a_neighbour(doc):
     assert doc.current is a
 
 
+def test_undoing_a_delete_makes_the_layer_current_again_only_if_it_was(doc):
+    a, b = doc.add_layer(Layer("a", splats())), doc.add_layer(Layer("b", splats()))
+    doc.remove_layer(b.id)
+    doc.undo()
+    assert doc.current is b and [layer.name for layer in doc.layers] == ["a", "b"]
+    doc.set_current(a.id)
+    doc.remove_layer(b.id)  # not the current one: undo leaves the current layer alone
+    doc.undo()
+    assert doc.current is a
+
+
 def test_clean_state_tracks_saves_through_undo(doc):
     layer = doc.add_layer(Layer("a", splats()))
     doc.undo_stack.mark_clean()

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from assets import demo_project_path
 from scene import Layer
-from scene.edits import mask_in_rect, world_centres
+from scene.edits import mask_in_box, mask_in_rect, world_centres
 from scene.io import load, save
 from studio import main_window
 from studio.viewport import BACKGROUND
@@ -120,8 +120,11 @@ def test_brush_separate_crop_and_move(make_window, qtbot):
     right = window.viewport.camera().c2w[:3, 0]
     assert np.dot(shift[0], right) > 0.99 * np.linalg.norm(shift[0])  # along the screen's x axis
 
-    window.crop_to_selection()
-    assert window.document.current.data.count >= brushed.sum()
+    centres = world_centres(window.document.current)
+    inside = mask_in_box(centres, centres[brushed].min(axis=0), centres[brushed].max(axis=0))
+    assert int(brushed.sum()) <= int(inside.sum()) < 2000
+    window.crop_to_selection()  # keeps what lies in the selection's bounding box
+    np.testing.assert_array_equal(world_centres(window.document.current), centres[inside])
     window.undo_action.trigger()
     window.invert_selection()
     inverted = window.document.splat_selection(layer.id)
