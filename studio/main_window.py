@@ -287,12 +287,16 @@ class MainWindow(QMainWindow):
         return self.runner.start(f"Exporting {target.name}", lambda progress: self.files.save_asset(target, data), None, self._failed("Export"))
 
     def export_screenshot(self, path: str | os.PathLike | None = None) -> bool:
+        """The viewport as a PNG (``.png`` is added to a name typed without it)."""
         chosen = path or self.ask_save_path("Save screenshot", "PNG image (*.png)", self._suggested_name(SCREENSHOT_SUFFIX))
         if not chosen:
             return False
-        ok = self.viewport.grabFramebuffer().save(str(chosen))
+        target = Path(chosen)
+        if target.suffix.lower() != SCREENSHOT_SUFFIX:
+            target = target.with_name(target.name + SCREENSHOT_SUFFIX)
+        ok = self.viewport.grabFramebuffer().save(str(target))
         if not ok:
-            self.show_error("Screenshot", f"Could not write {chosen}.")
+            self.show_error("Screenshot", f"Could not write {target}.")
         return ok
 
     def export_turntable(self, path: str | os.PathLike | None = None) -> Task | None:
@@ -637,11 +641,16 @@ class MainWindow(QMainWindow):
 
     # ================================================================= menus
     def _action(
-        self, menu: QMenu, text: str, slot: Callable[[], object], shortcut: QKeySequence | str | None = None
+        self,
+        menu: QMenu,
+        text: str,
+        slot: Callable[[], object],
+        shortcut: QKeySequence.StandardKey | str | tuple[str, ...] | None = None,
     ) -> QAction:
+        """A menu item; a tuple of shortcuts gives it several (the menu shows the first)."""
         action = QAction(text, self)
         if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcuts([QKeySequence(key) for key in (shortcut if isinstance(shortcut, tuple) else (shortcut,))])
         action.triggered.connect(lambda _checked=False: slot())
         menu.addAction(action)
         return action
@@ -668,7 +677,8 @@ class MainWindow(QMainWindow):
 
         edit = bar.addMenu("&Edit")
         self.undo_action = self._action(edit, "&Undo", self.document_undo, keys.Undo)
-        self.redo_action = self._action(edit, "&Redo", self.document_redo, keys.Redo)
+        # both, as the README says: QKeySequence(StandardKey.Redo) is one key, Ctrl+Shift+Z on Linux
+        self.redo_action = self._action(edit, "&Redo", self.document_redo, ("Ctrl+Y", "Ctrl+Shift+Z"))
         edit.addSeparator()
         self.delete_action = self._action(edit, "&Delete", self.delete_selected, keys.Delete)
         self._action(edit, "Select &All", self.select_all, keys.SelectAll)
