@@ -2,7 +2,8 @@
 # Set up a fresh Debian/Ubuntu machine for Atelier4D, then launch the studio or run the tests.
 #
 #   bash packaging/bootstrap.sh launch   # install, then open the studio on the bundled demo project
-#   bash packaging/bootstrap.sh test     # install, then run the whole test suite (extra args go to pytest)
+#   bash packaging/bootstrap.sh test     # install, then run the whole test suite with coverage floors
+#                                        # (extra args go to pytest instead: those tests only, no coverage)
 #
 # Idempotent: apt packages are installed only when missing, the venv (.venv) is reused, and pip
 # runs again only when pyproject.toml changed. torch is pinned so pip takes the build that suits
@@ -66,7 +67,11 @@ main() {
     fi
     exec "$VENV/bin/atelier4d" open "$ROOT/assets/demo.a4d"
   fi
-  exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
+  # The whole suite measures coverage and holds each package to its floor (tests/coverage_floor.py);
+  # a run of chosen tests (extra args) does not.
+  local coverage=()
+  [ $# -eq 0 ] && coverage=(--cov --cov-report=)
+  exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider "${coverage[@]}" "$@"
 }
 
 main "$@"

@@ -6,6 +6,8 @@ import tempfile
 import pytest
 from hypothesis import settings
 
+pytest_plugins = ["tests.coverage_floor"]
+
 _CACHE = tempfile.mkdtemp(prefix="atelier4d-test-cache-")
 for variable in ("XDG_CACHE_HOME", "TORCH_EXTENSIONS_DIR", "MPLCONFIGDIR"):
     os.environ.setdefault(variable, os.path.join(_CACHE, variable.lower()))

@@ -64,19 +64,19 @@ class DensifyStrategy:
         if info.means2d.requires_grad:
             info.means2d.retain_grad()
 
-    @torch.no_grad()
     def step_post_backward(self, params: Params, optimizers: Optimizers, state: dict, step: int, info: RasterOutput) -> None:
         """Accumulate statistics; grow, prune and reset opacities on schedule."""
-        if step >= self.refine_stop:
-            return
-        self._accumulate(state, info, len(params["means"]))
-        if step > self.refine_start and step % self.refine_every == 0:
-            grow(params, optimizers, state, self._grow_masks(params, state))
-            prune(params, optimizers, state, self._prune_mask(params, state, step))
-            state["grad2d"].zero_()
-            state["count"].zero_()
-        if self.reset_every > 0 and step > 0 and step % self.reset_every == 0:
-            reset_opacity(params, optimizers, 2.0 * self.prune_opa)
+        with torch.no_grad():
+            if step >= self.refine_stop:
+                return
+            self._accumulate(state, info, len(params["means"]))
+            if step > self.refine_start and step % self.refine_every == 0:
+                grow(params, optimizers, state, self._grow_masks(params, state))
+                prune(params, optimizers, state, self._prune_mask(params, state, step))
+                state["grad2d"].zero_()
+                state["count"].zero_()
+            if self.reset_every > 0 and step > 0 and step % self.reset_every == 0:
+                reset_opacity(params, optimizers, 2.0 * self.prune_opa)
 
     def _accumulate(self, state: dict, info: RasterOutput, n: int) -> None:
         grads = info.screen_grad_norms()  # [C, N]
@@ -108,7 +108,6 @@ class DensifyStrategy:
 
 
 # --------------------------------------------------------------------- operations on params + Adam
-@torch.no_grad()
 def _update(
     params: Params,
     optimizers: Optimizers,
@@ -117,18 +116,19 @@ def _update(
     names: tuple[str, ...] | None = None,
 ) -> None:
     """Replace parameters by ``param_fn(name, p)`` and their Adam moments by ``moment_fn(m)``."""
-    for name in names or tuple(params.keys()):
-        old = params[name]
-        new = torch.nn.Parameter(param_fn(name, old), requires_grad=old.requires_grad)
-        params[name] = new
-        opt = optimizers[name]
-        adam = opt.state.pop(old, {})
-        for key, value in adam.items():
-            if key != "step":
-                adam[key] = moment_fn(value)
-        opt.param_groups[0]["params"] = [new]
-        if adam:
-            opt.state[new] = adam
+    with torch.no_grad():
+        for name in names or tuple(params.keys()):
+            old = params[name]
+            new = torch.nn.Parameter(param_fn(name, old), requires_grad=old.requires_grad)
+            params[name] = new
+            opt = optimizers[name]
+            adam = opt.state.pop(old, {})
+            for key, value in adam.items():
+                if key != "step":
+                    adam[key] = moment_fn(value)
+            opt.param_groups[0]["params"] = [new]
+            if adam:
+                opt.state[new] = adam
 
 
 def _update_state(state: dict, fn: Callable[[Tensor], Tensor]) -> None:
@@ -137,52 +137,52 @@ def _update_state(state: dict, fn: Callable[[Tensor], Tensor]) -> None:
             state[key] = fn(value)
 
 
-@torch.no_grad()
 def grow(params: Params, optimizers: Optimizers, state: dict, masks: tuple[Tensor, Tensor]) -> None:
     """Append a copy of each cloned Gaussian; replace each split one by two smaller samples of it.
 
     New entries start with zero Adam moments (3DGS).
     """
-    clone, split = masks  # [N], [N] bool
-    if not bool(clone.any() or split.any()):
-        return
-    split_ids, clone_ids = split.nonzero().squeeze(1), clone.nonzero().squeeze(1)
-    keep = ~split
-    scales = params["log_scales"][split_ids].exp()  # [S, 3]
-    rot = quat_to_rotmat(F.normalize(params["quats"][split_ids], dim=-1))  # [S, 3, 3]
-    noise = torch.randn(2, len(split_ids), 3).to(scales.device)  # [2, S, 3] from the CPU RNG, which checkpoints hold
-    offsets = torch.einsum("sij,sj,bsj->bsi", rot, scales, noise)  # [2, S, 3]
+    with torch.no_grad():
+        clone, split = masks  # [N], [N] bool
+        if not bool(clone.any() or split.any()):
+            return
+        split_ids, clone_ids = split.nonzero().squeeze(1), clone.nonzero().squeeze(1)
+        keep = ~split
+        scales = params["log_scales"][split_ids].exp()  # [S, 3]
+        rot = quat_to_rotmat(F.normalize(params["quats"][split_ids], dim=-1))  # [S, 3, 3]
+        noise = torch.randn(2, len(split_ids), 3).to(scales.device)  # [2, S, 3] from the CPU RNG, which checkpoints hold
+        offsets = torch.einsum("sij,sj,bsj->bsi", rot, scales, noise)  # [2, S, 3]
 
-    def children(name: str, p: Tensor) -> Tensor:  # [2S, ...]
-        if name == "means":
-            return (p[split_ids] + offsets).reshape(-1, 3)
-        if name == "log_scales":
-            return torch.log(scales / 1.6).repeat(2, 1)
-        return p[split_ids].repeat(2, *[1] * (p.dim() - 1))
+        def children(name: str, p: Tensor) -> Tensor:  # [2S, ...]
+            if name == "means":
+                return (p[split_ids] + offsets).reshape(-1, 3)
+            if name == "log_scales":
+                return torch.log(scales / 1.6).repeat(2, 1)
+            return p[split_ids].repeat(2, *[1] * (p.dim() - 1))
 
-    def param_fn(name: str, p: Tensor) -> Tensor:
-        return torch.cat([p[keep], p[clone_ids], children(name, p)])
+        def param_fn(name: str, p: Tensor) -> Tensor:
+            return torch.cat([p[keep], p[clone_ids], children(name, p)])
 
-    n_new = len(clone_ids) + 2 * len(split_ids)
-    _update(params, optimizers, param_fn, lambda m: torch.cat([m[keep], m.new_zeros(n_new, *m.shape[1:])]))
-    _update_state(state, lambda v: torch.cat([v[keep], v[clone_ids], v[split_ids].repeat(2, *[1] * (v.dim() - 1))]))
+        n_new = len(clone_ids) + 2 * len(split_ids)
+        _update(params, optimizers, param_fn, lambda m: torch.cat([m[keep], m.new_zeros(n_new, *m.shape[1:])]))
+        _update_state(state, lambda v: torch.cat([v[keep], v[clone_ids], v[split_ids].repeat(2, *[1] * (v.dim() - 1))]))
 
 
-@torch.no_grad()
 def prune(params: Params, optimizers: Optimizers, state: dict, mask: Tensor) -> None:
     """Remove the Gaussians where ``mask [N]`` is True (with their Adam moments and statistics)."""
-    if not bool(mask.any()):
-        return
-    keep = ~mask
-    _update(params, optimizers, lambda name, p: p[keep], lambda m: m[keep])
-    _update_state(state, lambda v: v[keep])
+    with torch.no_grad():
+        if not bool(mask.any()):
+            return
+        keep = ~mask
+        _update(params, optimizers, lambda name, p: p[keep], lambda m: m[keep])
+        _update_state(state, lambda v: v[keep])
 
 
-@torch.no_grad()
 def reset_opacity(params: Params, optimizers: Optimizers, value: float) -> None:
     """Clamp every opacity to at most ``value`` and zero the opacity moments (3DGS's reset)."""
-    limit = torch.logit(torch.tensor(value)).item()
-    _update(params, optimizers, lambda name, p: p.clamp(max=limit), torch.zeros_like, names=("opacity_logits",))
+    with torch.no_grad():
+        limit = torch.logit(torch.tensor(value)).item()
+        _update(params, optimizers, lambda name, p: p.clamp(max=limit), torch.zeros_like, names=("opacity_logits",))
 
 
 __all__ = ["DensifyStrategy", "grow", "prune", "reset_opacity"]

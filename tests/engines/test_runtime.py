@@ -33,11 +33,9 @@ from engines.runtime import (
     RunContext,
     RuntimeOptions,
     checkpoint_step,
-    discard_checkpoint,
     load_checkpoint,
 )
 from engines.runtime.manager import may_share
-from engines.runtime.checkpoint import save_checkpoint
 from engines.runtime.stream import SnapshotReader, SnapshotWriter, make_stream_dir, remove_stream_dir
 from scene import GaussianCloud, MeshAsset
 
@@ -84,47 +82,6 @@ def test_configs_are_strict():
 def test_submit_rejects_a_bad_config_at_once(make_manager):
     with pytest.raises(ValueError, match="unknown key"):
         make_manager().submit("fit_points", {"lr": 0.1, "sleep": 1})
-
-
-def test_checkpoint_round_trip_without_pickle(tmp_path):
-    state = {"means": np.arange(6, dtype=np.float32).reshape(2, 3), "nested": {"k": [1, 2.5, "x", None]}, "t": (1, 2)}
-    save_checkpoint(tmp_path, 7, state, "fit_points", {"steps": 3})
-    save_checkpoint(tmp_path, 9, state, "fit_points", {"steps": 3})
-    loaded = load_checkpoint(tmp_path)
-    assert (loaded.step, loaded.engine, checkpoint_step(tmp_path)) == (9, "fit_points", 9)
-    np.testing.assert_array_equal(loaded.state["means"], state["means"])
-    assert loaded.state["nested"] == state["nested"] and loaded.state["t"] == [1, 2]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.json", "state-000000009.npz"]
-    with pytest.raises(TypeError, match="state.bad is a object"):
-        save_checkpoint(tmp_path, 10, {"bad": object()}, "fit_points", {})
-    (tmp_path / "result.ply").write_bytes(b"kept")
-    discard_checkpoint(tmp_path)
-    assert checkpoint_step(tmp_path) is None and load_checkpoint(tmp_path) is None
-    assert [p.name for p in tmp_path.iterdir()] == ["result.ply"]
-
-
-def test_a_crash_before_the_new_index_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
-    """State files come first, the index replaces the old one, and only then do old states go."""
-    import torch
-
-    from engines.runtime import checkpoint as module
-
-    state = {"means": np.ones((2, 3), np.float32), "params": torch.arange(4.0)}
-    save_checkpoint(tmp_path, 7, state, "fit_points", {})
-    real_output = module.atomic_output
-
-    def crash_at_the_index(path):
-        if Path(path).name == module.INDEX:
-            raise KeyboardInterrupt("killed between the state files and the index")
-        return real_output(path)
-
-    monkeypatch.setattr(module, "atomic_output", crash_at_the_index)
-    with pytest.raises(KeyboardInterrupt):
-        save_checkpoint(tmp_path, 9, {"means": np.zeros((2, 3), np.float32), "params": torch.zeros(4)}, "fit_points", {})
-    loaded = load_checkpoint(tmp_path)
-    assert loaded.step == 7
-    np.testing.assert_array_equal(loaded.state["means"], state["means"])
-    assert torch.equal(loaded.state["params"], state["params"])
 
 
 def test_snapshot_slots_latest_wins_and_torn_reads_are_dropped():

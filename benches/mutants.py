@@ -1,0 +1,101 @@
+"""Mutation testing of the core modules: how many small breakages of each does the suite catch?
+
+Runs mutmut (configured in pyproject.toml's ``[tool.mutmut]``: the core modules and the tests that
+guard them) and prints one JSON line per module: mutants, killed, survived, timed out (the tests
+ran past their time: the mutant is caught), no tests (no selected test calls the function) and the
+score, ``(killed + timed out) / mutants``. The target is a score of at least 0.9 on every module.
+
+    .venv/bin/python benches/mutants.py                      # every core module (an hour or more here)
+    .venv/bin/python benches/mutants.py scene/undo.py ...    # just these modules
+    .venv/bin/python benches/mutants.py --report             # the last run's figures, nothing run
+    .venv/bin/python benches/mutants.py --survivors ...      # also list each survivor (stderr)
+
+Results are kept in ``mutants/`` and reused: an unchanged module is not tested again; ``--fresh``
+starts over. ``.venv/bin/mutmut show NAME`` prints a survivor's diff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MUTANTS = ROOT / "mutants"
+CAUGHT = {"killed", "timeout"}
+# mutmut's verdicts by the exit code of a mutant's test run (mutmut.stats.status_by_exit_code)
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
+          36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout", None: "not checked"}
+
+
+def core_modules() -> list[str]:
+    """The modules pyproject.toml lists for mutation."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    return list(config["only_mutate"])
+
+
+def run_mutmut(modules: list[str]) -> None:
+    """Test every mutant of ``modules`` (mutmut reuses results of unchanged functions)."""
+    patterns = [module.removesuffix(".py").replace("/", ".") + ".*" for module in modules]
+    # One OpenMP thread: mutmut forks a worker per mutant, and a forked libgomp pool can hang.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "XDG_CACHE_HOME": str(ROOT / ".cache")}
+    # mutmut's run already reuses earlier verdicts of unchanged code; naming mutants would redo them
+    names = [] if set(modules) == set(core_modules()) else patterns
+    subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=ROOT, env=env,
+                   stdout=subprocess.DEVNULL, check=True)
+
+
+def module_results(module: str) -> dict[str, str]:
+    """Each mutant of ``module`` and its verdict, from mutmut's record of the last run."""
+    meta = MUTANTS / f"{module}.meta"
+    if not meta.exists():
+        return {}
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    return {name: STATUS.get(code, "suspicious") for name, code in codes.items()}
+
+
+def summary(module: str, results: dict[str, str]) -> dict:
+    counts = {status: sum(1 for s in results.values() if s == status)
+              for status in ("killed", "survived", "timeout", "no tests", "suspicious", "not checked")}
+    total = len(results)
+    caught = sum(1 for s in results.values() if s in CAUGHT)
+    return {"bench": "mutants", "module": module, "mutants": total, "killed": counts["killed"],
+            "survived": counts["survived"], "timed_out": counts["timeout"], "no_tests": counts["no tests"],
+            "suspicious": counts["suspicious"], "not_checked": counts["not checked"],
+            "score": round(caught / total, 4) if total else None, "target": 0.9}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modules", nargs="*", help="paths as in pyproject's only_mutate (default: all)")
+    parser.add_argument("--report", action="store_true", help="print the last run's figures without running")
+    parser.add_argument("--fresh", action="store_true", help="forget earlier results")
+    parser.add_argument("--survivors", action="store_true", help="list surviving mutants on stderr")
+    args = parser.parse_args()
+    known = core_modules()
+    modules = args.modules or known
+    unknown = sorted(set(modules) - set(known))
+    if unknown:
+        parser.error(f"not a core module in pyproject.toml: {', '.join(unknown)}")
+    if args.fresh:
+        shutil.rmtree(MUTANTS, ignore_errors=True)
+    started = time.perf_counter()
+    if not args.report:
+        run_mutmut(modules)
+    for module in modules:
+        results = module_results(module)
+        print(json.dumps({**summary(module, results), "run_seconds": round(time.perf_counter() - started)}))
+        if args.survivors:
+            for name, status in sorted(results.items()):
+                if status not in CAUGHT:
+                    print(f"  {status}: {name}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
