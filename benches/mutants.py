@@ -10,8 +10,8 @@ score, ``(killed + timed out) / mutants``. The target is a score of at least 0.9
     .venv/bin/python benches/mutants.py --report             # the last run's figures, nothing run
     .venv/bin/python benches/mutants.py --survivors ...      # also list each survivor (stderr)
 
-Results are kept in ``mutants/`` and reused: an unchanged module is not tested again; ``--fresh``
-starts over. ``.venv/bin/mutmut show NAME`` prints a survivor's diff.
+Results are kept in ``mutants/``: a run tests again only the mutants no earlier run caught (and
+those of changed functions); ``--fresh`` starts over. ``.venv/bin/mutmut show NAME`` prints a survivor's diff.
 """
 
 from __future__ import annotations
@@ -41,12 +41,23 @@ def core_modules() -> list[str]:
 
 
 def run_mutmut(modules: list[str]) -> None:
-    """Test every mutant of ``modules`` (mutmut reuses results of unchanged functions)."""
-    patterns = [module.removesuffix(".py").replace("/", ".") + ".*" for module in modules]
+    """Test the mutants of ``modules`` that no earlier run caught (all of them the first time).
+
+    A caught mutant stays caught as tests are added; ``--fresh`` re-judges everything, as a final
+    figure should. mutmut itself re-makes the mutants of functions whose code changed.
+    """
+    names: list[str] = []
+    for module in modules:
+        results = module_results(module)
+        if not results:
+            names.append(module.removesuffix(".py").replace("/", ".") + ".*")
+        names += [name for name, status in results.items() if status not in CAUGHT]
+    if not names:
+        return
+    if set(modules) == set(core_modules()) and not any(module_results(m) for m in modules):
+        names = []  # a first whole run: mutmut's plain run, which orders mutants by speed
     # One OpenMP thread: mutmut forks a worker per mutant, and a forked libgomp pool can hang.
     env = {**os.environ, "OMP_NUM_THREADS": "1", "XDG_CACHE_HOME": str(ROOT / ".cache")}
-    # mutmut's run already reuses earlier verdicts of unchanged code; naming mutants would redo them
-    names = [] if set(modules) == set(core_modules()) else patterns
     subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=ROOT, env=env,
                    stdout=subprocess.DEVNULL, check=True)
 
