@@ -40,7 +40,7 @@ def core_modules() -> list[str]:
     return list(config["only_mutate"])
 
 
-def run_mutmut(modules: list[str]) -> None:
+def run_mutmut(modules: list[str], jobs: int | None = None) -> None:
     """Test the mutants of ``modules`` that no earlier run caught (all of them the first time).
 
     A caught mutant stays caught as tests are added; ``--fresh`` re-judges everything, as a final
@@ -58,7 +58,8 @@ def run_mutmut(modules: list[str]) -> None:
         names = []  # a first whole run: mutmut's plain run, which orders mutants by speed
     # One OpenMP thread: mutmut forks a worker per mutant, and a forked libgomp pool can hang.
     env = {**os.environ, "OMP_NUM_THREADS": "1", "XDG_CACHE_HOME": str(ROOT / ".cache")}
-    subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=ROOT, env=env,
+    limit = ["--max-children", str(jobs)] if jobs else []
+    subprocess.run([sys.executable, "-m", "mutmut", "run", *limit, *names], cwd=ROOT, env=env,
                    stdout=subprocess.DEVNULL, check=True)
 
 
@@ -88,6 +89,7 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="print the last run's figures without running")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results")
     parser.add_argument("--survivors", action="store_true", help="list surviving mutants on stderr")
+    parser.add_argument("--jobs", type=int, help="mutants tested at once (default: one per CPU)")
     args = parser.parse_args()
     known = core_modules()
     modules = args.modules or known
@@ -98,7 +100,7 @@ def main() -> None:
         shutil.rmtree(MUTANTS, ignore_errors=True)
     started = time.perf_counter()
     if not args.report:
-        run_mutmut(modules)
+        run_mutmut(modules, args.jobs)
     for module in modules:
         results = module_results(module)
         print(json.dumps({**summary(module, results), "run_seconds": round(time.perf_counter() - started)}))
