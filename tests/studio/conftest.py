@@ -50,8 +50,8 @@ def make_window(qtbot, tmp_path):
         window.show_error = lambda title, text: window.errors.append(f"{title}: {text}")  # never a modal box
         # pytest-qt closes the window before this fixture's teardown: never prompt then either.
         window.ask_unsaved_changes = lambda: "discard"
-        window.show()
-        qtbot.waitExposed(window)
+        with qtbot.waitExposed(window):  # a context manager in pytest-qt 4: a bare call waits for nothing
+            window.show()
         windows.append(window)
         return window
 

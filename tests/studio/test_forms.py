@@ -197,8 +197,8 @@ def reconstruct_panel(qtbot, width: int, on_run=lambda config: None) -> Generate
     qtbot.addWidget(panel)
     panel.add_engine("reconstruct", ReconstructConfig, on_run)
     panel.resize(width, 500)  # short enough for a vertical scroll bar, which takes width too
-    panel.show()
-    qtbot.waitExposed(panel)
+    with qtbot.waitExposed(panel):
+        panel.show()
     return panel
 
 
