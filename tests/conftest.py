@@ -1,6 +1,8 @@
 """Test-session defaults: caches out of the home folder, no hub downloads, GPU tests skipped without CUDA."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -9,6 +11,16 @@ from hypothesis import settings
 pytest_plugins = ["tests.coverage_floor"]
 
 _CACHE = tempfile.mkdtemp(prefix="atelier4d-test-cache-")
+_OWNER = os.getpid()
+
+
+@atexit.register
+def _remove_cache() -> None:
+    """Remove the session's cache folder; not from processes forked off this one (mutmut's)."""
+    if os.getpid() == _OWNER:
+        shutil.rmtree(_CACHE, ignore_errors=True)
+
+
 for variable in ("XDG_CACHE_HOME", "TORCH_EXTENSIONS_DIR", "MPLCONFIGDIR"):
     os.environ.setdefault(variable, os.path.join(_CACHE, variable.lower()))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
