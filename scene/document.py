@@ -119,7 +119,7 @@ class Document:
     def bounds(self, visible_only: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
         """World bounds of all (visible) layers, or None when there is nothing."""
         boxes = [layer.world_bounds() for layer in self._layers if layer.visible or not visible_only]
-        boxes = [b for b in boxes if np.all(np.isfinite(b[0]))]
+        boxes = [(lo, hi) for lo, hi in boxes if np.isfinite(lo).all() and np.isfinite(hi).all()]
         if not boxes:
             return None
         return np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
