@@ -180,5 +180,5 @@ def _layer_from_entry(path: Path, entry: dict, data) -> Layer:
             ),
             **identity,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # AttributeError: display not a dict
         raise FormatError(path, f"layer {entry.get('name')!r} has invalid settings ({exc})") from None
