@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-# percent of statements; set from the suite's figures (2026-12: scene 9x, render 9x, engines 8x, studio 8x)
-FLOORS = {"scene": 90.0, "render": 85.0, "engines": 80.0, "studio": 75.0}
+# Percent of statements. Set 2-3 points under the suite's figures of 2026-12-02 (scene 96.8, render
+# 96.5, engines 90.4, studio 89.1); code run only in spawned worker processes is not measured.
+FLOORS = {"scene": 94.0, "render": 94.0, "engines": 88.0, "studio": 86.0}
 
 
 def package_coverage(cov, folder: Path) -> float:
