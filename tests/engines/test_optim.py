@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from engines.optim import (
     ssim,
     training_state,
 )
+from engines.optim.strategy import grow, prune
 from engines.rasterizer import RasterOutput, camera_to_tensors, rasterize
 from scene import Camera, GaussianCloud
 
@@ -185,6 +187,192 @@ def test_densifies_a_real_render_where_the_image_is_wrong():
     assert len(model) > 1
 
 
+def test_initial_state_is_empty_with_the_given_scene_scale():
+    assert DensifyStrategy().initialize_state() == {"grad2d": None, "count": None, "scene_scale": 1.0}
+    assert DensifyStrategy().initialize_state(3)["scene_scale"] == 3.0
+
+
+def test_pre_backward_keeps_the_gradient_of_projected_centres():
+    """means2d is not a leaf in a real render: without retain_grad its gradient would be dropped."""
+    leaf = torch.zeros(1, 2, 2, requires_grad=True)
+    means2d = leaf * 1.0
+    empty = torch.zeros(1, 2, 2, 1)
+    info = RasterOutput(empty.expand(1, 2, 2, 3), empty, empty, means2d, torch.ones(1, 2, dtype=torch.int32), 2, 2)
+    STRATEGY.step_pre_backward({}, {}, {}, 1, info)
+    (means2d[0, :, 0] * torch.tensor([0.25, 0.0])).sum().backward()
+    torch.testing.assert_close(info.screen_grad_norms(), torch.tensor([[0.25, 0.0]]))
+    with torch.no_grad():  # an output rendered without gradients is left alone
+        frozen = RasterOutput(empty, empty, empty, leaf * 1.0, info.radii, 2, 2)
+    STRATEGY.step_pre_backward({}, {}, {}, 1, frozen)
+
+
+def test_refines_after_refine_start_on_every_refine_every_step_until_refine_stop():
+    strategy = dataclasses.replace(STRATEGY, refine_start=2, refine_every=2, refine_stop=6)
+    model = toy_model(4)
+    state = strategy.initialize_state()
+    grads = np.array([1.0, 0, 0, 0])  # Gaussian 0 is small: it is cloned when refining
+    sizes = []
+    for step in (2, 3, 4, 5):
+        run_strategy(strategy, model, state, step, np.resize(grads, len(model)))
+        sizes.append(len(model))
+    assert sizes == [4, 4, 5, 5]  # step 2 is refine_start itself, 3 is off the schedule
+    assert state["count"].tolist() == [1, 1, 1, 1, 1]  # step 5 counted (after the reset at 4)
+    run_strategy(strategy, model, state, 6, np.ones(5))  # refine_stop: nothing more, not even statistics
+    assert len(model) == 5 and state["count"].tolist() == [1, 1, 1, 1, 1]
+
+
+def test_grows_above_the_mean_gradient_threshold_only():
+    """Gradients are averaged over the views that saw each Gaussian; the threshold itself stays."""
+    model = toy_model(4)  # all small: growing clones
+    state = STRATEGY.initialize_state()
+    run_strategy(STRATEGY, model, state, 2, np.array([0.5, 0.9, 0.49, 0.0]))
+    assert len(model) == 5
+    np.testing.assert_allclose(model.params["means"][4].detach(), model.params["means"][1].detach())
+
+
+def test_the_cap_picks_among_high_gradients_only():
+    model = toy_model(8)  # 0-3 small, 4-7 large
+    strategy = dataclasses.replace(STRATEGY, max_splats=10)  # room for two more
+    state = strategy.initialize_state()
+    run_strategy(strategy, model, state, 2, np.array([0, 0, 0, 0, 0.6, 0.7, 0.8, 0]))
+    x = np.linspace(-1, 1, 8)
+    assert len(model) == 10  # 5 and 6 split, 4 (the lowest of the three) did not grow
+    np.testing.assert_allclose(model.params["means"][:6, 0].detach(), x[[0, 1, 2, 3, 4, 7]], atol=1e-6)
+
+
+@pytest.mark.parametrize("max_splats", [8, 5])
+def test_nothing_grows_at_or_over_the_cap(max_splats):
+    model = toy_model(8)
+    strategy = dataclasses.replace(STRATEGY, max_splats=max_splats)
+    state = strategy.initialize_state()
+    run_strategy(strategy, model, state, 2, np.ones(8))
+    assert len(model) == 8
+
+
+def test_size_thresholds_scale_with_the_scene():
+    """In a scene 10 units across, a 0.05 splat is small (cloned) and a 0.5 one is not huge."""
+    model = toy_model(4)  # scales 0.001, 0.001, 0.05, 0.05
+    with torch.no_grad():
+        model.params["log_scales"][3] = np.log(0.5)
+    strategy = dataclasses.replace(STRATEGY, reset_every=1, prune_scale3d=0.1)
+    state = strategy.initialize_state(scene_scale=10.0)
+    run_strategy(strategy, model, state, 2, np.array([0, 0, 1.0, 0]))
+    assert len(model) == 5  # nothing pruned, 2 cloned rather than split
+    np.testing.assert_allclose(model.params["means"][4].detach(), model.params["means"][2].detach())
+    np.testing.assert_allclose(model.scales[4].detach(), [0.05] * 3, rtol=1e-5)
+
+
+def test_huge_ones_go_only_after_the_first_reset_with_the_transparent_ones():
+    model = toy_model(5)
+    with torch.no_grad():
+        model.params["opacity_logits"][:] = 2.0
+        model.params["log_scales"][3] = np.log(0.5)  # huge, opaque
+    strategy = DensifyStrategy(refine_start=0, refine_every=3, reset_every=3, grow_grad2d=10.0, prune_scale3d=0.1)
+    state = strategy.initialize_state()
+    run_strategy(strategy, model, state, 3, np.zeros(5))  # refining at the reset step: not yet
+    assert len(model) == 5
+    with torch.no_grad():
+        model.params["opacity_logits"][0] = -10.0  # transparent, small
+    run_strategy(strategy, model, state, 6, np.zeros(5))
+    x = np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(model.params["means"][:, 0].detach(), x[[1, 2, 4]], atol=1e-6)
+
+
+@pytest.mark.parametrize(("reset_every", "kept"), [(0, 4), (1, 3)])
+def test_huge_ones_stay_without_resets(reset_every, kept):
+    """With resets off huge splats are never pruned; resetting every step prunes them from step 2."""
+    model = toy_model(4)
+    with torch.no_grad():
+        model.params["log_scales"][3] = np.log(0.5)
+    strategy = dataclasses.replace(STRATEGY, reset_every=reset_every, grow_grad2d=10.0, prune_scale3d=0.1)
+    state = strategy.initialize_state()
+    run_strategy(strategy, model, state, 2, np.zeros(4))
+    assert len(model) == kept
+
+
+@pytest.mark.parametrize(("reset_every", "step", "reset"), [(3, 0, False), (3, 6, True), (1, 1, True), (3, 4, False)])
+def test_opacity_reset_schedule_and_value(reset_every, step, reset):
+    """Every ``reset_every`` steps (never at step 0) opacities are clamped to twice ``prune_opa``."""
+    model = toy_model(3)
+    with torch.no_grad():
+        model.params["opacity_logits"][:] = torch.tensor([3.0, -1.0, -4.0])
+    adam_step(model)
+    before = {k: v.detach().clone() for k, v in model.params.items()}
+    means_adam = {k: v.clone() for k, v in model.optimizers["means"].state[model.params["means"]].items()}
+    strategy = DensifyStrategy(refine_start=100, reset_every=reset_every, prune_opa=0.05)
+    run_strategy(strategy, model, strategy.initialize_state(), step, np.zeros(3))
+    expected = torch.sigmoid(before["opacity_logits"])
+    if reset:
+        expected = expected.clamp(max=0.1)
+    torch.testing.assert_close(model.opacities.detach(), expected)
+    for name in ("means", "log_scales", "quats", "sh_dc"):  # only opacities are touched
+        torch.testing.assert_close(model.params[name].detach(), before[name], rtol=0, atol=0)
+    for key, value in model.optimizers["means"].state[model.params["means"]].items():
+        torch.testing.assert_close(value, means_adam[key], rtol=0, atol=0)
+
+
+def test_split_children_spread_along_the_parents_rotated_axes():
+    """Children of a split sit at parent + R(q) diag(scale) noise: along each parent's long axis."""
+    model = toy_model(2, sh_degree=1)
+    adam_step(model)
+    s = float(np.sqrt(0.5))
+    with torch.no_grad():
+        model.params["log_scales"][:] = torch.log(torch.tensor([0.3, 1e-6, 1e-6]))  # long along local x
+        model.params["quats"][0] = 2.0 * torch.tensor([s, 0, 0, s])  # 90 deg about z: x -> y (not normalized)
+        model.params["quats"][1] = 0.5 * torch.tensor([s, 0, s, 0])  # 90 deg about y: x -> -z
+    parents = model.params["means"].detach().clone()
+    state = STRATEGY.initialize_state()
+    grow(model.params, model.optimizers, state, (torch.zeros(2, dtype=torch.bool), torch.ones(2, dtype=torch.bool)))
+    assert {name: len(p) for name, p in model.params.items()} == dict.fromkeys(model.params, 4)
+    offsets = (model.params["means"].detach() - parents[[0, 1, 0, 1]]).abs()  # children of 0, 1, then again
+    assert bool((offsets[[0, 2]][:, [0, 2]] < 1e-5).all()) and bool((offsets[[0, 2], 1] > 1e-4).all())
+    assert bool((offsets[[1, 3]][:, [0, 1]] < 1e-5).all()) and bool((offsets[[1, 3], 2] > 1e-4).all())
+    torch.testing.assert_close(model.scales.detach(), torch.tensor([0.3, 1e-6, 1e-6]).expand(4, 3) / 1.6)
+    check_adam_matches(model)
+
+
+def test_grow_and_prune_keep_frozen_parameters_frozen():
+    params = {"means": torch.nn.Parameter(torch.arange(6.0).reshape(3, 2)),
+              "colors": torch.nn.Parameter(torch.ones(3, 2), requires_grad=False)}
+    optimizers = {name: torch.optim.Adam([p]) for name, p in params.items()}
+    state = {"grad2d": torch.tensor([1.0, 2.0, 3.0]), "scene_scale": 1.0}
+    prune(params, optimizers, state, torch.tensor([False, True, False]))
+    assert not params["colors"].requires_grad and params["means"].requires_grad
+    assert params["means"].tolist() == [[0, 1], [4, 5]] and state == {"grad2d": state["grad2d"], "scene_scale": 1.0}
+    assert state["grad2d"].tolist() == [1.0, 3.0]
+    assert optimizers["colors"].param_groups[0]["params"][0] is params["colors"]
+
+
+def test_size_and_opacity_thresholds_match_gsplat_at_their_boundaries():
+    """At exactly ``grow_scale3d`` a splat is small (cloned); at exactly ``prune_opa`` or
+    ``prune_scale3d`` it stays (gsplat: ``<=`` to clone, ``<`` and ``>`` to prune)."""
+    model = toy_model(4)  # scales 0.001, 0.001, 0.05, 0.05
+    edge = float(model.scales[2].detach().max())  # the float32 value itself, so the comparison is exact
+    strategy = dataclasses.replace(STRATEGY, grow_scale3d=edge)
+    run_strategy(strategy, model, strategy.initialize_state(), 2, np.array([0, 0, 1.0, 0]))
+    assert len(model) == 5
+    torch.testing.assert_close(model.params["log_scales"][4], model.params["log_scales"][2], rtol=0, atol=0)
+
+    model = toy_model(4)
+    with torch.no_grad():
+        model.params["opacity_logits"][:] = torch.tensor([2.0, 0.0, 2.0, 2.0])  # 1 at opacity 0.5 exactly
+    strategy = dataclasses.replace(STRATEGY, reset_every=1, prune_opa=0.5, prune_scale3d=edge, grow_grad2d=10.0)
+    run_strategy(strategy, model, strategy.initialize_state(), 2, np.zeros(4))
+    assert len(model) == 4
+
+
+def test_grow_copies_state_rows_of_any_shape():
+    """Statistics with more than one value per Gaussian follow clones and split children too."""
+    params = {"means": torch.nn.Parameter(torch.zeros(3, 3)),
+              "log_scales": torch.nn.Parameter(torch.full((3, 3), -2.0)),
+              "quats": torch.nn.Parameter(torch.tensor([[1.0, 0, 0, 0]]).repeat(3, 1))}
+    optimizers = {name: torch.optim.Adam([p]) for name, p in params.items()}
+    state = {"per_view": torch.tensor([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]), "scene_scale": 1.0}
+    grow(params, optimizers, state, (torch.tensor([False, True, False]), torch.tensor([False, False, True])))
+    assert state["per_view"].tolist() == [[0, 1], [2, 3], [2, 3], [4, 5], [4, 5]]
+    assert [len(p) for p in params.values()] == [5, 5, 5]
+
+
 # --------------------------------------------------------------------- model schedules
 def test_means_lr_decays_and_sh_bands_warm_up():
     model = toy_model(4, sh_degree=3, scene_scale=2.0, steps=100, sh_interval=10)
@@ -257,6 +445,55 @@ def test_checkpoint_file_holds_tensors_only(tmp_path):
     other = toy_model(4, sh_degree=1)
     with pytest.raises(ValueError, match="SH degree"):
         restore_training(other, loaded)
+
+
+def test_training_state_is_a_snapshot_and_restores_the_strategy_and_rng(tmp_path):
+    model = toy_model(3)
+    strategy_state = {"grad2d": torch.ones(3), "count": None, "scene_scale": 2.0}
+    torch.manual_seed(5)
+    state = training_state(model, strategy_state, np.int64(4))
+    expected_draw = torch.rand(3)
+    strategy_state["grad2d"] += 1.0  # training goes on; the snapshot does not change
+    save_training(tmp_path / "c.pt", state)
+    strategy, step = restore_training(toy_model(3), load_training(tmp_path / "c.pt"))
+    assert step == 4 and type(state["step"]) is int
+    assert strategy["count"] is None and strategy["scene_scale"] == 2.0
+    assert strategy["grad2d"].tolist() == [1.0, 1.0, 1.0]
+    torch.testing.assert_close(torch.rand(3), expected_draw, rtol=0, atol=0)
+
+
+class _Payload:
+    pass
+
+
+def test_loading_a_training_file_with_pickled_objects_fails(tmp_path, monkeypatch):
+    """weights_only is asked for explicitly: it holds even where the environment turns torch's default off."""
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    torch.save({"step": 1, "payload": _Payload()}, tmp_path / "evil.pt")
+    with pytest.raises(pickle.UnpicklingError):
+        load_training(tmp_path / "evil.pt")
+
+
+def test_a_training_file_written_on_a_gpu_loads_on_the_cpu(tmp_path, monkeypatch):
+    """A run trained on CUDA saves CUDA tensors; they are mapped to the CPU when read."""
+    import torch.serialization
+
+    with monkeypatch.context() as patch:  # write the file as a CUDA machine would
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        save_training(tmp_path / "gpu.pt", {"step": 3, "model": {"means": torch.ones(2, 3)}})
+    loaded = load_training(tmp_path / "gpu.pt")
+    assert loaded["step"] == 3 and loaded["model"]["means"].device == torch.device("cpu")
+    assert loaded["model"]["means"].tolist() == [[1.0] * 3] * 2
+
+
+def test_restored_strategy_state_follows_the_model_device():
+    """Statistics are moved to the device of the model they are restored into (here the meta device,
+    standing in for a GPU)."""
+    state = training_state(toy_model(3), {"grad2d": torch.ones(3), "count": None, "scene_scale": 1.0}, 2)
+    cloud = GaussianCloud.create(np.zeros((1, 3)), 0.1, np.full((1, 3), 0.5), opacities=0.5)
+    model = GaussianModel.from_cloud(cloud, 0, device="meta")
+    strategy, _ = restore_training(model, state)
+    assert strategy["grad2d"].device.type == "meta" and model.params["means"].shape == (3, 3)
 
 
 # --------------------------------------------------------------------- losses
