@@ -321,25 +321,26 @@ def _read_ascii(path: PathLike, element: PlyElement, tokens: list[bytes], start:
             path, f"element {element.name!r} claims {element.count} rows but the file has too few values"
         )
 
-    def numbers(first: int, count: int, name: str, dtype: str) -> np.ndarray:
-        if first + count > len(tokens):
-            raise FormatError(path, f"the data of element {element.name!r} is truncated")
+    def parse(words: np.ndarray, name: str, dtype: str) -> np.ndarray:
         try:
-            values = np.array(tokens[first : first + count], dtype="S").astype(np.float64)
+            values = words.astype(np.float64)
         except ValueError:
             raise FormatError(path, f"element {element.name!r}, property {name!r}: a value is not a number") from None
         if dtype[0] != "f":
             _check_integers(path, element, name, dtype, values)
         return values.astype(dtype)
 
+    def numbers(first: int, count: int, name: str, dtype: str) -> np.ndarray:
+        if first + count > len(tokens):
+            raise FormatError(path, f"the data of element {element.name!r} is truncated")
+        return parse(np.array(tokens[first : first + count], dtype="S"), name, dtype)
+
     if not element.has_lists:
         end = start + element.count * width
-        table = numbers(start, end - start, element.name, "f8").reshape(element.count, width)
+        words = np.array(tokens[start:end], dtype="S").reshape(element.count, width)
         rows = np.empty(element.count, _fixed_dtype(element, "=", {}))
-        for i, p in enumerate(element.properties):
-            if p.dtype[0] != "f":
-                _check_integers(path, element, p.name, p.dtype, table[:, i])
-            rows[p.name] = table[:, i]
+        for i, p in enumerate(element.properties):  # column by column, so an error names its property
+            rows[p.name] = parse(words[:, i], p.name, p.dtype)
         return rows, end
     scalars: dict[str, list] = {p.name: [] for p in element.properties}
     cursor = start

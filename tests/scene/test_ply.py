@@ -299,3 +299,55 @@ def test_bad_files_raise_format_error_naming_the_file(tmp_path, data, problem):
 def test_missing_file_is_a_format_error(tmp_path):
     with pytest.raises(FormatError, match="cannot be read"):
         read_ply(tmp_path / "nowhere.ply")
+
+
+# ------------------------------------------------------------------------------ writers byte for byte
+def test_point_cloud_file_bytes(tmp_path):
+    """float x, y, z then uchar colours rounded from 0-1 (clipped outside it)."""
+    points = PointCloud([[1.5, -2, 3], [0, 0.25, -1]], [[0, 1.2, 0.5], [0.3, -0.1, 0.002]])
+    write_points_ply(tmp_path / "p.ply", points)
+    header = (
+        b"ply\nformat binary_little_endian 1.0\nelement vertex 2\nproperty float x\nproperty float y\n"
+        b"property float z\nproperty uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n"
+    )
+    body = np.array([1.5, -2, 3], "<f4").tobytes() + bytes([0, 255, 128])
+    body += np.array([0, 0.25, -1], "<f4").tobytes() + bytes([76, 0, 1])
+    assert (tmp_path / "p.ply").read_bytes() == header + body
+
+
+def test_mesh_file_bytes_with_and_without_colours(tmp_path, helpers):
+    header = (
+        "ply\nformat binary_little_endian 1.0\nelement vertex 4\nproperty float x\nproperty float y\n"
+        "property float z\nproperty float nx\nproperty float ny\nproperty float nz\n{colors}element face 2\n"
+        "property list uchar int vertex_indices\nend_header\n"
+    )
+    mesh = helpers.quad_mesh()
+    vertices = np.concatenate([mesh.vertices, mesh.normals], axis=1).astype("<f4")
+    faces = b"".join(b"\x03" + np.asarray(f, "<i4").tobytes() for f in mesh.faces)
+    write_mesh_ply(tmp_path / "m.ply", mesh)
+    assert (tmp_path / "m.ply").read_bytes() == header.format(colors="").encode() + vertices.tobytes() + faces
+
+    colors = np.array([[1, 0, 0, 1], [0, 1, 0, 0.5], [0, 0, 1, 1], [0.2, 0.4, 0.6, 0.8]], np.float32)
+    write_mesh_ply(tmp_path / "c.ply", helpers.quad_mesh(vertex_colors=colors))
+    color_props = "".join(f"property uchar {c}\n" for c in ("red", "green", "blue", "alpha"))
+    rgba = np.round(colors * 255).astype(np.uint8)
+    body = b"".join(v.tobytes() + c.tobytes() for v, c in zip(vertices, rgba))
+    assert (tmp_path / "c.ply").read_bytes() == header.format(colors=color_props).encode() + body + faces
+
+
+def test_write_elements_lays_out_lists_and_converts_to_little_endian(tmp_path):
+    from scene.io.ply import read_elements, write_elements
+
+    a = np.array([(1.5, [1, -2]), (-3.0, [3, 4])], [("w", ">f8"), ("ids", ">i2", (2,))])
+    b = np.array([(7,)], [("tag", "u1")])
+    write_elements(tmp_path / "e.ply", [("a", a), ("b", b), ("none", np.zeros(0, [("q", "<u4")]))])
+    header = (
+        b"ply\nformat binary_little_endian 1.0\nelement a 2\nproperty double w\nproperty list uchar short ids\n"
+        b"element b 1\nproperty uchar tag\nelement none 0\nproperty uint q\nend_header\n"
+    )
+    body = np.float64(1.5).astype("<f8").tobytes() + b"\x02" + np.array([1, -2], "<i2").tobytes()
+    body += np.float64(-3).astype("<f8").tobytes() + b"\x02" + np.array([3, 4], "<i2").tobytes() + b"\x07"
+    assert (tmp_path / "e.ply").read_bytes() == header + body
+    _, data = read_elements(tmp_path / "e.ply", {"a", "b"})
+    np.testing.assert_array_equal(data["a"]["ids"].values, [1, -2, 3, 4])
+    np.testing.assert_array_equal(data["b"]["tag"], [7])
