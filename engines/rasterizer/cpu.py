@@ -82,7 +82,7 @@ def bin_gaussians(
     return Binning(tile, tiles_x, tiles_y, gid[owner][order], tile_id, offsets, counts, blocks)
 
 
-def _pixel_basis(tile: int, dtype: torch.dtype, device: torch.device) -> Tensor:  # [P, 6]
+def pixel_basis(tile: int, dtype: torch.dtype, device: torch.device) -> Tensor:  # [P, 6]
     """``phi(u)`` of the tile's pixel centres, ``u`` measured from the tile centre."""
     u = torch.arange(tile, dtype=dtype, device=device) + 0.5 - 0.5 * tile
     uy, ux = torch.meshgrid(u, u, indexing="ij")
@@ -90,17 +90,19 @@ def _pixel_basis(tile: int, dtype: torch.dtype, device: torch.device) -> Tensor:
     return torch.stack([torch.ones_like(ux), ux, uy, ux * ux, ux * uy, uy * uy], dim=-1)
 
 
-def _block_weights(phi: Tensor, k: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def block_weights(phi: Tensor, k: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Alpha, 1 - alpha, transmittance after each fragment, and blending weights ``[t, P, L]``.
 
     Skipped fragments get alpha 0; once a pixel is done the transmittance is zeroed, which also
-    zeroes the weights of the fragment that ended it and of every later one.
+    zeroes the weights of the fragment that ended it and of every later one. Works in place unless
+    autograd records ``k`` (the plain-autograd baseline, :mod:`.autograd_tiles`, shares this math).
     """
-    alpha = torch.matmul(phi, k.transpose(1, 2)).exp_().clamp_max_(ALPHA_MAX)
-    F.threshold(alpha, ALPHA_MIN, 0.0, inplace=True)
+    inplace = not (torch.is_grad_enabled() and k.requires_grad)
+    log_alpha = torch.matmul(phi, k.transpose(1, 2))
+    alpha = log_alpha.exp_().clamp_max_(ALPHA_MAX) if inplace else log_alpha.exp().clamp_max(ALPHA_MAX)
+    alpha = F.threshold(alpha, ALPHA_MIN, 0.0, inplace=inplace)
     one_minus = torch.rsub(alpha, 1.0)
-    trans = torch.cumprod(one_minus, dim=-1)
-    F.threshold(trans, T_MIN, 0.0, inplace=True)
+    trans = F.threshold(torch.cumprod(one_minus, dim=-1), T_MIN, 0.0, inplace=inplace)
     weights = alpha / one_minus * trans  # alpha_i * T_before_i
     return alpha, one_minus, trans, weights
 
@@ -113,26 +115,26 @@ class _CompositeTiles(torch.autograd.Function):
         # coeffs: [M, 6] log-alpha quadratic of each intersection; feats: [M, D]
         ctx.binning = binning
         ctx.save_for_backward(coeffs, feats)
-        table = _table(coeffs, feats)  # [M + 1, 6 + D + 1]
-        phi = _pixel_basis(binning.tile, table.dtype, table.device)
+        table = intersection_table(coeffs, feats)  # [M + 1, 6 + D + 1]
+        phi = pixel_basis(binning.tile, table.dtype, table.device)
         out = table.new_zeros(n_tiles, phi.shape[0], table.shape[1] - 6)
         for tiles, length in binning.blocks:
-            rows = table.index_select(0, _block_index(binning, tiles, length, len(table) - 1).view(-1))
+            rows = table.index_select(0, block_index(binning, tiles, length, len(table) - 1).view(-1))
             rows = rows.view(len(tiles), length, -1)
-            *_, weights = _block_weights(phi, rows[..., :6])
+            *_, weights = block_weights(phi, rows[..., :6])
             out[tiles] = weights @ rows[..., 6:]
         return out
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
         binning = ctx.binning
-        table = _table(*ctx.saved_tensors)
-        phi = _pixel_basis(binning.tile, table.dtype, table.device)
+        table = intersection_table(*ctx.saved_tensors)
+        phi = pixel_basis(binning.tile, table.dtype, table.device)
         grad_table = torch.zeros_like(table)
         for tiles, length in binning.blocks:
-            idx = _block_index(binning, tiles, length, len(table) - 1).view(-1)
+            idx = block_index(binning, tiles, length, len(table) - 1).view(-1)
             rows = table.index_select(0, idx).view(len(tiles), length, -1)
-            alpha, one_minus, trans, weights = _block_weights(phi, rows[..., :6])
+            alpha, one_minus, trans, weights = block_weights(phi, rows[..., :6])
             g = grad_out[tiles]  # [t, P, D + 1]
             grad_feats = weights.transpose(1, 2) @ g  # [t, L, D + 1]
             gw = g @ rows[..., 6:].transpose(1, 2)  # dL/dw_i  [t, P, L]
@@ -147,7 +149,7 @@ class _CompositeTiles(torch.autograd.Function):
         return grad_table[:-1, :6], grad_table[:-1, 6:-1], None, None
 
 
-def _table(coeffs: Tensor, feats: Tensor) -> Tensor:  # [M + 1, 6 + D + 1]
+def intersection_table(coeffs: Tensor, feats: Tensor) -> Tensor:  # [M + 1, 6 + D + 1]
     """One row per intersection: coefficients, features and a constant 1 (for alpha), plus a
     padding row whose log-alpha is -inf, so it never contributes."""
     table = torch.cat([coeffs, feats, feats.new_ones(len(feats), 1)], dim=1)
@@ -156,11 +158,34 @@ def _table(coeffs: Tensor, feats: Tensor) -> Tensor:  # [M + 1, 6 + D + 1]
     return torch.cat([table, pad])
 
 
-def _block_index(binning: Binning, tiles: Tensor, length: int, pad: int) -> Tensor:  # [t, L]
+def block_index(binning: Binning, tiles: Tensor, length: int, pad: int) -> Tensor:  # [t, L]
     """Intersection rows of each tile's list, padded with the row ``pad``."""
     slot = torch.arange(length, device=tiles.device)
     idx = binning.offsets[tiles, None] + slot
     return torch.where(slot < binning.counts[tiles, None], idx, pad)
+
+
+def intersection_coeffs(means2d: Tensor, conics: Tensor, opacities: Tensor, binning: Binning) -> Tensor:  # [M, 6]
+    """Each intersection's log-alpha as a quadratic ``k`` in the pixel's offset from its tile centre."""
+    gid, n_tiles, tile = binning.gaussian, binning.tiles_x * binning.tiles_y, binning.tile
+    local = binning.tile_id % n_tiles
+    centre = torch.stack([local % binning.tiles_x, local // binning.tiles_x], dim=-1).to(means2d.dtype)
+    ex, ey = (means2d.reshape(-1, 2)[gid] - (centre + 0.5) * tile).unbind(-1)  # mean - tile centre
+    a, b, c = conics.reshape(-1, 3)[gid].unbind(-1)
+    qx, qy = a * ex + b * ey, b * ex + c * ey
+    # log alpha at offset u from the tile centre: log o - (e - u)^T Q (e - u) / 2, expanded in u.
+    return torch.stack(
+        [torch.log(opacities.reshape(-1)[gid]) - 0.5 * (ex * qx + ey * qy), qx, qy, -0.5 * a, -b, -0.5 * c],
+        dim=-1,
+    )
+
+
+def untile(sums: Tensor, binning: Binning, width: int, height: int) -> Tensor:  # [C, H, W, D + 1]
+    """Per-tile sums ``[C * T, P, D + 1]`` rearranged into images."""
+    tile, tiles_x, tiles_y = binning.tile, binning.tiles_x, binning.tiles_y
+    sums = sums.reshape(-1, tiles_y, tiles_x, tile, tile, sums.shape[-1])
+    sums = sums.permute(0, 1, 3, 2, 4, 5).reshape(len(sums), tiles_y * tile, tiles_x * tile, -1)
+    return sums[:, :height, :width]
 
 
 def composite_tiles(
@@ -176,20 +201,8 @@ def composite_tiles(
     block: int = BLOCK,
 ) -> Tensor:  # [C, H, W, D + 1]
     """Tiled front-to-back compositing (a :class:`~engines.rasterizer.formation.Compositor`)."""
-    n_cams, _, dims = features.shape
     binning = bin_gaussians(means2d, radii, depths, width, height, tile, block)
-    gid, n_tiles = binning.gaussian, binning.tiles_x * binning.tiles_y
-    local = binning.tile_id % n_tiles
-    centre = torch.stack([local % binning.tiles_x, local // binning.tiles_x], dim=-1).to(means2d.dtype)
-    ex, ey = (means2d.reshape(-1, 2)[gid] - (centre + 0.5) * tile).unbind(-1)  # mean - tile centre
-    a, b, c = conics.reshape(-1, 3)[gid].unbind(-1)
-    qx, qy = a * ex + b * ey, b * ex + c * ey
-    # log alpha at offset u from the tile centre: log o - (e - u)^T Q (e - u) / 2, expanded in u.
-    coeffs = torch.stack(
-        [torch.log(opacities.reshape(-1)[gid]) - 0.5 * (ex * qx + ey * qy), qx, qy, -0.5 * a, -b, -0.5 * c],
-        dim=-1,
-    )  # [M, 6]
-    sums = _CompositeTiles.apply(coeffs, features.reshape(-1, dims)[gid], binning, n_cams * n_tiles)
-    sums = sums.reshape(n_cams, binning.tiles_y, binning.tiles_x, tile, tile, dims + 1)
-    sums = sums.permute(0, 1, 3, 2, 4, 5).reshape(n_cams, binning.tiles_y * tile, binning.tiles_x * tile, dims + 1)
-    return sums[:, :height, :width]
+    coeffs = intersection_coeffs(means2d, conics, opacities, binning)
+    feats = features.reshape(-1, features.shape[-1])[binning.gaussian]
+    n_tiles = len(depths) * binning.tiles_x * binning.tiles_y
+    return untile(_CompositeTiles.apply(coeffs, feats, binning, n_tiles), binning, width, height)

@@ -1,8 +1,8 @@
 """Dense reference rasterizer: every pixel against every visible Gaussian, plain autograd.
 
 Written to be obviously right rather than fast: the per-pixel formulas of gsplat's forward kernel,
-vectorized over (pixels, Gaussians in depth order). Tests check the tiled rasterizer against it and
-the benchmark uses it as the naive baseline; pixel chunks are checkpointed so that large scenes fit.
+vectorized over (pixels, Gaussians in depth order). Tests check the tiled rasterizer against it;
+pixel chunks are checkpointed so that large scenes fit.
 """
 
 from __future__ import annotations

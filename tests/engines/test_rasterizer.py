@@ -1,7 +1,10 @@
-"""The rasterizer: tiled PyTorch backend against the dense reference, gsplat's PyTorch projection
-and SH, finite differences, scene.Camera, and (on CUDA) gsplat's kernels."""
+"""The rasterizer: tiled PyTorch backend against the dense reference and the plain-autograd tiled
+baseline, gsplat's PyTorch projection and SH, finite differences, scene.Camera, and (on CUDA)
+gsplat's kernels."""
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 import pytest
@@ -9,6 +12,9 @@ import torch
 from gsplat.cuda._torch_impl import _fully_fused_projection, _quat_scale_to_covar_preci, _spherical_harmonics
 
 from engines.rasterizer import camera_to_tensors, rasterize
+from engines.rasterizer.autograd_tiles import composite_tiles_autograd
+from engines.rasterizer.cpu import BLOCK, composite_tiles
+from engines.rasterizer.formation import render
 from engines.rasterizer.projection import project
 from engines.rasterizer.reference import rasterize_reference
 from engines.rasterizer.sh import sh_colors
@@ -151,6 +157,32 @@ def test_gradients_match_dense_reference(sh_degree, opaque):
         grads.append([leaves[k].grad for k in params] + [out.means2d.grad])
     for fast, ref in zip(*grads):
         torch.testing.assert_close(fast, ref, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "dtype, n, size, block, sh_degree",
+    [
+        (torch.float64, 60, (37, 29), BLOCK, None),
+        (torch.float64, 300, (70, 50), 4096, 3),  # at most 64 tiles a block: many blocks
+        (torch.float32, 3000, (160, 120), BLOCK, None),
+    ],
+)
+def test_autograd_baseline_matches_tiled(dtype, n, size, block, sh_degree):
+    """The bench's baseline computes what the hand-written kernel does: same images, same gradients."""
+    params, view = make_scene(n=n, dtype=dtype, size=size, sh_degree=sh_degree)
+    background = torch.tensor([0.5, 0.2, 0.7], dtype=dtype)
+    results = []
+    for compositor in (composite_tiles, composite_tiles_autograd):
+        leaves = {k: v.clone().requires_grad_() for k, v in params.items()}
+        out = render(partial(compositor, block=block), **leaves, **view, background=background)
+        weights = torch.Generator().manual_seed(0)
+        loss = sum((t * torch.rand(t.shape, generator=weights, dtype=dtype)).sum() for t in (out.rgb, out.alpha, out.depth))
+        loss.backward()
+        results.append([out.rgb, out.alpha, out.depth, out.means2d.grad] + [leaves[k].grad for k in params])
+    for ours, baseline in zip(*results):
+        # float32 gradients sum thousands of terms in another order: compare at the tensor's scale
+        tol = {} if dtype == torch.float64 else dict(rtol=1e-4, atol=1e-5 * baseline.abs().max().item())
+        torch.testing.assert_close(ours, baseline, **tol)
 
 
 def test_culled_gaussians_have_zero_radius_and_finite_zero_grads():
