@@ -1,13 +1,23 @@
-"""What streaming snapshots costs an engine: steps per second with and without a live consumer.
+"""What streaming snapshots costs the reconstruct engine: its step rate at fixed snapshot rates.
 
-Runs a CPU engine fitting a 100k-Gaussian cloud with SH degree 3 (about 24 MB a snapshot) in a
-worker process, twice: headless (no snapshots, nobody polling) and streaming (snapshots at the
-runtime's default rate and budget, a consumer polling at 60 Hz and taking every snapshot). Step
-rates come from the engine's own Progress clock, so worker start-up is not counted; the runs
-alternate and medians are reported, as other load on the machine moves single runs by several
-percent. Prints one JSON line.
+The real "reconstruct" engine fits about 100k Gaussians (SH degree 3: about 24 MB a snapshot) to the
+ray-traced scene of ``benches/reconstruct.py``, in a worker process with torch's default thread
+count, starting from that many Gaussians in a cube around the scene (carved by the silhouettes) with
+densification off, so the cloud keeps its size. It runs once without snapshots (the baseline: the
+bench only looks at its progress twice a second), and once per rate with snapshots at that fixed
+rate: the engine offers one every step and the runtime has no budget (``snapshot_budget=None``), so
+only the rate spaces them; a consumer polls the job manager at 60 Hz and takes every snapshot.
+Snapshots are taken between steps, so a run never gets more of them than steps: at rates above the
+step rate it gets one every step, and the rate it reached says so.
 
-    python benches/streaming.py [--gaussians 100000] [--steps 300] [--repeats 2]
+Each run is measured over ``--seconds`` of the engine's own Progress clock after ``--warmup`` steps
+(worker start-up and the first steps are not counted) and then cancelled. With ``--repeats`` above 1
+the runs alternate (baseline, each rate, baseline, ...) and medians are reported: other load moves
+single runs a lot (on a shared two-core machine the engine's two threads stall each other whenever
+another process holds a core). The default, one round, takes about three minutes on two cores.
+Prints one JSON line.
+
+    python benches/streaming.py [--gaussians 100000] [--rates 1 10 30] [--seconds 20] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -16,101 +26,121 @@ import argparse
 import json
 import os
 import statistics
+import tempfile
+import time
 from dataclasses import dataclass
-from typing import Iterator
+from pathlib import Path
 
-import numpy as np
+from reconstruct import sphere_cameras, write_dataset  # benches/reconstruct.py, next to this file
 
-from engines.registry import register_engine
-from engines.runtime import Event, JobManager, Progress, RunContext, RuntimeOptions, Snapshot
-from scene import GaussianCloud
+import engines.reconstruct  # noqa: F401  (registers "reconstruct")
+from engines.runtime import JobManager, Progress, RuntimeOptions
 
-
-@dataclass
-class DriftConfig:
-    gaussians: int = 100_000
-    sh_degree: int = 3
-    steps: int = 300
+POLL_HZ = 60.0
 
 
-@register_engine("bench_drift", DriftConfig)
-def drift(config: DriftConfig, ctx: RunContext) -> Iterator[Event]:
-    """Fits every Gaussian's colour, seen from a random direction each step, to a target: a CPU
-    stand-in for an optimiser step that reads the whole cloud."""
-    rng = np.random.default_rng(0)
-    n, k = config.gaussians, (config.sh_degree + 1) ** 2
-    means = rng.normal(size=(n, 3)).astype(np.float32)
-    log_scales = np.full((n, 3), -4.0, np.float32)
-    quats = np.tile(np.array([1, 0, 0, 0], np.float32), (n, 1))
-    opacity = np.zeros(n, np.float32)
-    sh = rng.normal(scale=0.1, size=(n, k, 3)).astype(np.float32)
-    target = rng.uniform(size=(n, 3)).astype(np.float32)
-    for step in range(1, config.steps + 1):
-        basis = rng.normal(size=k).astype(np.float32)  # SH basis values of a view direction
-        residual = np.einsum("nkc,k->nc", sh, basis) + 0.5 - target
-        sh[:, 0, :] -= 0.1 * basis[0] * residual
-        means += 1e-3 * (target - 0.5 - means)
-        if ctx.wants_snapshot():
-            copies = (a.copy() for a in (means, log_scales, quats, opacity, sh))  # as off a GPU
-            yield Snapshot(GaussianCloud(*copies))
-        yield Progress(step, config.steps, {"loss": float(np.mean(residual**2))})
+@dataclass(frozen=True)
+class RunFigures:
+    """What one run measured."""
+
+    steps_per_s: float  # engine steps a second over the measured window (its own clock)
+    snapshots_per_s: float  # snapshots the consumer received a second over the same window
+    splats: int
 
 
-def _run(options: RuntimeOptions, config: dict, consume: bool) -> tuple[float, int]:
-    """Engine steps per second, and how many snapshots the consumer took."""
+def run_engine(options: RuntimeOptions, config: dict, warmup: int, seconds: float, poll_hz: float) -> RunFigures:
+    """Run "reconstruct" in a worker, polling ``poll_hz`` times a second, until ``seconds`` of engine
+    time after step ``warmup``; then cancel it."""
     manager = JobManager(options)
-    events, snapshots = [], 0
+    snapshots: list[float] = []  # when the consumer received each
+    start: tuple[float, Progress] | None = None  # (received at, Progress) of the window's ends
+    end: tuple[float, Progress] | None = None
     try:
-        job = manager.submit("bench_drift", config)
-        while True:
-            finished = manager.wait(job, 1 / 60 if consume else None).is_terminal
-            if consume or finished:
-                for update in manager.poll().values():
-                    events += update.events
-                    if update.snapshot is not None:
-                        snapshots += 1
-                        assert update.snapshot.count == config["gaussians"]
-            if finished:
-                break
-        info = manager.info(job)
-        assert info.state.value == "finished", info.error
+        job = manager.submit("reconstruct", config)
+        while end is None:
+            state = manager.wait(job, 1 / poll_hz)
+            now = time.monotonic()
+            for update in manager.poll().values():
+                if update.snapshot is not None:
+                    snapshots.append(now)
+                for event in (e for e in update.events if isinstance(e, Progress)):
+                    if start is None and event.step >= warmup:
+                        start = (now, event)
+                    elif start is not None and event.elapsed_s - start[1].elapsed_s >= seconds:
+                        end = (now, event)
+            if end is None and state.is_terminal:
+                raise RuntimeError(f"the engine stopped early: {manager.info(job).error}")
+        manager.cancel(job)
+        manager.wait(job, 30)
     finally:
         manager.shutdown()
-    progress = [e for e in events if isinstance(e, Progress)]
-    first, last = progress[0], progress[-1]
-    return (last.step - first.step) / (last.elapsed_s - first.elapsed_s), snapshots
+    (t0, first), (t1, last) = start, end
+    received = sum(t0 < t <= t1 for t in snapshots)
+    return RunFigures(
+        (last.step - first.step) / (last.elapsed_s - first.elapsed_s), received / (t1 - t0), int(last.metrics["splats"])
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gaussians", type=int, default=100_000)
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rates", type=float, nargs="+", default=[1.0, 10.0, 30.0], help="snapshots a second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="engine time measured per run")
+    parser.add_argument("--warmup", type=int, default=2, help="steps before the measured window")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds of runs (3 or more: steadier figures)")
+    parser.add_argument("--views", type=int, default=10, help="views of the scene (every fifth held out)")
+    parser.add_argument("--size", type=int, default=64, help="image side in pixels")
     args = parser.parse_args()
-    config = {"gaussians": args.gaussians, "steps": args.steps}
-    streaming_options = RuntimeOptions()
-    headless, streaming, taken = [], [], []
-    for _ in range(args.repeats):  # alternate, so background load hits both alike
-        headless.append(_run(RuntimeOptions(snapshot_rate_hz=0), config, consume=False)[0])
-        rate, snapshots = _run(streaming_options, config, consume=True)
-        streaming.append(rate)
-        taken.append(snapshots / (args.steps / rate))
-    cloud_mb = args.gaussians * (3 + 3 + 4 + 1 + 16 * 3) * 4 / 1e6
-    headless_rate, streaming_rate = statistics.median(headless), statistics.median(streaming)
+
+    with tempfile.TemporaryDirectory(prefix="atelier4d-bench-") as tmp:
+        write_dataset(Path(tmp), sphere_cameras(args.views, args.size))
+        config = {
+            "data": tmp,
+            "resolution": args.size,
+            "steps": 1_000_000,  # cancelled long before
+            "init_points": args.gaussians,
+            "max_splats": args.gaussians,
+            "init_extent": 1.0,  # the scene's cube: the silhouettes keep enough of it for every point
+            "densify_from": 1_000_000,
+            "opacity_reset_every": 0,
+            "snapshot_every": 1,
+        }
+        runs: dict[str, list[RunFigures]] = {"baseline": [], **{f"{rate:g}": [] for rate in args.rates}}
+        for _ in range(args.repeats):  # alternate, so background load hits every setting alike
+            runs["baseline"].append(run_engine(RuntimeOptions(snapshot_rate_hz=0), config, args.warmup, args.seconds, 2.0))
+            for rate in args.rates:
+                options = RuntimeOptions(snapshot_rate_hz=rate, snapshot_budget=None)
+                runs[f"{rate:g}"].append(run_engine(options, config, args.warmup, args.seconds, POLL_HZ))
+
+    baseline = statistics.median(r.steps_per_s for r in runs["baseline"])
+    rates = {}
+    for rate in args.rates:
+        figures = runs[f"{rate:g}"]
+        steps = statistics.median(r.steps_per_s for r in figures)
+        rates[f"{rate:g}"] = {
+            "steps_per_s": round(steps, 2),
+            "cost_pct": round(100 * (1 - steps / baseline), 1),
+            "snapshots_per_s": round(statistics.median(r.snapshots_per_s for r in figures), 2),
+            "repeats_steps_per_s": [round(r.steps_per_s, 2) for r in figures],
+        }
+    splats = runs["baseline"][0].splats
     print(json.dumps({
         "bench": "streaming",
-        "gaussians": args.gaussians,
+        "compares": (
+            "steps/s of the reconstruct engine streaming snapshots at a fixed requested rate (no budget, one "
+            "offered every step, a consumer polling at 60 Hz) vs the same engine with no snapshots and no consumer; "
+            "cost_pct = 1 - streaming/baseline; snapshots_per_s = received by the consumer (at most one per step)"
+        ),
+        "gaussians": splats,
         "sh_degree": 3,
-        "snapshot_mb": round(cloud_mb, 1),
-        "steps": args.steps,
-        "headless_steps_per_s": round(headless_rate, 1),
-        "streaming_steps_per_s": round(streaming_rate, 1),
-        "overhead_pct": round(100 * (1 - streaming_rate / headless_rate), 1),
-        "snapshots_per_s": round(statistics.median(taken), 1),
-        "snapshot_rate_hz": streaming_options.snapshot_rate_hz,
-        "snapshot_budget": streaming_options.snapshot_budget,
-        "repeats": {"headless": [round(r, 1) for r in headless], "streaming": [round(r, 1) for r in streaming]},
+        "snapshot_mb": round(splats * (3 + 3 + 4 + 1 + 16 * 3) * 4 / 1e6, 1),
+        "image": f"{args.size}x{args.size}",
+        "seconds_per_run": args.seconds,
+        "baseline_steps_per_s": round(baseline, 2),
+        "baseline_repeats_steps_per_s": [round(r.steps_per_s, 2) for r in runs["baseline"]],
+        "rates": rates,
         "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
     }))
 
 

@@ -48,15 +48,17 @@ class RuntimeOptions:
     """Steps between periodic checkpoints (0: only on pause and cancel)."""
     snapshot_rate_hz: float = 30.0
     """Most snapshots a second shipped to the consumer (0: none)."""
-    snapshot_budget: float = 0.05
-    """Largest share of the engine's time that building and writing snapshots may take."""
+    snapshot_budget: float | None = 0.05
+    """Largest share of the engine's time that building and writing snapshots may take (None: no
+    limit, snapshots come at ``snapshot_rate_hz`` whatever they cost, as benches/streaming.py needs)."""
     cancel_grace_s: float = 0.5
     """How long a cancelled worker may take to reach a step boundary before it is terminated."""
     max_backlog: int = 256
     """Unsent events above which a worker drops its oldest Progress events."""
 
     def __post_init__(self) -> None:
-        if self.snapshot_rate_hz < 0 or not 0 < self.snapshot_budget <= 1 or self.max_backlog < 1:
+        budget_ok = self.snapshot_budget is None or 0 < self.snapshot_budget <= 1
+        if self.snapshot_rate_hz < 0 or not budget_ok or self.max_backlog < 1:
             raise ValueError(f"RuntimeOptions: invalid values in {self}")
 
 

@@ -6,8 +6,8 @@ Three threads, so the engine never waits on anyone:
   publisher (a non-blocking append) and reads the control state (an attribute);
 * the publisher thread sends events through the pipe and writes snapshots into the shared slots at
   most ``snapshot_rate_hz`` times a second, and less often when building and writing a snapshot
-  would cost the engine more than ``snapshot_budget`` of its time; when the consumer is slow it drops
-  the oldest Progress events, never other events;
+  would cost the engine more than ``snapshot_budget`` of its time (None: no budget); when the
+  consumer is slow it drops the oldest Progress events, never other events;
 * the control thread receives "pause", "resume" and "cancel" from the consumer and raises the
   checkpoint request of :class:`RunContext`; when the consumer's end of the pipe closes (it died) it
   cancels the run and ends the process a few seconds later at the latest, so no worker outlives it.
@@ -58,7 +58,7 @@ class WorkerSpec:
     resume: bool
     checkpoint_every: int
     snapshot_rate_hz: float
-    snapshot_budget: float
+    snapshot_budget: float | None  # None: no budget
     stream_dir: str | None
     max_backlog: int
 
@@ -126,7 +126,8 @@ class _Publisher:
             return Log(f"snapshots stopped: {exc}", "warning")
         cost = time.monotonic() - started + self._build_s
         self._cost_s = cost if self._cost_s is None else 0.7 * self._cost_s + 0.3 * cost  # first writes fault pages in
-        self._due = started + max(self._min_interval, self._cost_s / self._budget)
+        budgeted = self._cost_s / self._budget if self._budget is not None else 0.0
+        self._due = started + max(self._min_interval, budgeted)
         return notice
 
     def close(self) -> None:

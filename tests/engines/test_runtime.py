@@ -37,6 +37,7 @@ from engines.runtime import (
 )
 from engines.runtime.manager import may_share
 from engines.runtime.stream import SnapshotReader, SnapshotWriter, make_stream_dir, remove_stream_dir
+from engines.runtime.worker import WorkerSpec, _Publisher
 from scene import GaussianCloud, MeshAsset
 
 TIMEOUT = 30.0
@@ -132,6 +133,34 @@ def test_snapshots_are_throttled_and_the_consumer_sees_the_latest(make_manager):
     assert 3 <= len(seen) <= duration * 10 + 2
     assert all(isinstance(s, GaussianCloud) and s.count == 200 for s in seen)
     assert manager.info(job).snapshot is seen[-1]
+
+
+@pytest.mark.parametrize("budget", [None, 0.05])
+def test_without_a_budget_costly_snapshots_keep_the_rate(tmp_path, budget):
+    """Snapshots that cost the engine 50 ms each: at 10 a second without a budget; with a 5 %
+    budget, one a second (the snapshot after one taking 50 ms is due 1 s later)."""
+    notices, events = multiprocessing.Pipe(duplex=False)  # keep the reading end: closed, the publisher stops
+    spec = WorkerSpec("e", "m", {}, None, "cpu", False, 0, 10.0, budget, str(tmp_path), 8)
+    writer = SnapshotWriter(tmp_path)
+    publisher = _Publisher(events, writer, spec)
+    cloud = GaussianCloud.create(np.zeros((10, 3), np.float32), 0.1, (1, 0, 0))
+    try:
+        intervals = []
+        for _ in range(3):
+            assert publisher.wants_snapshot()
+            time.sleep(0.05)  # building the snapshot
+            publisher.offer_snapshot(cloud)
+            offered = time.monotonic()
+            wait_until(publisher.wants_snapshot, timeout=5)
+            intervals.append(time.monotonic() - offered)
+    finally:
+        publisher.close()
+        writer.close()
+        notices.close()
+    if budget is None:
+        assert 0.03 < min(intervals) and max(intervals) < 0.3  # 0.1 s less the build, give or take
+    else:
+        assert min(intervals) > 0.8
 
 
 def test_a_slow_consumer_does_not_slow_the_engine():
