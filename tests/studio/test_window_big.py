@@ -9,7 +9,6 @@ that process: it loads the file into a new main window and prints what it measur
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -23,51 +22,40 @@ from PySide6.QtWidgets import QApplication
 from scene import GaussianCloud
 from scene.io import save
 from studio.viewport import BACKGROUND
-
-
-def stolen_s() -> float:
-    """CPU time the hypervisor took from this (virtual) machine so far, all CPUs together: the
-    "steal" column of /proc/stat (0 where there is none)."""
-    try:
-        with open("/proc/stat") as stat:
-            fields = stat.readline().split()
-    except OSError:
-        return 0.0
-    return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0.0
+from tests.thread_time import sample_thread, stolen_between
 
 
 class StallMeter:
     """Ticks a 5 ms timer on the event loop and keeps, for each gap between two ticks:
 
-    * ``gaps``: its wall-clock length, and ``own``: that less the CPU time the hypervisor stole
-      from the machine meanwhile. CI runs on shared virtual machines whose CPUs now and then
-      stop, or crawl, for 50-200 ms, which no program can help;
-    * ``busy``: the CPU time the GUI thread spent in it, less the stolen time too (a guest counts
-      a stolen CPU's time as its running thread's): the work that kept the loop from answering,
-      which is what the app decides. Waits (for the GIL, for the X server) count in ``own`` only.
+    * ``gaps``: its wall-clock length, and ``own``: that less the time the hypervisor stole from
+      the GUI thread in it (:func:`tests.thread_time.stolen_between`). CI runs on shared virtual
+      machines whose CPUs now and then stop, or crawl, for 50-200 ms, which no program can help;
+    * ``busy``: the CPU time the GUI thread spent in it, which the guest's kernel counts without
+      stolen time (see :mod:`tests.thread_time`): the work that kept the loop from answering, which
+      is what the app decides. Waits (for the GIL, for a CPU, for the X server) count in ``own`` only.
     """
 
     def __init__(self) -> None:
         self.busy: list[float] = []
         self.gaps: list[float] = []
         self.own: list[float] = []
-        self._last = self._last_stall = time.perf_counter()
-        self._cpu = time.thread_time()
-        self._stolen = stolen_s()
+        self._last = sample_thread()
+        self._last_stall = self._last.wall
         self.timer = QTimer()
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._tick)
         self.timer.start()
 
     def _tick(self) -> None:
-        now, cpu, stolen = time.perf_counter(), time.thread_time(), stolen_s()
-        lost = stolen - self._stolen
-        self.busy.append(max(0.0, cpu - self._cpu - lost))
-        self.gaps.append(now - self._last)
-        self.own.append(max(0.0, now - self._last - lost))
-        if now - self._last > 0.03:
-            self._last_stall = now
-        self._last, self._cpu, self._stolen = now, cpu, stolen
+        now = sample_thread()
+        gap = now.wall - self._last.wall
+        self.busy.append(now.run - self._last.run)
+        self.gaps.append(gap)
+        self.own.append(gap - stolen_between(self._last, now))
+        if gap > 0.03:
+            self._last_stall = now.wall
+        self._last = now
 
     def settle(self, app: QApplication) -> None:
         """Until the window has been idle for half a second, then forget the gaps so far.
