@@ -39,7 +39,6 @@ class Binning:
     blocks: list[tuple[Tensor, int]]  # (tile ids, padded list length) per block of similar tiles
 
 
-@torch.no_grad()
 def bin_gaussians(
     means2d: Tensor,  # [C, N, 2]
     radii: Tensor,  # [C, N, 2] int, 0 = culled
@@ -49,13 +48,16 @@ def bin_gaussians(
     tile: int = TILE,
     block: int = BLOCK,
 ) -> Binning:
-    """Intersect bounding boxes with tiles (gsplat's tile range rule) and plan the blocks."""
+    """Intersect bounding boxes with tiles (gsplat's tile range rule) and plan the blocks.
+
+    Index work on detached positions: it records no autograd graph.
+    """
     n_cams, n = depths.shape
     tiles_x, tiles_y = math.ceil(width / tile), math.ceil(height / tile)
     n_tiles = tiles_x * tiles_y
     dev = means2d.device
     gid = (radii > 0).all(dim=-1).reshape(-1).nonzero().squeeze(1)  # [V] visible, flat
-    gid = gid[torch.argsort(depths.reshape(-1)[gid], stable=True)]  # front to back
+    gid = gid[torch.argsort(depths.detach().reshape(-1)[gid], stable=True)]  # front to back
     centre = means2d.detach().reshape(-1, 2)[gid]
     radius = radii.reshape(-1, 2)[gid].to(centre.dtype)
     limit = torch.tensor([tiles_x, tiles_y], device=dev)
