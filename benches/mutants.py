@@ -44,18 +44,28 @@ def run_mutmut(modules: list[str], jobs: int | None = None) -> None:
     """Test the mutants of ``modules`` that no earlier run caught (all of them the first time).
 
     A caught mutant stays caught as tests are added; ``--fresh`` re-judges everything, as a final
-    figure should. mutmut itself re-makes the mutants of functions whose code changed.
+    figure should. mutmut re-makes the mutants of functions whose code changed while it runs, so
+    the mutants it made then (not known before) get a second call.
     """
-    names: list[str] = []
-    for module in modules:
-        results = module_results(module)
-        if not results:
-            names.append(module.removesuffix(".py").replace("/", ".") + ".*")
-        names += [name for name, status in results.items() if status not in CAUGHT]
-    if not names:
-        return
     if set(modules) == set(core_modules()) and not any(module_results(m) for m in modules):
-        names = []  # a first whole run: mutmut's plain run, which orders mutants by speed
+        _mutmut([], jobs)  # a first whole run: mutmut's plain run, which orders mutants by speed
+        return
+    tried: set[str] = set()
+    while True:
+        names = []
+        for module in modules:
+            results = module_results(module)
+            pattern = module.removesuffix(".py").replace("/", ".") + ".*"
+            if not results and pattern not in tried:
+                names.append(pattern)
+            names += [name for name, status in results.items() if status not in CAUGHT and name not in tried]
+        if not names:
+            return
+        _mutmut(names, jobs)
+        tried.update(names)
+
+
+def _mutmut(names: list[str], jobs: int | None) -> None:
     # One OpenMP thread: mutmut forks a worker per mutant, and a forked libgomp pool can hang.
     env = {**os.environ, "OMP_NUM_THREADS": "1", "XDG_CACHE_HOME": str(ROOT / ".cache")}
     limit = ["--max-children", str(jobs)] if jobs else []
