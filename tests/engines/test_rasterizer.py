@@ -13,7 +13,7 @@ from gsplat.cuda._torch_impl import _fully_fused_projection, _quat_scale_to_cova
 
 from engines.rasterizer import camera_to_tensors, rasterize
 from engines.rasterizer.autograd_tiles import composite_tiles_autograd
-from engines.rasterizer.cpu import BLOCK, composite_tiles
+from engines.rasterizer.cpu import BLOCK, bin_gaussians, composite_tiles
 from engines.rasterizer.formation import render
 from engines.rasterizer.projection import project
 from engines.rasterizer.reference import rasterize_reference
@@ -183,6 +183,57 @@ def test_autograd_baseline_matches_tiled(dtype, n, size, block, sh_degree):
         # float32 gradients sum thousands of terms in another order: compare at the tensor's scale
         tol = {} if dtype == torch.float64 else dict(rtol=1e-4, atol=1e-5 * baseline.abs().max().item())
         torch.testing.assert_close(ours, baseline, **tol)
+
+
+def reference_tile_lists(means2d, radii, depths, width, height, tile):
+    """Each tile's Gaussians (flat ``c * N + n``) front to back, equal depths in index order, by
+    gsplat's tile range rule, written out with Python loops."""
+    n_cams, n = depths.shape
+    tiles_x, tiles_y = -(-width // tile), -(-height // tile)
+    lists = {}
+    for c in range(n_cams):
+        visible = [g for g in range(n) if radii[c, g, 0] > 0 and radii[c, g, 1] > 0]
+        for g in sorted(visible, key=lambda g: (float(depths[c, g]), g)):
+            (x, y), (rx, ry) = means2d[c, g].tolist(), radii[c, g].tolist()
+            x0, x1 = min(max(int(np.floor((x - rx) / tile)), 0), tiles_x), min(max(int(np.ceil((x + rx) / tile)), 0), tiles_x)
+            y0, y1 = min(max(int(np.floor((y - ry) / tile)), 0), tiles_y), min(max(int(np.ceil((y + ry) / tile)), 0), tiles_y)
+            for ty in range(y0, y1):
+                for tx in range(x0, x1):
+                    lists.setdefault((c * tiles_y + ty) * tiles_x + tx, []).append(c * n + g)
+    return tiles_x, tiles_y, lists
+
+
+@pytest.mark.parametrize("block", [BLOCK, 64 * 3, 64 * 5, 1])
+def test_binning_lists_each_tile_front_to_back_and_plans_blocks_within_budget(block):
+    """Tile lists against a loop version of the rule; blocks cover each busy tile once, pad to their
+    longest list, stay within ``block`` pairs (a longer list gets a block of its own) and are full."""
+    g = torch.Generator().manual_seed(5)
+    n_cams, n, width, height, tile = 2, 40, 37, 29, 8
+    means2d = torch.rand(n_cams, n, 2, generator=g) * torch.tensor([57.0, 49.0]) - 10  # some off screen
+    radii = torch.randint(0, 13, (n_cams, n, 2), generator=g, dtype=torch.int32)
+    radii[0, :3, 1] = 0  # culled along one axis: culled
+    depths = torch.randint(1, 6, (n_cams, n), generator=g).double()  # many ties
+    binning = bin_gaussians(means2d, radii, depths, width, height, tile, block)
+
+    tiles_x, tiles_y, lists = reference_tile_lists(means2d, radii, depths, width, height, tile)
+    assert (binning.tiles_x, binning.tiles_y) == (tiles_x, tiles_y) == (5, 4)
+    assert binning.counts.shape == binning.offsets.shape == (n_cams * tiles_x * tiles_y,)
+    got = {
+        t: binning.gaussian[binning.offsets[t] : binning.offsets[t] + binning.counts[t]].tolist()
+        for t in binning.counts.nonzero().squeeze(1).tolist()
+    }
+    assert got == lists and len(lists) > 10
+    assert torch.equal(binning.tile_id, torch.tensor([t for t in sorted(lists) for _ in lists[t]]))
+
+    planned = torch.cat([tiles for tiles, _ in binning.blocks]).tolist()
+    assert sorted(planned) == sorted(lists)
+    counts = binning.counts
+    for i, (tiles, length) in enumerate(binning.blocks):
+        assert length == int(counts[tiles].max()) == int(counts[tiles[0]])
+        pairs = len(tiles) * tile * tile * length
+        assert pairs <= block or len(tiles) == 1
+        if i + 1 < len(binning.blocks):  # full: one tile more would not fit
+            assert pairs + tile * tile * length > block
 
 
 def test_culled_gaussians_have_zero_radius_and_finite_zero_grads():
