@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
@@ -18,8 +17,8 @@ def test_samples_the_calling_thread():
     while time.thread_time() < deadline:  # 50 ms of work
         pass
     b = sample_thread()
-    assert len(a.steal) == len(cpu_steal_s()) == os.cpu_count()
-    assert 0 <= a.cpu < os.cpu_count() and 0 <= b.cpu < os.cpu_count()
+    assert len(a.steal) == len(cpu_steal_s()) >= 1  # one entry per online CPU
+    assert a.cpu >= 0 and b.cpu >= 0
     assert b.run - a.run >= 0.05 and b.wait >= a.wait >= 0
     assert all(y >= x for x, y in zip(a.steal, b.steal))
     assert 0 <= stolen_between(a, b) <= b.wall - a.wall
