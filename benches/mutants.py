@@ -26,12 +26,12 @@ import time
 import tomllib
 from pathlib import Path
 
+from mutmut.stats import status_by_exit_code  # mutmut's verdict for each exit code of a mutant's run
+
 ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "mutants"
 CAUGHT = {"killed", "timeout"}
-# mutmut's verdicts by the exit code of a mutant's test run (mutmut.stats.status_by_exit_code)
-STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
-          36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout", None: "not checked"}
+
 
 
 def core_modules() -> list[str]:
@@ -79,7 +79,7 @@ def module_results(module: str) -> dict[str, str]:
     if not meta.exists():
         return {}
     codes = json.loads(meta.read_text())["exit_code_by_key"]
-    return {name: STATUS.get(code, "suspicious") for name, code in codes.items()}
+    return {name: status_by_exit_code[code] for name, code in codes.items()}
 
 
 def summary(module: str, results: dict[str, str]) -> dict:
