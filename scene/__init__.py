@@ -17,8 +17,22 @@ Conventions, followed by every package of Atelier4D:
 from scene.camera import Camera
 from scene.document import Document, Layer
 from scene.gaussians import GaussianCloud
+from scene.kinds import PayloadKind, kind_named, kind_of, payload_kinds, register_kind
 from scene.mesh import MeshAsset
 from scene.points import PointCloud
 from scene.transform import Transform
 
-__all__ = ["Camera", "Document", "GaussianCloud", "Layer", "MeshAsset", "PointCloud", "Transform"]
+__all__ = [
+    "Camera",
+    "Document",
+    "GaussianCloud",
+    "Layer",
+    "MeshAsset",
+    "PayloadKind",
+    "PointCloud",
+    "Transform",
+    "kind_named",
+    "kind_of",
+    "payload_kinds",
+    "register_kind",
+]

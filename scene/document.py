@@ -1,35 +1,45 @@
 """``Document``: the artist's scene, as named layers with visibility and transforms, evented and undoable.
 
 Every change goes through a method here, each one pushed on the undo stack as a command and
-announced as an :class:`~scene.events.Event`, so the studio, the renderer and autosave can follow
-the model without the model knowing about any of them. Layer payloads are immutable objects
-(``GaussianCloud``, ``MeshAsset``, ``PointCloud``), so "did the data change?" is an identity check
-(``layer.data is cached``) for anyone holding GPU buffers.
+announced as a typed :class:`~scene.events.DocumentEvent`, so the studio, the renderer and autosave
+can follow the model without the model knowing about any of them. Layer payloads are immutable objects
+of a registered kind (:mod:`scene.kinds`: splats, mesh, points, ...), so "did the data change?" is
+an identity check (``layer.data is cached``) for anyone holding GPU buffers.
 
 Whenever an event is emitted, ``current`` names a layer of the document (or is None), so a
-listener may always read it. Event kinds: ``layer_added``, ``layer_removed``, ``layer_changed`` (``detail["field"]`` names the
-field: ``name``, ``visible``, ``transform``, ``data``, ``display``), ``layers_reordered``,
-``selection_changed`` (the current layer), ``splats_selected`` (a layer's splat selection mask),
-``undo_changed`` (the undo stack's state, for menus and the title bar).
+listener may always read it. Events: ``LayerAdded``, ``LayerRemoved``, ``LayerChanged`` (its ``field``
+is ``name``, ``visible``, ``transform``, ``data`` or ``display``), ``LayersReordered``,
+``CurrentLayerChanged``, ``SplatsSelected`` (a layer's splat selection mask), ``UndoChanged`` (the undo
+stack's state, for menus and the title bar) and ``TimeChanged`` (the playhead). The current layer and
+the time are view state, not undo steps.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any
 
 import numpy as np
 
 from scene.camera import Camera
-from scene.events import Event, EventEmitter
-from scene.gaussians import GaussianCloud
-from scene.mesh import MeshAsset
-from scene.points import PointCloud
+from scene.events import (
+    CurrentLayerChanged,
+    EventEmitter,
+    LayerAdded,
+    LayerChanged,
+    LayerRemoved,
+    LayersReordered,
+    SplatsSelected,
+    TimeChanged,
+    UndoChanged,
+)
+from scene.kinds import PayloadKind, is_payload, kind_of
 from scene.transform import Transform
 from scene.undo import Command, UndoStack
 
-LayerData = Union[GaussianCloud, MeshAsset, PointCloud]
+LayerData = Any  # an instance of a registered payload kind (scene.kinds)
 
 
 @dataclass(frozen=True)
@@ -56,17 +66,18 @@ class Layer:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property
+    def payload_kind(self) -> PayloadKind:
+        """The registered kind of the layer's payload."""
+        return kind_of(self.data)
+
+    @property
     def kind(self) -> str:
-        """``splats``, ``mesh`` or ``points``."""
-        if isinstance(self.data, GaussianCloud):
-            return "splats"
-        if isinstance(self.data, MeshAsset):
-            return "mesh"
-        return "points"
+        """The name of the payload's kind: ``splats``, ``mesh``, ``points`` or another registered one."""
+        return self.payload_kind.name
 
     def world_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Axis-aligned bounds of the layer's content after its transform."""
-        lo, hi = self.data.bounds()
+        lo, hi = self.payload_kind.bounds(self.data)
         corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
         m = self.transform.matrix()
         world = corners @ m[:3, :3].T + m[:3, 3]
@@ -77,16 +88,17 @@ _LAYER_FIELDS = ("name", "visible", "transform", "data", "display")
 
 
 class Document:
-    """Ordered layers (drawn in order), a current layer, an undo stack and an event emitter."""
+    """Ordered layers (drawn in order), a current layer, the time, an undo stack and an event emitter."""
 
     def __init__(self) -> None:
         self._layers: list[Layer] = []
         self.current_id: str | None = None
+        self._time = 0.0
         self.view: Camera | None = None  # the viewport camera saved with the project (not undoable)
         self._splat_selection: dict[str, np.ndarray] = {}
         self.events = EventEmitter()
         self.undo_stack = UndoStack()
-        self.undo_stack.on_change = lambda: self.events.emit(Event("undo_changed"))
+        self.undo_stack.on_change = lambda: self.events.emit(UndoChanged())
 
     # ----------------------------------------------------------------- queries
     @property
@@ -105,6 +117,11 @@ class Document:
     @property
     def current(self) -> Layer | None:
         return None if self.current_id is None else self.layer(self.current_id)
+
+    @property
+    def time(self) -> float:
+        """The playhead in seconds: the moment time-varying layers show (static layers look the same)."""
+        return self._time
 
     def unique_name(self, base: str) -> str:
         """``base``, or ``base 2``, ``base 3``... whichever no layer has yet."""
@@ -137,12 +154,12 @@ class Document:
         def apply() -> None:
             self._layers.insert(position, layer)
             self._set_current(layer.id)
-            self.events.emit(Event("layer_added", layer.id, {"index": position}))
+            self.events.emit(LayerAdded(layer.id, position))
 
         def revert() -> None:
             self._layers.remove(layer)
             self._set_current(previous_current if self._has(previous_current) else None)
-            self.events.emit(Event("layer_removed", layer.id))
+            self.events.emit(LayerRemoved(layer.id))
 
         self.undo_stack.push(Command(text or f"Add {layer.name}", apply, revert))
         return layer
@@ -157,11 +174,11 @@ class Document:
             if self.current_id == layer.id:
                 neighbour = self._layers[min(position, len(self._layers) - 1)].id if self._layers else None
                 self._set_current(neighbour)
-            self.events.emit(Event("layer_removed", layer.id))
+            self.events.emit(LayerRemoved(layer.id))
 
         def revert() -> None:
             self._layers.insert(position, layer)
-            self.events.emit(Event("layer_added", layer.id, {"index": position}))
+            self.events.emit(LayerAdded(layer.id, position))
             if was_current:
                 self._set_current(layer.id)
 
@@ -176,7 +193,7 @@ class Document:
         def move(src: int, dst: int) -> None:
             layer = self._layers.pop(src)
             self._layers.insert(dst, layer)
-            self.events.emit(Event("layers_reordered", layer.id, {"index": dst}))
+            self.events.emit(LayersReordered(layer.id, dst))
 
         name = self.layer(layer_id).name
         self.undo_stack.push(
@@ -197,7 +214,7 @@ class Document:
         def assign(values: dict) -> None:
             for name, value in values.items():
                 setattr(layer, name, value)
-                self.events.emit(Event("layer_changed", layer.id, {"field": name}))
+                self.events.emit(LayerChanged(layer.id, name))
 
         label = text or f"Change {', '.join(changes)} of {layer.name}"
         self.undo_stack.push(Command(label, lambda: assign(changes), lambda: assign(before)))
@@ -211,13 +228,22 @@ class Document:
         layer = self.layer(layer_id)
         self._validate_changes({"data": data})
         layer.data = data
-        self.events.emit(Event("layer_changed", layer.id, {"field": "data", "live": True}))
+        self.events.emit(LayerChanged(layer.id, "data", live=True))
 
     def set_current(self, layer_id: str | None) -> None:
         """Select the current layer (not an undo step, like selection in most tools)."""
         if layer_id is not None:
             self.layer(layer_id)
         self._set_current(layer_id)
+
+    def set_time(self, time: float) -> None:
+        """Move the playhead to ``time`` seconds (not an undo step, like the current layer)."""
+        time = float(time)
+        if not math.isfinite(time):
+            raise ValueError(f"the document's time must be a finite number of seconds, got {time}")
+        if time != self._time:
+            self._time = time
+            self.events.emit(TimeChanged(time))
 
     def splat_selection(self, layer_id: str) -> np.ndarray | None:
         """The layer's selected splats as a read-only bool mask, or None when nothing is selected.
@@ -226,19 +252,22 @@ class Document:
         """
         mask = self._splat_selection.get(layer_id)
         data = self.layer(layer_id).data
-        if mask is None or not isinstance(data, GaussianCloud) or len(mask) != data.count or not mask.any():
+        kind = kind_of(data)
+        if mask is None or not kind.selectable or len(mask) != kind.count(data) or not mask.any():
             return None
         return mask
 
     def select_splats(self, layer_id: str, mask: np.ndarray | None, text: str = "Select splats") -> None:
         """Set a splat layer's selection (None or an all-false mask clears it) as one undo step."""
         layer = self.layer(layer_id)
-        if not isinstance(layer.data, GaussianCloud):
+        kind = layer.payload_kind
+        if not kind.selectable:
             raise TypeError(f"{layer.name} holds no splats to select")
         if mask is not None:
             mask = np.asarray(mask, dtype=bool).copy()
-            if mask.shape != (layer.data.count,):
-                raise ValueError(f"selection mask has shape {mask.shape}, expected ({layer.data.count},)")
+            count = kind.count(layer.data)
+            if mask.shape != (count,):
+                raise ValueError(f"selection mask has shape {mask.shape}, expected ({count},)")
             mask.setflags(write=False)
             if not mask.any():
                 mask = None
@@ -254,7 +283,7 @@ class Document:
             else:
                 self._splat_selection[layer_id] = value
             count = 0 if value is None else int(value.sum())
-            self.events.emit(Event("splats_selected", layer_id, {"count": count}))
+            self.events.emit(SplatsSelected(layer_id, count))
 
         self.undo_stack.push(Command(text, lambda: assign(mask), lambda: assign(before)))
 
@@ -271,7 +300,7 @@ class Document:
     def _set_current(self, layer_id: str | None) -> None:
         if layer_id != self.current_id:
             self.current_id = layer_id
-            self.events.emit(Event("selection_changed", layer_id))
+            self.events.emit(CurrentLayerChanged(layer_id))
 
     @staticmethod
     def _validate_changes(changes: dict) -> None:
@@ -283,12 +312,12 @@ class Document:
             raise TypeError("transform must be a scene.Transform")
         if "display" in changes and not isinstance(changes["display"], LayerDisplay):
             raise TypeError("display must be a scene.document.LayerDisplay")
-        if "data" in changes and not isinstance(changes["data"], (GaussianCloud, MeshAsset, PointCloud)):
+        if "data" in changes and not is_payload(changes["data"]):
             raise TypeError(f"a layer cannot hold {type(changes['data']).__name__}")
 
 
 def _same(a: object, b: object) -> bool:
-    if isinstance(a, (GaussianCloud, MeshAsset, PointCloud)):
+    if is_payload(a):
         return a is b
     return bool(a == b)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from scene.camera import Camera
 from scene.document import Document, Layer
-from scene.gaussians import GaussianCloud
+from scene.kinds import SPLATS
 
 SelectMode = Literal["replace", "add", "subtract"]
 
@@ -60,7 +60,7 @@ def combine(previous: np.ndarray | None, new: np.ndarray, mode: SelectMode) -> n
 # ----------------------------------------------------------------------------- selection steps
 def _splat_layer(document: Document, layer_id: str) -> Layer:
     layer = document.layer(layer_id)
-    if not isinstance(layer.data, GaussianCloud):
+    if layer.payload_kind is not SPLATS:
         raise TypeError(f"{layer.name} is a {layer.kind} layer; splat edits need a splat layer")
     return layer
 

@@ -17,6 +17,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from scene import Document
+from scene.events import DocumentEvent, UndoChanged
 from studio.workers import TaskRunner, snapshot
 
 SaveFn = Callable[[Document, Path], None]
@@ -103,8 +104,8 @@ class Autosaver(QObject):
         self._dirty = document.is_modified
         document.events.connect(self._on_event)
 
-    def _on_event(self, event) -> None:
-        if event.kind == "undo_changed":
+    def _on_event(self, event: DocumentEvent) -> None:
+        if isinstance(event, UndoChanged):  # the only kind of change that makes a document unsaved
             self._dirty = True
 
     def autosave_now(self) -> None:

@@ -33,7 +33,7 @@ def select_mode(modifiers: Qt.KeyboardModifier, default: SelectMode = "replace")
 
 def _splat_layer_id(viewport: Viewport) -> str | None:
     layer = viewport.document.current
-    return layer.id if layer is not None and layer.kind == "splats" and layer.visible else None
+    return layer.id if layer is not None and layer.payload_kind.selectable and layer.visible else None
 
 
 def _device(viewport: Viewport, point: QPointF) -> tuple[float, float]:

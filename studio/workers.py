@@ -135,5 +135,6 @@ def snapshot(document: Document) -> Document:
     if document.current_id is not None:
         copy.set_current(document.current_id)
     copy.view = document.view
+    copy.set_time(document.time)
     copy.undo_stack.clear()
     return copy

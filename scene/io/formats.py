@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Literal, Union
+from typing import Any, Callable, Literal, Union
 
-from scene.gaussians import GaussianCloud
 from scene.io import meshes, ply, splat
 from scene.io.errors import FormatError
-from scene.mesh import MeshAsset
-from scene.points import PointCloud
+from scene.kinds import MESH, POINTS, SPLATS, kind_of
 
 PathLike = Union[str, os.PathLike]
-Asset = Union[GaussianCloud, MeshAsset, PointCloud]
+Asset = Any  # a payload of a registered kind (scene.kinds)
 Kind = Literal["splats", "mesh", "points"]
 
 FORMAT_NAMES = {
@@ -29,10 +27,10 @@ FORMAT_NAMES = {
     ".obj": "Wavefront OBJ",
 }
 READ_EXTENSIONS: tuple[str, ...] = (".ply", ".splat", ".glb", ".gltf", ".obj")
-WRITE_EXTENSIONS: dict[type, tuple[str, ...]] = {
-    GaussianCloud: (".ply", ".splat"),
-    MeshAsset: (".glb", ".obj", ".ply"),
-    PointCloud: (".ply",),
+WRITE_EXTENSIONS: dict[str, tuple[str, ...]] = {  # by kind name; kinds not here have no file format
+    SPLATS.name: (".ply", ".splat"),
+    MESH.name: (".glb", ".obj", ".ply"),
+    POINTS.name: (".ply",),
 }
 
 _READERS: dict[str, Callable[[PathLike], Asset]] = {
@@ -42,13 +40,13 @@ _READERS: dict[str, Callable[[PathLike], Asset]] = {
     ".gltf": meshes.read_mesh,
     ".obj": meshes.read_mesh,
 }
-_WRITERS: dict[tuple[type, str], Callable[[PathLike, Asset], None]] = {
-    (GaussianCloud, ".ply"): ply.write_gaussians_ply,
-    (GaussianCloud, ".splat"): splat.write_splat,
-    (MeshAsset, ".glb"): meshes.write_glb,
-    (MeshAsset, ".obj"): meshes.write_obj,
-    (MeshAsset, ".ply"): ply.write_mesh_ply,
-    (PointCloud, ".ply"): ply.write_points_ply,
+_WRITERS: dict[tuple[str, str], Callable[[PathLike, Asset], None]] = {
+    (SPLATS.name, ".ply"): ply.write_gaussians_ply,
+    (SPLATS.name, ".splat"): splat.write_splat,
+    (MESH.name, ".glb"): meshes.write_glb,
+    (MESH.name, ".obj"): meshes.write_obj,
+    (MESH.name, ".ply"): ply.write_mesh_ply,
+    (POINTS.name, ".ply"): ply.write_points_ply,
 }
 
 
@@ -70,16 +68,19 @@ def load(path: PathLike) -> Asset:
 def save(path: PathLike, obj: Asset) -> None:
     """Write ``obj`` in the format named by the extension; FormatError if it cannot go there."""
     suffix = _suffix(path)
-    kind = next((t for t in WRITE_EXTENSIONS if isinstance(obj, t)), None)
-    if kind is None:
-        raise FormatError(path, f"cannot save a {type(obj).__name__}; only splats, meshes and point clouds")
-    if (kind, suffix) not in _WRITERS:
+    try:
+        kind = kind_of(obj)
+    except TypeError as exc:
+        raise FormatError(path, f"cannot save a {type(obj).__name__}; {exc}") from None
+    if kind.name not in WRITE_EXTENSIONS:
+        raise FormatError(path, f"a {kind.label} layer has no file format of its own; save it in a project")
+    if (kind.name, suffix) not in _WRITERS:
         raise FormatError(
             path,
-            f"a {kind.__name__} cannot be saved as {suffix or '(no extension)'}; "
-            f"it can be saved as {', '.join(WRITE_EXTENSIONS[kind])}",
+            f"a {type(obj).__name__} cannot be saved as {suffix or '(no extension)'}; "
+            f"it can be saved as {', '.join(WRITE_EXTENSIONS[kind.name])}",
         )
-    _WRITERS[kind, suffix](path, obj)
+    _WRITERS[kind.name, suffix](path, obj)
 
 
 def sniff_kind(path: PathLike) -> Kind:

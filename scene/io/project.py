@@ -1,7 +1,10 @@
 """The ``.a4d`` project file: one zip holding a JSON manifest and each layer's payload.
 
-Payloads are stored in the standard formats (3DGS PLY for splats, GLB for meshes, PLY for point
-clouds) so a project can be unpacked and its layers opened by any other tool. No pickle anywhere.
+Each payload is stored by its kind (:mod:`scene.kinds`): in the standard format the kind names
+(3DGS PLY for splats, GLB for meshes, PLY for point clouds), so a project can be unpacked and its
+layers opened by any other tool, or else as an ``.npz`` of the kind's named arrays. No pickle anywhere.
+The manifest carries a schema version (2 adds the document's time and ``.npz`` payloads; version 1
+files, written before, read the same way) and refuses files from a newer Atelier4D.
 Saving is atomic (the previous file is never damaged by a failed save). Opening reads only the
 members the manifest names, refuses names that would escape the archive, and refuses absurd sizes
 before reading them (a zip bomb or a corrupt header must not exhaust memory or disk).
@@ -10,29 +13,31 @@ before reading them (a zip bomb or a corrupt header must not exhaust memory or d
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
 
 from scene.camera import Camera
 from scene.document import Document, Layer, LayerDisplay
-from scene.gaussians import GaussianCloud
 from scene.io.atomic import atomic_output
 from scene.io.errors import FormatError
 from scene.io.formats import load, save
-from scene.mesh import MeshAsset
+from scene.kinds import PayloadKind, kind_named, kind_of, payload_kinds
 from scene.transform import Transform
 
 PROJECT_SUFFIX = ".a4d"
 FORMAT_NAME = "atelier4d-project"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 16 * 2**20
 MAX_MEMBER_BYTES = 16 * 2**30
 MAX_COMPRESSION_RATIO = 200  # deflate rarely exceeds ~10x on scene data; bombs reach 1000x+
-
-_PAYLOAD_SUFFIX = {"splats": ".ply", "mesh": ".glb", "points": ".ply"}
+ARRAYS_SUFFIX = ".npz"  # payloads of kinds without a standard format: np.savez of their arrays
 
 
 def save_project(document: Document, path: str | os.PathLike) -> None:
@@ -42,9 +47,14 @@ def save_project(document: Document, path: str | os.PathLike) -> None:
     with tempfile.TemporaryDirectory(prefix="a4d-save-") as scratch, atomic_output(path) as tmp:
         with zipfile.ZipFile(tmp, "w") as archive:
             for index, layer in enumerate(document.layers):
-                member = f"layers/{index:04d}{_PAYLOAD_SUFFIX[layer.kind]}"
-                payload = Path(scratch) / f"{index:04d}{_PAYLOAD_SUFFIX[layer.kind]}"
-                save(payload, layer.data)
+                kind = layer.payload_kind
+                suffix = kind.project_suffix or ARRAYS_SUFFIX
+                member = f"layers/{index:04d}{suffix}"
+                payload = Path(scratch) / f"{index:04d}{suffix}"
+                if kind.project_suffix:
+                    save(payload, layer.data)
+                else:
+                    np.savez(payload, **kind.to_arrays(layer.data))
                 # Payload formats are float arrays that deflate poorly; storing keeps saves fast.
                 archive.write(payload, member, compress_type=zipfile.ZIP_STORED)
                 payload.unlink()
@@ -67,6 +77,7 @@ def save_project(document: Document, path: str | os.PathLike) -> None:
                 "schema_version": SCHEMA_VERSION,
                 "layers": layers,
                 "current": document.current_id,
+                "time": document.time,
                 "view": None if document.view is None else document.view.to_dict(),
             }
             archive.writestr(MANIFEST, json.dumps(manifest, indent=1), compress_type=zipfile.ZIP_DEFLATED)
@@ -90,6 +101,7 @@ def load_project(path: str | os.PathLike) -> Document:
         raise FormatError(path, f"not an Atelier4D project or a damaged one ({exc})") from None
     except (OSError, EOFError, zipfile.LargeZipFile) as exc:
         raise FormatError(path, f"cannot read the project ({exc})") from None
+    document.set_time(_read_time(path, manifest))
     current = manifest.get("current")
     document.set_current(current if any(layer.id == current for layer in document.layers) else None)
     if manifest.get("view") is not None:
@@ -135,7 +147,31 @@ def _safe_member_name(path: Path, name: object) -> str:
     return name
 
 
-def _read_payload(path: Path, archive: zipfile.ZipFile, entry: dict, scratch: Path):
+def _read_time(path: Path, manifest: dict) -> float:
+    time = manifest.get("time", 0.0)  # version 1 files have no time
+    if isinstance(time, bool) or not isinstance(time, (int, float)) or not math.isfinite(time):
+        raise FormatError(path, f"the saved time {time!r} is not a finite number of seconds")
+    return float(time)
+
+
+def _check_member_size(path: Path, name: str, info: zipfile.ZipInfo) -> None:
+    """Refuse a member whose declared sizes are absurd or look like a zip bomb, before reading it."""
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise FormatError(path, f"the payload {name} claims {info.file_size} bytes; refusing absurd sizes")
+    if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO and info.file_size > 2**26:
+        raise FormatError(path, f"the payload {name} is suspiciously compressed (a zip bomb?); refusing it")
+
+
+def _entry_kind(path: Path, entry: dict) -> PayloadKind:
+    try:
+        return kind_named(entry.get("kind"))
+    except KeyError as exc:
+        raise FormatError(
+            path, f"layer {entry.get('name')!r}: {exc.args[0]} (written by a newer Atelier4D or with a plug-in?)"
+        ) from None
+
+
+def _read_payload(path: Path, archive: zipfile.ZipFile, entry: dict, scratch: Path) -> Any:
     if not isinstance(entry, dict):
         raise FormatError(path, "a layer entry in the manifest is not an object")
     name = _safe_member_name(path, entry.get("payload"))
@@ -143,30 +179,47 @@ def _read_payload(path: Path, archive: zipfile.ZipFile, entry: dict, scratch: Pa
         info = archive.getinfo(name)
     except KeyError:
         raise FormatError(path, f"the payload {name} named by the manifest is missing") from None
-    if info.file_size > MAX_MEMBER_BYTES:
-        raise FormatError(path, f"the payload {name} claims {info.file_size} bytes; refusing absurd sizes")
-    if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO and info.file_size > 2**26:
-        raise FormatError(path, f"the payload {name} is suspiciously compressed (a zip bomb?); refusing it")
+    _check_member_size(path, name, info)
+    kind = _entry_kind(path, entry)
     suffix = PurePosixPath(name).suffix.lower()
-    if suffix not in (".ply", ".glb"):
+    if suffix not in {ARRAYS_SUFFIX} | {k.project_suffix for k in payload_kinds() if k.project_suffix}:
         raise FormatError(path, f"the payload {name} has an unsupported type {suffix!r}")
     target = scratch / f"payload{suffix}"
     with archive.open(info) as source, open(target, "wb") as sink:
         while chunk := source.read(1 << 22):
             sink.write(chunk)
     try:
-        return load(target)
+        data = _read_arrays(path, name, kind, target) if suffix == ARRAYS_SUFFIX else load(target)
     except FormatError as exc:
         raise FormatError(path, f"layer {entry.get('name')!r} ({name}): {exc.problem}") from None
     finally:
         target.unlink(missing_ok=True)
+    actual = kind_of(data)
+    if actual is not kind:
+        raise FormatError(
+            path, f"layer {entry.get('name')!r} says it is {kind.name!r} but its payload holds {actual.name}"
+        )
+    return data
 
 
-def _layer_from_entry(path: Path, entry: dict, data) -> Layer:
-    kind = entry.get("kind")
-    actual = "splats" if isinstance(data, GaussianCloud) else "mesh" if isinstance(data, MeshAsset) else "points"
-    if kind != actual:
-        raise FormatError(path, f"layer {entry.get('name')!r} says it is {kind!r} but its payload holds {actual}")
+def _read_arrays(path: Path, name: str, kind: PayloadKind, target: Path) -> Any:
+    """An ``.npz`` payload (itself a zip: its members pass the same size checks) as ``kind``'s payload."""
+    try:
+        with zipfile.ZipFile(target) as arrays_zip:
+            infos = arrays_zip.infolist()
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise FormatError(target, f"not an .npz archive ({exc})") from None
+    for info in infos:
+        _check_member_size(path, f"{name}:{info.filename}", info)
+    try:
+        with np.load(target, allow_pickle=False) as arrays:
+            named = {key: arrays[key] for key in arrays.files}
+        return kind.from_arrays(named)
+    except (OSError, EOFError, ValueError, TypeError, zipfile.BadZipFile) as exc:
+        raise FormatError(target, f"not a valid {kind.label} payload ({exc})") from None
+
+
+def _layer_from_entry(path: Path, entry: dict, data: Any) -> Layer:
     try:
         display = entry.get("display") or {}
         identity = {"id": str(entry["id"])} if entry.get("id") else {}

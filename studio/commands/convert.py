@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scene import GaussianCloud, PointCloud
 from scene.io import load, save
+from scene.kinds import POINTS, kind_of
 from studio.commands.common import CliError
 
 
@@ -28,9 +28,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output.resolve() == args.input.resolve():
         raise CliError("the output must be another file than the input")
     data = load(args.input)
-    if isinstance(data, PointCloud) and args.output.suffix.lower() == ".splat":
+    if kind_of(data) is POINTS and args.output.suffix.lower() == ".splat":
         data = data.to_gaussians()
     save(args.output, data)
-    count = data.count if isinstance(data, (GaussianCloud, PointCloud)) else data.vertex_count
-    print(f"wrote {args.output} ({count} {'vertices' if hasattr(data, 'faces') else 'elements'})")
+    print(f"wrote {args.output} ({kind_of(data).describe(data)})")
     return 0

@@ -6,9 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from scene import Document, GaussianCloud, MeshAsset, PointCloud
+from typing import Any
+
+from scene import Document
 from scene.io import load
 from scene.io.project import PROJECT_SUFFIX, load_project
+from scene.kinds import kind_of
 from studio.commands.common import CliError
 
 
@@ -19,22 +22,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def describe(data: GaussianCloud | MeshAsset | PointCloud) -> dict:
-    """A JSON-ready summary of one layer payload."""
-    lo, hi = data.bounds()
-    summary: dict = {"bounds_min": [float(v) for v in lo], "bounds_max": [float(v) for v in hi]}
-    if isinstance(data, GaussianCloud):
-        summary.update(kind="splats", count=data.count, sh_degree=data.sh_degree)
-    elif isinstance(data, MeshAsset):
-        summary.update(
-            kind="mesh",
-            vertices=data.vertex_count,
-            faces=data.face_count,
-            colors="texture" if data.is_textured else ("vertex" if data.vertex_colors is not None else "none"),
-        )
-    else:
-        summary.update(kind="points", count=data.count)
-    return summary
+def describe(data: Any) -> dict:
+    """A JSON-ready summary of one layer payload: its bounds, kind and the kind's own facts."""
+    kind = kind_of(data)
+    lo, hi = kind.bounds(data)
+    return {
+        "bounds_min": [float(v) for v in lo],
+        "bounds_max": [float(v) for v in hi],
+        "kind": kind.name,
+        **kind.summary(data),
+    }
 
 
 def describe_document(document: Document) -> dict:

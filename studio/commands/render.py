@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,8 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--fov-y", type=float, default=50.0, metavar="DEG", help="vertical field of view (50)")
     parser.add_argument("--background", type=vector(3, "background"), default=(0.0, 0.0, 0.0), metavar="R,G,B",
                         help="background colour, 0-1 floats (0,0,0)")
-    parser.add_argument("--time", type=float, default=None, metavar="T",
-                        help="time to show in a 4D scene; ignored for static scenes")
+    parser.add_argument("--time", type=float, default=None, metavar="SECONDS",
+                        help="the document time to render, in seconds >= 0 (default: a project's saved time, "
+                        "else 0); static layers look the same at every time")
     parser.add_argument("--orbit", type=int, default=None, metavar="N",
                         help="render N frames orbiting the scene about --up instead of one picture")
     parser.add_argument("--fps", type=float, default=30.0, help="frames per second of an --orbit video (30)")
@@ -86,8 +88,12 @@ def run(args: argparse.Namespace) -> int:
 
     if not all(0.0 <= c <= 1.0 for c in args.background):
         raise CliError(f"--background takes 0-1 floats, got {','.join(map(str, args.background))}")
+    if args.time is not None and not (math.isfinite(args.time) and args.time >= 0.0):
+        raise CliError(f"--time must be a finite number of seconds >= 0, got {args.time}")
     _check_output(args)
     document = read_scene(args.path)
+    if args.time is not None:
+        document.set_time(args.time)
     camera, target = make_camera(args, document)
     settings = RenderSettings(background=tuple(args.background))
     try:

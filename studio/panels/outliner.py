@@ -18,10 +18,18 @@ from PySide6.QtWidgets import (
 )
 
 from scene import Document
-from scene.events import Event
+from scene.events import (
+    CurrentLayerChanged,
+    DocumentEvent,
+    LayerAdded,
+    LayerChanged,
+    LayerRemoved,
+    LayersReordered,
+)
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 _KIND_MARK = {"splats": "◆", "mesh": "▲", "points": "·"}
+"""Marks of the built-in kinds in a layer's tooltip; other kinds get a bullet."""
 
 
 class OutlinerPanel(QWidget):
@@ -123,24 +131,25 @@ class OutlinerPanel(QWidget):
         ids = self.item_ids()
         return self.list.item(ids.index(layer_id)) if layer_id in ids else None
 
-    def _on_event(self, event: Event) -> None:
-        if event.kind == "undo_changed":
-            return
-        item = self._item(event.layer_id)
-        if event.kind == "selection_changed" and (item is not None or event.layer_id is None):
-            self._syncing = True
-            self.list.setCurrentItem(item)
-            self._syncing = False
-        elif event.kind == "layer_changed" and item is not None:
-            layer = self.document.layer(event.layer_id)
-            self._syncing = True  # update in place: Qt may still be using this item (a click, an edit)
-            item.setText(layer.name)
-            item.setCheckState(Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
-            self._syncing = False
-        elif self._in_drop:
-            QTimer.singleShot(0, self._rebuild)
-        else:
-            self._rebuild()
+    def _on_event(self, event: DocumentEvent) -> None:
+        """Update in place where the layer has its item; rebuild the list when the layers changed."""
+        match event:
+            case CurrentLayerChanged(layer_id=layer_id) if layer_id is None or self._item(layer_id) is not None:
+                self._syncing = True
+                self.list.setCurrentItem(self._item(layer_id))
+                self._syncing = False
+            case LayerChanged(layer_id=layer_id) if (item := self._item(layer_id)) is not None:
+                layer = self.document.layer(layer_id)
+                self._syncing = True  # update in place: Qt may still be using this item (a click, an edit)
+                item.setText(layer.name)
+                item.setCheckState(Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
+                self._syncing = False
+            case CurrentLayerChanged() | LayerChanged() | LayerAdded() | LayerRemoved() | LayersReordered():
+                if self._in_drop:
+                    QTimer.singleShot(0, self._rebuild)
+                else:
+                    self._rebuild()
+            # UndoChanged, SplatsSelected and TimeChanged change nothing the list shows
 
     def _rebuild(self) -> None:
         self._syncing = True
@@ -157,7 +166,7 @@ class OutlinerPanel(QWidget):
                     | Qt.ItemFlag.ItemIsDragEnabled
                 )
                 item.setCheckState(Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
-                item.setToolTip(f"{_KIND_MARK[layer.kind]} {layer.kind}")
+                item.setToolTip(f"{_KIND_MARK.get(layer.kind, '•')} {layer.payload_kind.label}")
                 self.list.addItem(item)
                 if layer.id == self.document.current_id:
                     self.list.setCurrentItem(item)

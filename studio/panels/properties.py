@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from scene import Document, GaussianCloud, Layer, MeshAsset, Transform
+from scene import Document, Layer, Transform
 from scene.document import LayerDisplay
-from scene.events import Event
+from scene.events import DocumentEvent, LayerChanged, TimeChanged, UndoChanged
 from scene.rotation import axis_angle_to_quat, quat_multiply, quat_to_matrix
 
 _AXES = np.eye(3)
@@ -48,14 +48,8 @@ def quat_to_euler_deg(quat: np.ndarray) -> np.ndarray:
 
 
 def layer_stats(layer: Layer) -> str:
-    """A few lines describing the layer's payload."""
-    data = layer.data
-    if isinstance(data, GaussianCloud):
-        return f"{data.count:,} splats\nSH degree {data.sh_degree}"
-    if isinstance(data, MeshAsset):
-        shading = "textured" if data.is_textured else "vertex colours" if data.vertex_colors is not None else "plain"
-        return f"{data.vertex_count:,} vertices\n{data.face_count:,} faces\n{shading}"
-    return f"{data.count:,} points"
+    """A few lines describing the layer's payload: its kind's description, one fact per line."""
+    return layer.payload_kind.describe(layer.data).replace(", ", "\n")
 
 
 class PropertiesPanel(QWidget):
@@ -143,10 +137,10 @@ class PropertiesPanel(QWidget):
         self.document.set_layer(layer.id, display=display, text=f"Change display of {layer.name}")
 
     # ----------------------------------------------------------------- document -> view
-    def _on_event(self, event: Event) -> None:
-        if event.kind == "undo_changed":
+    def _on_event(self, event: DocumentEvent) -> None:
+        if isinstance(event, (UndoChanged, TimeChanged)):
             return
-        if event.kind == "layer_changed" and event.layer_id != self.document.current_id:
+        if isinstance(event, LayerChanged) and event.layer_id != self.document.current_id:
             return
         self.refresh()
 

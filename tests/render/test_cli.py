@@ -86,10 +86,36 @@ def test_orbit_to_png_frames(offscreen, ply: Path, tmp_path: Path, target: str) 
     assert first.shape == (24, 32, 3) and not np.array_equal(first, second)  # the view turns
 
 
+def test_time_option_sets_the_time_the_renderer_sees(ply: Path, tmp_path: Path, monkeypatch) -> None:
+    import render
+
+    seen: list[float] = []
+
+    def fake_render_image(document: Document, camera, settings) -> np.ndarray:
+        seen.append(document.time)
+        return np.zeros((camera.height, camera.width, 3), np.uint8)
+
+    monkeypatch.setattr(render, "render_image", fake_render_image)
+    document = Document()
+    document.add_layer(Layer("splats", random_cloud(50, seed=5)))
+    document.set_time(0.5)
+    saved = tmp_path / "timed.a4d"
+    save_project(document, saved)
+    out = tmp_path / "shot.png"
+    assert _render(ply, "--size", "16x12", "--time", "1.75", "--out", out) == 0
+    assert _render(saved, "--size", "16x12", "--out", out) == 0  # a project renders at its saved time
+    assert _render(saved, "--size", "16x12", "--time", "2", "--out", out) == 0  # unless told otherwise
+    assert _render(ply, "--size", "16x12", "--out", out) == 0
+    assert seen == [1.75, 0.5, 2.0, 0.0]
+
+
 @pytest.mark.parametrize(
     "args",
     [
         ["missing.ply", "--out", "{out}"],
+        ["{ply}", "--time", "-0.5", "--out", "{out}"],
+        ["{ply}", "--time", "nan", "--out", "{out}"],
+        ["{ply}", "--time", "inf", "--orbit", "3", "--out", "{folder}/video.mp4"],
         ["{bad}", "--out", "{out}"],
         ["{ply}", "--background", "0,0,2", "--out", "{out}"],
         ["{ply}", "--camera-pos", "0,0,0", "--look-at", "0,0,0", "--out", "{out}"],

@@ -3,6 +3,16 @@ import pytest
 
 from scene import Document, GaussianCloud, Layer, MeshAsset, Transform
 from scene.document import LayerDisplay
+from scene.events import (
+    CurrentLayerChanged,
+    LayerAdded,
+    LayerChanged,
+    LayerRemoved,
+    LayersReordered,
+    SplatsSelected,
+    TimeChanged,
+    UndoChanged,
+)
 
 
 def splats(n=4):
@@ -13,7 +23,7 @@ def splats(n=4):
 def doc():
     document = Document()
     events = []
-    document.events.connect(lambda e: events.append((e.kind, e.layer_id, e.detail.get("field"))))
+    document.events.connect(events.append)
     document.recorded = events
     return document
 
@@ -26,8 +36,8 @@ def test_add_undo_redo(doc):
     assert doc.layers == () and doc.current is None
     doc.redo()
     assert doc.layers == (layer,) and doc.current is layer
-    kinds = [k for k, *_ in doc.recorded]
-    assert kinds.count("layer_added") == 2 and kinds.count("layer_removed") == 1
+    kinds = [type(e) for e in doc.recorded]
+    assert kinds.count(LayerAdded) == 2 and kinds.count(LayerRemoved) == 1
 
 
 def test_every_field_edit_is_one_undo_step(doc):
@@ -37,7 +47,7 @@ def test_every_field_edit_is_one_undo_step(doc):
     assert (layer.name, layer.visible, layer.transform, layer.display.splat_scale) == ("b", False, moved, 2.0)
     doc.undo()
     assert (layer.name, layer.visible, layer.transform) == ("a", True, Transform())
-    fields = {f for k, _, f in doc.recorded if k == "layer_changed"}
+    fields = {e.field for e in doc.recorded if isinstance(e, LayerChanged)}
     assert fields == {"name", "visible", "transform", "display"}
 
 
@@ -106,7 +116,7 @@ def test_live_replacement_is_not_an_undo_step(doc):
     steps = doc.undo_stack.undo_text
     doc.replace_data_live(layer.id, splats(8))
     assert layer.data.count == 8 and doc.undo_stack.undo_text == steps
-    assert ("layer_changed", layer.id, "data") in doc.recorded
+    assert LayerChanged(layer.id, "data", live=True) in doc.recorded
 
 
 def test_bounds_and_unique_names(doc):
@@ -143,27 +153,27 @@ def test_current_layer_is_valid_whenever_an_event_arrives(doc):
 
 # ----------------------------------------------------------------------------- exact events and texts
 def record(document):
-    """Every event ``document`` emits from now on, as ``(kind, layer_id, detail)``."""
+    """Every event ``document`` emits from now on."""
     events = []
-    document.events.connect(lambda e: events.append((e.kind, e.layer_id, dict(e.detail))))
+    document.events.connect(events.append)
     return events
 
 
 def layer_events(events):
-    return [e for e in events if e[0] != "undo_changed"]
+    return [e for e in events if not isinstance(e, UndoChanged)]
 
 
 def test_add_layer_events_in_order(doc):
     events = record(doc)
     a = doc.add_layer(Layer("a", splats()))
-    assert events == [("selection_changed", a.id, {}), ("layer_added", a.id, {"index": 0}), ("undo_changed", None, {})]
+    assert events == [CurrentLayerChanged(a.id), LayerAdded(a.id, 0), UndoChanged()]
     b = doc.add_layer(Layer("b", splats()), index=0)
     assert doc.layers == (b, a) and doc.current is b
-    assert layer_events(events[3:]) == [("selection_changed", b.id, {}), ("layer_added", b.id, {"index": 0})]
+    assert layer_events(events[3:]) == [CurrentLayerChanged(b.id), LayerAdded(b.id, 0)]
     del events[:]
     doc.undo()
     assert doc.current is a and doc.layers == (a,)
-    assert events == [("selection_changed", a.id, {}), ("layer_removed", b.id, {}), ("undo_changed", None, {})]
+    assert events == [CurrentLayerChanged(a.id), LayerRemoved(b.id), UndoChanged()]
 
 
 def test_add_layer_appends_by_default_and_takes_a_custom_undo_text(doc):
@@ -193,12 +203,12 @@ def test_remove_layer_events_text_and_neighbour(doc):
     events = record(doc)
     doc.remove_layer(b.id)
     assert doc.current is c  # the layer that took its place
-    assert events == [("selection_changed", c.id, {}), ("layer_removed", b.id, {}), ("undo_changed", None, {})]
+    assert events == [CurrentLayerChanged(c.id), LayerRemoved(b.id), UndoChanged()]
     assert doc.undo_stack.undo_text == "Delete b"
     del events[:]
     doc.undo()
     assert doc.layers == (a, b, c) and doc.current is b
-    assert events == [("layer_added", b.id, {"index": 1}), ("selection_changed", b.id, {}), ("undo_changed", None, {})]
+    assert events == [LayerAdded(b.id, 1), CurrentLayerChanged(b.id), UndoChanged()]
 
 
 def test_removing_the_last_layer_leaves_nothing_current(doc):
@@ -212,11 +222,11 @@ def test_removing_a_layer_that_is_not_current_keeps_the_current_one(doc):
     events = record(doc)
     doc.remove_layer(a.id)
     assert doc.current is b
-    assert layer_events(events) == [("layer_removed", a.id, {})]
+    assert layer_events(events) == [LayerRemoved(a.id)]
     del events[:]
     doc.undo()
     assert doc.layers == (a, b) and doc.current is b
-    assert layer_events(events) == [("layer_added", a.id, {"index": 0})]
+    assert layer_events(events) == [LayerAdded(a.id, 0)]
 
 
 def test_move_layer_events_text_and_clamping(doc):
@@ -224,12 +234,12 @@ def test_move_layer_events_text_and_clamping(doc):
     events = record(doc)
     doc.move_layer(a.id, 99)  # clamped to the top
     assert doc.layers == (b, c, a)
-    assert events == [("layers_reordered", a.id, {"index": 2}), ("undo_changed", None, {})]
+    assert events == [LayersReordered(a.id, 2), UndoChanged()]
     assert doc.undo_stack.undo_text == "Move a"
     del events[:]
     doc.undo()
     assert doc.layers == (a, b, c)
-    assert layer_events(events) == [("layers_reordered", a.id, {"index": 0})]
+    assert layer_events(events) == [LayersReordered(a.id, 0)]
     doc.move_layer(c.id, -5)  # clamped to the bottom
     assert doc.layers == (c, a, b)
 
@@ -248,9 +258,9 @@ def test_set_layer_events_and_default_text(doc):
     events = record(doc)
     doc.set_layer(layer.id, name="b", visible=False)
     assert events == [
-        ("layer_changed", layer.id, {"field": "name"}),
-        ("layer_changed", layer.id, {"field": "visible"}),
-        ("undo_changed", None, {}),
+        LayerChanged(layer.id, "name"),
+        LayerChanged(layer.id, "visible"),
+        UndoChanged(),
     ]
     assert doc.undo_stack.undo_text == "Change name, visible of a"
     doc.set_layer(layer.id, text="Hide", visible=True)
@@ -310,7 +320,7 @@ def test_live_replacement_event_and_validation(doc):
     new = splats(8)
     doc.replace_data_live(layer.id, new)
     assert layer.data is new
-    assert events == [("layer_changed", layer.id, {"field": "data", "live": True})]
+    assert events == [LayerChanged(layer.id, "data", live=True)]
     with pytest.raises(TypeError, match="cannot hold"):
         doc.replace_data_live(layer.id, None)
     assert layer.data is new
@@ -323,7 +333,7 @@ def test_set_current_checks_the_id_and_emits_only_on_change(doc):
     assert events == []
     doc.set_current(a.id)
     doc.set_current(None)
-    assert events == [("selection_changed", a.id, {}), ("selection_changed", None, {})]
+    assert events == [CurrentLayerChanged(a.id), CurrentLayerChanged(None)]
     assert doc.current is None
     with pytest.raises(KeyError, match="no layer with id 'nope'"):
         doc.set_current("nope")
@@ -340,13 +350,36 @@ def test_undo_and_redo_report_whether_anything_happened(doc):
 def test_undo_changed_is_emitted_for_each_stack_change(doc):
     events = record(doc)
     doc.undo_stack.mark_clean()
-    assert events == [("undo_changed", None, {})]
+    assert events == [UndoChanged()]
 
 
 def test_a_new_document_is_empty_and_clean():
     document = Document()
     assert document.layers == () and document.current is None and document.current_id is None
     assert document.view is None and not document.is_modified
+    assert document.time == 0.0
+
+
+# ----------------------------------------------------------------------------- time
+def test_set_time_emits_only_on_change_and_is_no_undo_step(doc):
+    doc.add_layer(Layer("a", splats()))
+    doc.undo_stack.mark_clean()
+    events = record(doc)
+    doc.set_time(1.25)
+    doc.set_time(1.25)
+    doc.set_time(np.float32(2))
+    assert events == [TimeChanged(1.25), TimeChanged(2.0)]
+    assert doc.time == 2.0 and type(doc.time) is float
+    assert not doc.is_modified and doc.undo_stack.undo_text == "Add a"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_set_time_refuses_non_finite_values(doc, bad):
+    doc.set_time(0.5)
+    events = record(doc)
+    with pytest.raises(ValueError, match="finite number of seconds"):
+        doc.set_time(bad)
+    assert doc.time == 0.5 and events == []
 
 
 def test_layers_get_distinct_hex_ids():
@@ -433,17 +466,17 @@ def test_select_splats_events_text_and_undo(doc):
     layer = doc.add_layer(Layer("a", splats()))
     events = record(doc)
     doc.select_splats(layer.id, [True, False, True, False])
-    assert events == [("splats_selected", layer.id, {"count": 2}), ("undo_changed", None, {})]
+    assert events == [SplatsSelected(layer.id, 2), UndoChanged()]
     assert doc.undo_stack.undo_text == "Select splats"
     np.testing.assert_array_equal(doc.splat_selection(layer.id), [True, False, True, False])
     doc.select_splats(layer.id, None, text="Deselect")
     assert doc.splat_selection(layer.id) is None and doc.undo_stack.undo_text == "Deselect"
-    assert events[-2] == ("splats_selected", layer.id, {"count": 0})
+    assert events[-2] == SplatsSelected(layer.id, 0)
     doc.undo()
     np.testing.assert_array_equal(doc.splat_selection(layer.id), [True, False, True, False])
     doc.undo()
     assert doc.splat_selection(layer.id) is None
-    assert events[-2] == ("splats_selected", layer.id, {"count": 0})
+    assert events[-2] == SplatsSelected(layer.id, 0)
 
 
 def test_selection_mask_is_a_read_only_copy(doc):
@@ -469,10 +502,10 @@ def test_unchanged_or_empty_selection_is_no_step(doc):
     doc.select_splats(layer.id, [True, True, False, False])
     assert events == []
     doc.select_splats(layer.id, [True, False, False, False])
-    assert events[0] == ("splats_selected", layer.id, {"count": 1})
+    assert events[0] == SplatsSelected(layer.id, 1)
     doc.select_splats(layer.id, np.zeros(4, bool))
     assert doc.splat_selection(layer.id) is None
-    assert events[-2] == ("splats_selected", layer.id, {"count": 0})
+    assert events[-2] == SplatsSelected(layer.id, 0)
 
 
 def test_select_splats_refuses_bad_masks_and_other_layers(doc):

@@ -3,6 +3,7 @@ import pytest
 
 from scene import Camera, Document, GaussianCloud, Layer, MeshAsset, Transform
 from scene import edits
+from scene.events import CurrentLayerChanged, LayerAdded, LayerChanged, SplatsSelected, UndoChanged
 from scene.io import load, save
 from scene.rotation import axis_angle_to_quat
 
@@ -134,9 +135,9 @@ def test_failed_macro_is_rolled_back(doc_layer):
 
 # ----------------------------------------------------------------------------- masks at their edges
 def record(document):
-    """Every event ``document`` emits from now on, as ``(kind, layer_id, detail)``."""
+    """Every event ``document`` emits from now on."""
     events = []
-    document.events.connect(lambda e: events.append((e.kind, e.layer_id, dict(e.detail))))
+    document.events.connect(events.append)
     return events
 
 
@@ -271,9 +272,9 @@ def test_delete_keeps_the_unselected_splats_and_their_order(doc_layer):
     assert edits.delete_selected(document, layer.id) == 10
     np.testing.assert_array_equal(layer.data.sh, original.sh[10:])
     np.testing.assert_array_equal(layer.data.means, original.means[10:])
-    assert [e[0] for e in events] == ["splats_selected", "layer_changed", "undo_changed"]
-    assert events[0] == ("splats_selected", layer.id, {"count": 0})
-    assert events[1] == ("layer_changed", layer.id, {"field": "data"})
+    assert [type(e) for e in events] == [SplatsSelected, LayerChanged, UndoChanged]
+    assert events[0] == SplatsSelected(layer.id, 0)
+    assert events[1] == LayerChanged(layer.id, "data")
     document.undo()
     assert layer.data is original
     document.redo()
@@ -318,11 +319,11 @@ def test_separate_emits_the_events_views_need(doc_layer):
     events = record(document)
     part = edits.separate_selected(document, layer.id)
     assert events == [
-        ("splats_selected", layer.id, {"count": 0}),
-        ("layer_changed", layer.id, {"field": "data"}),
-        ("selection_changed", part.id, {}),
-        ("layer_added", part.id, {"index": 1}),
-        ("undo_changed", None, {}),
+        SplatsSelected(layer.id, 0),
+        LayerChanged(layer.id, "data"),
+        CurrentLayerChanged(part.id),
+        LayerAdded(part.id, 1),
+        UndoChanged(),
     ]
 
 
@@ -337,7 +338,7 @@ def test_crop_removes_the_outside_and_clears_the_selection(doc_layer):
     np.testing.assert_array_equal(layer.data.means[:, :2], [[x, y] for y in (0, 1, 2) for x in (0, 1, 2)])
     assert document.splat_selection(layer.id) is None
     assert document.undo_stack.undo_text == "Crop away 16 splats"
-    assert [e[0] for e in events] == ["splats_selected", "layer_changed", "undo_changed"]
+    assert [type(e) for e in events] == [SplatsSelected, LayerChanged, UndoChanged]
     document.undo()
     assert layer.data is original and document.splat_selection(layer.id).all()
 
@@ -362,7 +363,7 @@ def test_transform_selected_changes_only_the_selected_splats(doc_layer):
     events = record(document)
     edits.transform_selected(document, layer.id, turn)
     assert document.undo_stack.undo_text == "Transform 5 splats"
-    assert events == [("layer_changed", layer.id, {"field": "data"}), ("undo_changed", None, {})]
+    assert events == [LayerChanged(layer.id, "data"), UndoChanged()]
     moved = original.subset(np.arange(5)).transformed(turn)
     data = layer.data
     for name in ("means", "log_scales", "quats", "opacity_logits", "sh"):

@@ -52,7 +52,7 @@ def test_wrong_combination_names_the_possible_formats(tmp_path, assets, kind, su
     obj = assets[kind]
     with pytest.raises(FormatError) as info:
         save(tmp_path / f"x{suffix}", obj)
-    for possible in WRITE_EXTENSIONS[type(obj)]:
+    for possible in WRITE_EXTENSIONS[kind]:
         assert possible in str(info.value)
     assert not (tmp_path / f"x{suffix}").exists()
 

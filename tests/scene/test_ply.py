@@ -336,7 +336,7 @@ def test_mesh_file_bytes_with_and_without_colours(tmp_path, helpers):
 
 
 def test_write_elements_lays_out_lists_and_converts_to_little_endian(tmp_path):
-    from scene.io.ply import read_elements, write_elements
+    from scene.io.ply_container import read_elements, write_elements
 
     a = np.array([(1.5, [1, -2]), (-3.0, [3, 4])], [("w", ">f8"), ("ids", ">i2", (2,))])
     b = np.array([(7,)], [("tag", "u1")])

@@ -10,7 +10,7 @@ import pytest
 
 from scene import GaussianCloud, MeshAsset, PointCloud
 from scene.io import FormatError, ply_kind, read_ply
-from scene.io.ply import PlyElement, PlyHeader, PlyProperty, Ragged, read_elements, read_header
+from scene.io.ply_container import PlyElement, PlyHeader, PlyProperty, Ragged, read_elements, read_header
 
 XYZ = "property float x\nproperty float y\nproperty float z\n"
 
@@ -251,12 +251,12 @@ def test_binary_lists_of_varying_length_read_row_by_row(tmp_path, counts):
 
 
 def no_row_by_row(monkeypatch):
-    from scene.io import ply
+    from scene.io import ply_container
 
     def row_by_row(*args):
         raise AssertionError("read row by row")
 
-    monkeypatch.setattr(ply, "_binary_rows_one_by_one", row_by_row)
+    monkeypatch.setattr(ply_container, "_binary_rows_one_by_one", row_by_row)
 
 
 def test_binary_list_elements_without_rows_are_empty(tmp_path, monkeypatch):
@@ -548,13 +548,13 @@ def test_splat_cloud_from_a_ply_with_other_elements_first_is_not_streamed(tmp_pa
 
 
 def test_a_file_that_vanishes_after_its_header_was_read_gives_the_reason(tmp_path, monkeypatch):
-    from scene.io import ply
+    from scene.io import ply, ply_container
 
     text = "ply\nformat binary_little_endian 1.0\nelement vertex 1\n"
     text += "".join(f"property float {p}\n" for p in SPLAT_PROPS) + "end_header\n"
     header = read_header(write(tmp_path, text, bytes(56)))
     gone = tmp_path / "gone.ply"
-    monkeypatch.setattr(ply, "read_header", lambda path: header)
+    monkeypatch.setattr(ply_container, "read_header", lambda path: header)
     raises(gone, "cannot be read (No such file or directory)", lambda p: read_elements(p, {"vertex"}))
     raises(gone, "cannot be read (No such file or directory)",
            lambda p: ply._gaussians_streamed(p, header, header.elements[0]))  # fmt: skip

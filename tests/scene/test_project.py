@@ -203,8 +203,9 @@ def test_saved_archive_has_the_documented_layout(tmp_path):
     assert sorted(infos) == ["layers/0000.ply", "layers/0001.glb", "layers/0002.ply", "manifest.json"]
     assert [infos[name].compress_type for name in sorted(infos)] == [zipfile.ZIP_STORED] * 3 + [zipfile.ZIP_DEFLATED]
     assert manifest["format"] == "atelier4d-project"
-    assert manifest["schema_version"] == 1
+    assert manifest["schema_version"] == 2
     assert manifest["current"] == "b2"
+    assert manifest["time"] == 0.0
     assert manifest["view"] is None
     assert manifest["layers"][1] == {
         "id": "b2",
@@ -286,8 +287,8 @@ def _points_manifest(payload="layers/0000.ply", **layer):
         (b'{"format": "atelier4d-project", "schema_version": 0, "layers": []}', "invalid schema_version 0"),
         (b'{"format": "atelier4d-project", "layers": []}', "invalid schema_version None"),
         (
-            b'{"format": "atelier4d-project", "schema_version": 2, "layers": []}',
-            r"written by a newer Atelier4D \(schema 2; this version reads up to 1\)",
+            b'{"format": "atelier4d-project", "schema_version": 3, "layers": []}',
+            r"written by a newer Atelier4D \(schema 3; this version reads up to 2\)",
         ),
         (b'{"format": "atelier4d-project", "schema_version": 1, "layers": {}}', "the manifest has no layer list"),
         (b'{"format": "atelier4d-project", "schema_version": 1}', "the manifest has no layer list"),
@@ -477,3 +478,49 @@ def test_an_invalid_view_camera_is_a_format_error(tmp_path, view):
     path = tmp_path / "p.a4d"
     _write_archive(path, {**_points_manifest(), "view": view}, {"layers/0000.ply": points_payload(tmp_path)})
     assert_refused(path, r"the saved view camera is invalid \(.+\)")
+
+
+# ------------------------------------------------------------------------------ schema versions
+def test_the_bundled_version_1_demo_still_loads():
+    from assets import demo_project_path
+
+    with zipfile.ZipFile(demo_project_path()) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["schema_version"] == 1 and "time" not in manifest
+    document = load_project(demo_project_path())
+    assert [layer.kind for layer in document.layers] == [entry["kind"] for entry in manifest["layers"]]
+    assert document.time == 0.0
+
+
+def test_a_hand_written_version_1_file_loads(tmp_path):
+    path = tmp_path / "v1.a4d"
+    _write_archive(path, _points_manifest(name="old"), {"layers/0000.ply": points_payload(tmp_path)})
+    (layer,) = load_project(path).layers
+    assert (layer.name, layer.kind, layer.data.count) == ("old", "points", 3)
+
+
+def test_the_document_time_round_trips(tmp_path):
+    document = small_document()
+    document.set_time(2.5)
+    save_project(document, tmp_path / "p.a4d")
+    assert load_project(tmp_path / "p.a4d").time == 2.5
+
+
+@pytest.mark.parametrize("time", ["soon", None, True, [1.0], float("inf")])
+def test_an_invalid_time_is_refused(tmp_path, time):
+    path = tmp_path / "p.a4d"
+    manifest = {**_points_manifest(), "schema_version": 2, "time": time}
+    with zipfile.ZipFile(path, "w") as archive:  # json.dumps writes inf as Infinity, which Python reads back
+        archive.writestr("manifest.json", json.dumps(manifest))
+        archive.writestr("layers/0000.ply", points_payload(tmp_path))
+    assert_refused(path, rf"the saved time {re.escape(repr(time))} is not a finite number of seconds")
+
+
+def test_an_unknown_kind_is_refused_naming_the_known_ones(tmp_path):
+    path = tmp_path / "p.a4d"
+    _write_archive(path, _points_manifest(kind="clip", name="C"), {"layers/0000.ply": points_payload(tmp_path)})
+    assert_refused(
+        path,
+        r"layer 'C': no payload kind named 'clip'; known kinds: splats, mesh, points.* "
+        r"\(written by a newer Atelier4D or with a plug-in\?\)",
+    )
