@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -15,6 +16,13 @@ from scene.camera import Camera
 
 DEG_PER_PX = 0.3
 MAX_PITCH = 89.0
+HomeView = Literal["front", "three-quarter", "side", "top"]
+HOME_VIEWS: dict[HomeView, tuple[float, float]] = {  # (yaw, pitch) in degrees: where Home looks from
+    "front": (0.0, 0.0),  # from +Z
+    "three-quarter": (30.0, 20.0),
+    "side": (90.0, 0.0),  # from +X
+    "top": (0.0, MAX_PITCH),
+}
 
 
 def _direction(yaw_deg: float, pitch_deg: float) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 
 import moderngl
 
+from render.drawers import Drawer, DrawerResources, OpaqueView, register_drawer
 from render.glutil import set_uniforms
 from scene.mesh import MeshAsset
 from shaders import load
@@ -29,12 +30,13 @@ class MeshPipeline:
         self.program.release()
 
 
-class MeshBuffers:
-    """One mesh's vertex, index and texture objects."""
+class MeshDrawer(Drawer):
+    """One mesh layer's vertex, index and texture objects, drawn in the opaque pass."""
 
-    def __init__(self, pipeline: MeshPipeline) -> None:
-        self.pipeline = pipeline
-        self.ctx = pipeline.ctx
+    def __init__(self, resources: DrawerResources) -> None:
+        super().__init__(resources)
+        self.pipeline = resources.programs(MeshPipeline)
+        self.ctx = resources.ctx
         self._objects: list = []
         self._vao: moderngl.VertexArray | None = None
         self._texture: moderngl.Texture | None = None
@@ -62,15 +64,15 @@ class MeshBuffers:
             self._texture.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
             self._objects.append(self._texture)
 
-    def draw(self, view_proj: np.ndarray, model: np.ndarray, campos: np.ndarray, wireframe: bool) -> None:
-        """Draw lit, then (optionally) the edges on top; depth state is the caller's."""
-        linear = model[:3, :3]
+    def draw(self, view: OpaqueView) -> None:
+        """Draw lit, then (with the wireframe setting) the edges on top; depth state is the caller's."""
+        model, wireframe = view.model, view.settings.wireframe
         set_uniforms(
             self.pipeline.program,
-            u_mvp=view_proj @ model,
+            u_mvp=view.view_proj @ model,
             u_model=model,
-            u_normal_matrix=np.linalg.inv(linear).T,
-            u_campos=campos,
+            u_normal_matrix=np.linalg.inv(model[:3, :3]).T,
+            u_campos=view.camera.position,
             u_textured=self._texture is not None,
             u_flat_color=(0.0, 0.0, 0.0, 0.0),
         )
@@ -91,3 +93,6 @@ class MeshBuffers:
         for obj in self._objects:
             obj.release()
         self._objects, self._vao, self._texture = [], None, None
+
+
+register_drawer("mesh", MeshDrawer)

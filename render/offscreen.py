@@ -7,7 +7,8 @@ import numpy as np
 import moderngl
 
 from render.context import current, shared_headless_context
-from render.renderer import Renderer, RenderSettings
+from render.renderer import Renderer
+from render.settings import RenderSettings
 from scene.camera import Camera
 from scene.document import Document, Layer, LayerData
 
@@ -58,7 +59,7 @@ class OffscreenRenderer:
 
 
 def as_document(scene: Document | LayerData) -> Document:
-    """``scene`` itself, or a one-layer document holding a cloud, mesh or point cloud."""
+    """``scene`` itself, or a one-layer document holding that payload (of any registered kind)."""
     if isinstance(scene, Document):
         return scene
     document = Document()

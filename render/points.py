@@ -1,4 +1,8 @@
-"""GPU state and drawing of one ``PointCloud``: square points of a fixed pixel size, depth-tested."""
+"""GPU state and drawing of one ``PointCloud``: square points of a fixed pixel size, depth-tested.
+
+:class:`PointDrawer` draws any payload made of coloured positions: a kind of that shape draws with
+a subclass that says where its positions and colours are (:meth:`PointDrawer.vertices`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import numpy as np
 
 import moderngl
 
+from render.drawers import Drawer, DrawerResources, OpaqueView, register_drawer
 from render.glutil import set_uniforms
 from scene.points import PointCloud
 from shaders import load
@@ -22,29 +27,35 @@ class PointPipeline:
         self.program.release()
 
 
-class PointBuffers:
-    """One point cloud's vertex buffer."""
+class PointDrawer(Drawer):
+    """One point layer's vertex buffer, drawn in the opaque pass."""
 
-    def __init__(self, pipeline: PointPipeline) -> None:
-        self.pipeline = pipeline
+    def __init__(self, resources: DrawerResources) -> None:
+        super().__init__(resources)
+        self.pipeline = resources.programs(PointPipeline)
         self._vbo: moderngl.Buffer | None = None
         self._vao: moderngl.VertexArray | None = None
         self._count = 0
 
-    def upload(self, points: PointCloud) -> None:
-        data = np.hstack([points.points, points.colors]).astype(np.float32)
+    @staticmethod
+    def vertices(points: PointCloud) -> tuple[np.ndarray, np.ndarray]:
+        """The payload's positions ``[N, 3]`` and RGB colours ``[N, 3]`` in 0-1."""
+        return points.points, points.colors
+
+    def upload(self, payload: object) -> None:
+        data = np.hstack(self.vertices(payload)).astype(np.float32)
         if self._vbo is None or self._vbo.size < max(data.nbytes, 1):
             self.release()
             ctx = self.pipeline.ctx
             self._vbo = ctx.buffer(reserve=max(data.nbytes, 24), dynamic=True)
             self._vao = ctx.vertex_array(self.pipeline.program, [(self._vbo, "3f 3f", "a_position", "a_color")])
         self._vbo.write(data.tobytes())
-        self._count = points.count
+        self._count = len(data)
 
-    def draw(self, mvp: np.ndarray, point_px: float) -> None:
+    def draw(self, view: OpaqueView) -> None:
         if not self._count:
             return
-        set_uniforms(self.pipeline.program, u_mvp=mvp, u_point_size=float(point_px))
+        set_uniforms(self.pipeline.program, u_mvp=view.view_proj @ view.model, u_point_size=float(view.settings.point_size_px))
         self.pipeline.ctx.enable(moderngl.PROGRAM_POINT_SIZE)
         self._vao.render(moderngl.POINTS, vertices=self._count)
 
@@ -53,3 +64,6 @@ class PointBuffers:
             if obj is not None:
                 obj.release()
         self._vbo = self._vao = None
+
+
+register_drawer("points", PointDrawer)

@@ -27,6 +27,7 @@ import numpy as np
 import moderngl
 
 from render.glutil import set_uniforms
+from render.helpers import SELECTION_COLOR
 from scene.gaussians import GaussianCloud
 from shaders import load
 
@@ -89,6 +90,7 @@ class SplatDrawParams:
     sh_degree: int  # degree to evaluate (already capped)
     scale: float = 1.0  # splat-size multiplier
     opacity: float = 1.0  # opacity multiplier
+    selection_tint: tuple[float, float, float] = SELECTION_COLOR[:3]  # RGB that selected splats lean towards
 
 
 class SplatPipeline:
@@ -194,6 +196,7 @@ class SplatBuffers:
             params.sh_degree,
             params.scale,
             params.opacity,
+            params.selection_tint,
         )
         if key != self._preprocessed_key:
             self._preprocessed_key, self._preprocessed_rows = key, 0
@@ -214,6 +217,7 @@ class SplatBuffers:
             u_sh_rot=rotation.T,
             u_scale_mult=float(params.scale),
             u_opacity_mult=float(params.opacity),
+            u_selection_tint=tuple(float(c) for c in params.selection_tint),
         )
         for unit, texture in enumerate(self._geom):
             texture.use(unit)

@@ -15,7 +15,7 @@ import numpy as np
 
 from render.controllers import frame_bounds
 from render.offscreen import OffscreenRenderer
-from render.renderer import RenderSettings
+from render.settings import RenderSettings
 from scene.camera import Camera
 from scene.document import Document
 from scene.io.atomic import atomic_output

@@ -2,6 +2,9 @@
 
 A line ``#include "name.glsl"`` is replaced by that file's text (once per file), so the EWA
 projection and SH maths exist in one place and every shader that needs them shares them.
+``#include "formation.glsl"`` is generated: the image-formation constants of
+:mod:`scene.formation` (shared with the training rasterizer) as ``const float`` declarations, so
+no shader writes those numbers itself.
 """
 
 from __future__ import annotations
@@ -10,8 +13,17 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from scene.formation import constants
+
 _FOLDER = Path(__file__).resolve().parent
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$', re.MULTILINE)
+FORMATION_INCLUDE = "formation.glsl"
+
+
+def formation_glsl() -> str:
+    """The shared image-formation constants as GLSL declarations (``repr`` keeps every digit)."""
+    lines = [f"const float {name} = {float(value)!r};" for name, value in constants().items()]
+    return "// generated from scene/formation.py\n" + "\n".join(lines) + "\n"
 
 
 @lru_cache(maxsize=None)
@@ -27,9 +39,10 @@ def load(name: str) -> str:
         if included in seen:
             return ""
         seen.add(included)
-        return _INCLUDE.sub(expand, (_FOLDER / included).read_text())
+        text = formation_glsl() if included == FORMATION_INCLUDE else (_FOLDER / included).read_text()
+        return _INCLUDE.sub(expand, text)
 
     return _INCLUDE.sub(expand, path.read_text())
 
 
-__all__ = ["load"]
+__all__ = ["FORMATION_INCLUDE", "formation_glsl", "load"]

@@ -1,9 +1,12 @@
 // Gaussian falloff of a splat fragment: uv is the offset from the centre in standard deviations
 // along the ellipse axes, so the Mahalanobis distance is just |uv|. Returns premultiplied alpha.
+// The rules and constants are scene/formation.py's, as the training rasterizer's.
+#include "formation.glsl"
+
 vec4 splat_fragment(vec2 uv, vec4 color) {
     float power = 0.5 * dot(uv, uv);
-    if (power > 4.5) discard;  // beyond 3 sigma
-    float alpha = min(0.99, color.a * exp(-power));
-    if (alpha < 1.0 / 255.0) discard;
+    if (power > 0.5 * EXTEND * EXTEND) discard;  // beyond the farthest reach
+    float alpha = min(ALPHA_MAX, color.a * exp(-power));
+    if (alpha < ALPHA_MIN) discard;
     return vec4(color.rgb * alpha, alpha);
 }

@@ -19,13 +19,13 @@ uniform vec3 u_campos;
 uniform vec2 u_proj_z;      // rows 2 of the GL projection: ndc z = (a * z_gl + b) / -z_gl
 uniform float u_scale_mult;
 uniform float u_opacity_mult;
+uniform vec3 u_selection_tint;  // selected splats lean towards this colour
 
 layout(location = 0) out vec4 o_center;  // centre (GL window px, y up), ndc z, extent (0 = hidden)
 layout(location = 1) out vec4 o_axes;    // the two half-axes in GL window px
 layout(location = 2) out vec4 o_color;   // rgb, opacity
 
 const int TEX_W = 1024;
-const vec3 SELECTION_TINT = vec3(1.0, 0.55, 0.1);  // the selection outline's orange
 
 vec4 sh_texel(sampler2D plane, ivec2 cell, int t) {  // texel t of a splat's SH; plane is u_sh[t / 2]
     return t < u_sh_texels ? texelFetch(plane, ivec2(cell.x * 2 + t % 2, cell.y), 0) : vec4(0.0);
@@ -82,7 +82,7 @@ void main() {
     }
     vec3 dir = u_sh_rot * normalize(mean - u_campos);
     vec3 rgb = eval_sh(coeffs, u_degree, dir);
-    if (texelFetch(u_selected, cell, 0).r > 0.5) rgb = mix(rgb, SELECTION_TINT, 0.6);
+    if (texelFetch(u_selected, cell, 0).r > 0.5) rgb = mix(rgb, u_selection_tint, 0.6);
 
     float ndc_z = (u_proj_z.x * -depth + u_proj_z.y) / depth;
     vec2 flip = vec2(1.0, -1.0);  // OpenCV pixels (y down) -> GL window pixels (y up)

@@ -3,7 +3,9 @@
 moderngl attaches to the context Qt made (``initializeGL``) and draws into Qt's framebuffer
 (``paintGL``). Pointer input goes to the current :class:`ViewportTool` (box select, brush...);
 what it does not use goes to the navigation tool (orbit LMB, pan MMB or Shift+LMB, zoom wheel).
-The current layer's selected splats are drawn over it as orange points.
+The current layer's selected splats are drawn over it as points of the selection colour. The
+artist's viewport preferences (background, selection colour, grid, zoom step, home view) are
+fields of :class:`studio.settings.Settings`, applied with :meth:`Viewport.apply_settings`.
 
 Frames use the renderer's progressive mode: a big layer uploads, and a still picture of many
 splats builds up, a slice per frame within ``REFINE_BUDGET_MS``, with the events handled between
@@ -24,18 +26,17 @@ from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QWidget
 
 from render import FrameStats, Renderer, RenderSettings
-from render.controllers import OrbitController
+from render.controllers import HOME_VIEWS, OrbitController
 from scene import Camera, Document, Layer, PointCloud
 from scene.edits import world_centres
-from scene.events import Event
+from scene.events import DocumentEvent, UndoChanged
+from studio.settings import Settings
 
 Shading = Literal["splats", "mesh", "both", "points"]
 SHADINGS: tuple[Shading, ...] = ("splats", "mesh", "both", "points")
-BACKGROUND = (0.13, 0.13, 0.15)
-ZOOM_PER_WHEEL_STEP = 0.85
+BACKGROUND = Settings().viewport_background  # until apply_settings says otherwise
 REFINE_DELAY_MS = 40
 REFINE_BUDGET_MS = 15.0  # splat work per frame while a still picture builds up; Qt's compositing comes on top
-SELECTION_COLOUR = (1.0, 0.55, 0.1)
 SELECTION_LAYER_ID = "studio-splat-selection"
 _SHOWN_KINDS = {"splats": ("splats", "points"), "mesh": ("mesh", "points"), "both": None, "points": None}
 
@@ -105,11 +106,12 @@ class Viewport(QOpenGLWidget):
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(320, 240)
+        self.preferences = Settings()  # the viewport fields of the artist's settings
         self._home = (np.zeros(3), 5.0)  # target and distance Home returns to: the last framing
-        self.controller = OrbitController(*self._home, yaw_deg=30.0, pitch_deg=20.0)
+        self.controller = self._home_controller()
         self.navigate = NavigateTool()
         self.tool: ViewportTool = self.navigate
-        self._selection_overlay: tuple[object, Layer | None] = (None, None)  # (mask, points layer)
+        self._selection_overlay: tuple[object, tuple, Layer | None] = (None, (), None)  # (mask, colour, points layer)
         self.shading: Shading = "both"
         self.ctx: moderngl.Context | None = None
         self.renderer: Renderer | None = None
@@ -129,6 +131,12 @@ class Viewport(QOpenGLWidget):
     def set_tool(self, tool: ViewportTool | None) -> None:
         """Make ``tool`` receive the left button first; None goes back to navigating only."""
         self.tool = tool or self.navigate
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Take the viewport preferences of ``settings`` (background, selection colour, grid, zoom
+        step, home view); the next frame shows them, the next Home goes to the new home view."""
+        self.preferences = settings
+        self.update()
 
     def set_shading(self, shading: Shading) -> None:
         if shading not in SHADINGS:
@@ -169,9 +177,13 @@ class Viewport(QOpenGLWidget):
         self.camera_changed()
 
     def reset_view(self) -> None:
-        """Back to the home view: the last framing, seen from the default direction."""
-        self.controller = OrbitController(self._home[0].copy(), self._home[1], yaw_deg=30.0, pitch_deg=20.0)
+        """Back to the home view: the last framing, seen from the preferred direction."""
+        self.controller = self._home_controller()
         self.camera_changed()
+
+    def _home_controller(self) -> OrbitController:
+        yaw, pitch = HOME_VIEWS[self.preferences.home_view]
+        return OrbitController(self._home[0].copy(), self._home[1], yaw_deg=yaw, pitch_deg=pitch)
 
     def camera_changed(self) -> None:
         self.update()
@@ -205,19 +217,22 @@ class Viewport(QOpenGLWidget):
         mask = None if layer is None or layer.kind != "splats" else self.document.splat_selection(layer.id)
         if mask is None or not layer.visible:
             return None
-        if self._selection_overlay[0] is not mask:
+        colour = self.preferences.selection_color
+        if self._selection_overlay[0] is not mask or self._selection_overlay[1] != colour:
             centres = world_centres(layer)[mask].astype(np.float32)
-            points = PointCloud(centres, np.tile(np.float32(SELECTION_COLOUR), (len(centres), 1)))
-            self._selection_overlay = (mask, Layer("selection", points, id=SELECTION_LAYER_ID))
-        return self._selection_overlay[1]
+            points = PointCloud(centres, np.tile(np.float32(colour), (len(centres), 1)))
+            self._selection_overlay = (mask, colour, Layer("selection", points, id=SELECTION_LAYER_ID))
+        return self._selection_overlay[2]
 
     def render_settings(self) -> RenderSettings:
-        """The renderer's settings for this frame (adaptive resolution, grid, selection outline)."""
+        """The renderer's settings for this frame (preferences, adaptive resolution, selection outline)."""
         current = self.document.current_id
+        preferences = self.preferences
         return RenderSettings(
-            background=BACKGROUND,
+            background=preferences.viewport_background,
+            selection_color=preferences.selection_color,
             point_mode=self.shading == "points",
-            show_grid=True,
+            show_grid=preferences.show_grid,
             adaptive=True,
             wait_for_sort=False,
             progressive=True,
@@ -249,7 +264,7 @@ class Viewport(QOpenGLWidget):
         start = time.perf_counter()
         framebuffer = self.ctx.detect_framebuffer(self.defaultFramebufferObject())
         framebuffer.use()
-        framebuffer.clear(*BACKGROUND, 1.0)
+        framebuffer.clear(*self.preferences.viewport_background, 1.0)
         if self.renderer is not None:
             stats = self.last_stats = self.renderer.render(self.shaded_view(), self.camera(), framebuffer, self.render_settings())
             if not stats.complete:  # a picture or an upload under way: go on once the events are handled
@@ -260,8 +275,8 @@ class Viewport(QOpenGLWidget):
         self.frame_drawn.emit(time.perf_counter() - start)
 
     # ----------------------------------------------------------------- input
-    def _on_event(self, event: Event) -> None:
-        if event.kind != "undo_changed":
+    def _on_event(self, event: DocumentEvent) -> None:
+        if not isinstance(event, UndoChanged):  # time too: layers may look different at another time
             self.update()
 
     def _tools(self) -> tuple[ViewportTool, ...]:
@@ -281,5 +296,5 @@ class Viewport(QOpenGLWidget):
             super().mouseReleaseEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
-        self.controller.zoom(ZOOM_PER_WHEEL_STEP ** (event.angleDelta().y() / 120.0))
+        self.controller.zoom(self.preferences.zoom_step ** (event.angleDelta().y() / 120.0))
         self.camera_changed()

@@ -1,17 +1,20 @@
 """Differentiable Gaussian-splat rasterizer: gsplat on CUDA, our tiled PyTorch version elsewhere.
 
-Image formation (identical in both backends; the viewport renderer follows it too):
+Image formation (identical in both backends, and in the viewport's shaders: the constants below are
+:mod:`scene.formation`'s, the one place they are written):
 
 * 3D covariance ``R S S^T R^T`` from the normalized quaternion and linear scales, projected with
-  the EWA Jacobian (OpenCV camera, +Z forward); 0.3 px^2 added to the 2D covariance diagonal.
-* ``alpha = min(0.999, opacity * exp(-d^T S^-1 d / 2))`` at pixel centres ``(x + 0.5, y + 0.5)``;
-  fragments with ``alpha < 1/255`` are skipped. (gsplat 1.5's kernel clamps at 0.999, not 0.99.)
+  the EWA Jacobian (OpenCV camera, +Z forward; taken at the centre clamped to ``1 + FOV_MARGIN``
+  times the field of view); ``EPS2D`` px^2 added to the 2D covariance diagonal.
+* ``alpha = min(ALPHA_MAX, opacity * exp(-d^T S^-1 d / 2))`` at pixel centres ``(x + 0.5, y + 0.5)``
+  (gsplat 1.5's kernel); fragments with ``alpha < ALPHA_MIN`` are skipped.
 * Colour: RGB as given, or ``SH(normalize(mean - camera centre)) + 0.5`` clamped at 0.
 * Front-to-back in depth order of centres; a pixel stops before the fragment that would leave
-  transmittance ``T <= 1e-4``; ``rgb = sum w_i c_i + T * background``, ``alpha = 1 - T``, and
+  transmittance ``T <= T_MIN``; ``rgb = sum w_i c_i + T * background``, ``alpha = 1 - T``, and
   ``depth = sum w_i z_i / alpha`` (expected depth, gsplat's "ED").
-* Culled: centres outside (near, far) or opacity < 1/255, and boxes of half-extent
-  ``ceil(min(3.33, sqrt(2 ln(255 opacity))) * sqrt(diag S))`` that miss the image (gsplat 1.5).
+* Culled: centres outside (near, far) or opacity < ``ALPHA_MIN``, and boxes of half-extent
+  ``ceil(min(EXTEND, sqrt(2 ln(opacity / ALPHA_MIN))) * sqrt(diag S))`` that miss the image (gsplat
+  1.5). The viewport draws each splat over the same reach, along its axes.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A *compositor* turns screen-space Gaussians into per-pixel sums; :func:`render` wraps one with
 everything else, so the tiled rasterizer (:mod:`.cpu`) and the dense reference (:mod:`.reference`)
-differ only in how they composite.
+differ only in how they composite. The constants are :mod:`scene.formation`'s.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from torch import Tensor
 
 from engines.rasterizer.projection import camera_centres, project
 from engines.rasterizer.sh import sh_colors
-
-ALPHA_MAX = 0.999  # alpha clamp (gsplat 1.5's CUDA kernel)
-T_MIN = 1e-4  # a pixel is done before the fragment that would leave less transmittance (exclusive)
+from scene.formation import ALPHA_MAX, T_MIN  # noqa: F401  (the compositors' constants, named here for them)
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Every formula matches gsplat's ``fully_fused_projection`` (``ProjectionEWA3DGSFused.cu`` and its
 PyTorch twin ``gsplat.cuda._torch_impl._fully_fused_projection``): the Jacobian is evaluated at the
 centre clamped to 1.3x the field of view, ``eps2d`` is added to the diagonal of the 2D covariance,
-and the bounding box is ``ceil(extend * sqrt(diag))`` with the opacity-aware ``extend``.
+and the bounding box is ``ceil(extend * sqrt(diag))`` with the opacity-aware ``extend``. The
+constants are :mod:`scene.formation`'s, which the viewport's shaders share.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-EPS2D = 0.3  # px^2 low-pass added to every 2D covariance (gsplat's eps2d, antialiased=False)
-ALPHA_MIN = 1.0 / 255.0  # fragments with less alpha are skipped
-EXTEND = 3.33  # bounding-box half-extent in standard deviations (gsplat)
+from scene.formation import ALPHA_MIN, EPS2D, EXTEND, FOV_MARGIN
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def project(
     fx, fy = Ks[:, 0, 0, None], Ks[:, 1, 1, None]  # [C, 1]
     cx, cy = Ks[:, 0, 2, None], Ks[:, 1, 2, None]
     # The Jacobian is taken at the centre clamped to 1.3x the field of view (stabilizes the edges).
-    margin_x, margin_y = 0.3 * 0.5 * width / fx, 0.3 * 0.5 * height / fy
+    margin_x, margin_y = FOV_MARGIN * 0.5 * width / fx, FOV_MARGIN * 0.5 * height / fy
     tx = z * torch.clamp(x / z, min=-(cx / fx + margin_x), max=(width - cx) / fx + margin_x)
     ty = z * torch.clamp(y / z, min=-(cy / fy + margin_y), max=(height - cy) / fy + margin_y)
     zero = torch.zeros_like(z)

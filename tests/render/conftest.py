@@ -31,14 +31,16 @@ def ctx(offscreen):
         yield context
 
 
-def random_cloud(n: int, seed: int = 0, sh_degree: int = 3, spread: float = 1.0) -> GaussianCloud:
+def random_cloud(
+    n: int, seed: int = 0, sh_degree: int = 3, spread: float = 1.0, opacities: tuple[float, float] = (0.3, 0.95)
+) -> GaussianCloud:
     """Anisotropic, rotated, overlapping Gaussians with view-dependent SH colour."""
     rng = np.random.default_rng(seed)
     cloud = GaussianCloud.create(
         rng.uniform(-spread, spread, (n, 3)),
         rng.uniform(0.03, 0.25, (n, 3)) * spread,
         rng.uniform(0.1, 0.9, (n, 3)),
-        rng.uniform(0.3, 0.95, n),
+        rng.uniform(*opacities, n),
         quats=rng.normal(size=(n, 4)),
         sh_degree=sh_degree,
     )

@@ -1,8 +1,9 @@
 """An independent numpy rasterizer of 3D Gaussians (the 3DGS image formation), as a test oracle.
 
-Written from the formulas, not from render/: covariance R S S^T R^T, EWA Jacobian, + 0.3 px^2,
-alpha = min(0.99, o exp(-0.5 d^T S^-1 d)) dropped under 1/255 and beyond 3 sigma, SH colour + 0.5
-clamped at 0, front-to-back compositing in depth order of the centres, pixel centres at +0.5.
+Written from the formulas, not from render/ (only the constants are the shared ones of
+scene/formation.py): covariance R S S^T R^T, EWA Jacobian, + EPS2D px^2,
+alpha = min(ALPHA_MAX, o exp(-0.5 d^T S^-1 d)) dropped under ALPHA_MIN and beyond EXTEND sigma, SH
+colour + 0.5 clamped at 0, front-to-back compositing in depth order of the centres, pixel centres at +0.5.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from scene import Camera, GaussianCloud
+from scene.formation import ALPHA_MAX, ALPHA_MIN, EPS2D, EXTEND
 from scene.sh import eval_sh
 
 
@@ -30,12 +32,12 @@ def rasterize(cloud: GaussianCloud, camera: Camera, background=(0.0, 0.0, 0.0)) 
         if z <= camera.near:
             continue
         jac = np.array([[fx / z, 0.0, -fx * x / z**2], [0.0, fy / z, -fy * y / z**2]])
-        cov2d = jac @ cov[i] @ jac.T + 0.3 * np.eye(2)
+        cov2d = jac @ cov[i] @ jac.T + EPS2D * np.eye(2)
         inv = np.linalg.inv(cov2d)
         dx, dy = xs - (fx * x / z + cx), ys - (fy * y / z + cy)
         power = 0.5 * (inv[0, 0] * dx * dx + 2 * inv[0, 1] * dx * dy + inv[1, 1] * dy * dy)
-        alpha = np.minimum(0.99, cloud.opacities[i] * np.exp(-power))
-        alpha[(alpha < 1.0 / 255.0) | (power > 4.5)] = 0.0
+        alpha = np.minimum(ALPHA_MAX, cloud.opacities[i] * np.exp(-power))
+        alpha[(alpha < ALPHA_MIN) | (power > 0.5 * EXTEND**2)] = 0.0
         image += (transmittance * alpha)[..., None] * colors[i]
         transmittance *= 1.0 - alpha
     return image + transmittance[..., None] * np.asarray(background)

@@ -7,7 +7,9 @@ import time
 import numpy as np
 
 from render.offscreen import as_document
-from render.renderer import MIN_CHUNK, UPLOAD_ROWS, Renderer, RenderSettings
+from render.passes import MIN_CHUNK
+from render.renderer import Renderer, RenderSettings
+from render.splat_drawer import UPLOAD_ROWS
 from render.splats import TEX_W
 from scene import Camera, Layer
 from tests.render.conftest import random_cloud

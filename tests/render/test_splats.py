@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from render.offscreen import as_document
 from render.projection import project_gaussians, quad_axes
 from render.renderer import RenderSettings
 from scene import Camera, Document, GaussianCloud, Layer, Transform
@@ -125,15 +126,16 @@ def test_interactive_sprites_match_quads(offscreen, ctx) -> None:
     renderer = offscreen.renderer
     cloud = random_cloud(80, seed=9)
     camera = Camera.look_at([0.4, 0.8, 3.5], [0.0, 0.0, 0.0], width=W, height=H)
-    quads = offscreen.render(cloud, camera)
-    (state,) = renderer._layers.values()
+    document = as_document(cloud)
+    quads = offscreen.render(document, camera)
+    drawer = renderer.layers.drawer(document.layers[0].id)
     fbo = ctx.simple_framebuffer((W, H))
     try:
         fbo.use()
         fbo.clear(0.0, 0.0, 0.0, 1.0)
         ctx.enable_only(moderngl.BLEND)
         ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
-        state.buffers.draw((W, H), sprites=True)
+        drawer.draw_slots((W, H), 0.0, True, 0, drawer.count)
         sprites = np.frombuffer(fbo.read(components=3), np.uint8).reshape(H, W, 3)[::-1]
     finally:
         fbo.release()
