@@ -15,7 +15,9 @@ dataclass of its config::
 Config fields have defaults that work, except inputs no default can stand for (a dataset folder,
 a prompt): those have none, so the CLI makes them required options and the GUI a required field. Configs built
 from a dict (the CLI, a saved document, a job sent to a worker) go through :func:`config_from_dict`,
-which rejects unknown keys, so a typo fails loudly instead of being ignored.
+which rejects unknown keys, so a typo fails loudly instead of being ignored. The GUI's forms and
+the CLI's options are both built from :func:`engines.fields.describe_fields`; a config validates its
+values in ``__post_init__`` (:func:`engines.fields.check_fields`), so every way of making one checks it.
 
 The GUI and the CLI list engines by importing :data:`ENGINE_MODULES` (:func:`load_engines`), so an
 engine module imports its heavy dependencies (torch, diffusers) inside ``run``, not at the top. The
@@ -25,15 +27,14 @@ engine up.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import difflib
 import importlib
-import inspect
-import textwrap
 import typing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, TypeVar
+
+from engines.fields import FieldError
 
 if TYPE_CHECKING:
     from engines.runtime.context import RunContext
@@ -115,11 +116,13 @@ def load_engines() -> dict[str, ImportError]:
 T = TypeVar("T")
 
 
-def config_from_dict(cls: type[T], values: Mapping[str, Any]) -> T:
+def config_from_dict(cls: type[T], values: Mapping[str, Any], base: T | None = None) -> T:
     """An instance of the dataclass ``cls`` from ``values``; missing keys keep their defaults.
 
-    Unknown keys raise ValueError naming them (with a suggestion), nested dataclass fields are
-    built from nested dicts the same way, so a typo anywhere in a config fails loudly.
+    Unknown keys raise ValueError naming them (with a suggestion). A nested dataclass field given as
+    a dict starts from the field's default (or from ``base``'s value), so ``{"densify": {"max_splats":
+    10}}`` changes one setting of the group and keeps the parent's defaults for the others. A value
+    the config refuses raises :class:`engines.fields.FieldError` naming the field, dotted in groups.
     """
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = [key for key in values if key not in fields]
@@ -133,47 +136,25 @@ def config_from_dict(cls: type[T], values: Mapping[str, Any]) -> T:
     for key, value in values.items():
         kind = types.get(key)
         if dataclasses.is_dataclass(kind) and isinstance(value, Mapping):
-            value = config_from_dict(kind, value)
+            group_base = getattr(base, key) if base is not None else _field_default(fields[key])
+            try:
+                value = config_from_dict(kind, value, group_base)
+            except FieldError as exc:
+                raise exc.within(key) from None
         kwargs[key] = value
-    return cls(**kwargs)
+    return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
+
+
+def _field_default(f: dataclasses.Field) -> Any:
+    """The default value of ``f``, or None when it has none."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return None if f.default_factory is dataclasses.MISSING else f.default_factory()
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A plain dict of a config dataclass (nested ones too), the inverse of :func:`config_from_dict`."""
     return dataclasses.asdict(config)
-
-
-def field_docs(config_cls: type) -> dict[str, str]:
-    """The docstring under each field of a dataclass (nerfstudio's convention), read from its source.
-
-    These document a config once for every front end: the CLI's ``--help`` and the GUI's tooltips.
-    Fields inherited from dataclass bases keep their docs; whitespace is collapsed to single spaces.
-    """
-    docs: dict[str, str] = {}
-    for cls in reversed(config_cls.__mro__):
-        if dataclasses.is_dataclass(cls):
-            docs.update(_own_field_docs(cls))
-    return docs
-
-
-def _own_field_docs(cls: type) -> dict[str, str]:
-    """The field docstrings written in ``cls``'s own body; none when its source cannot be read."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    except (OSError, TypeError):
-        return {}
-    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-    docs = {}
-    for node, following in zip(body, body[1:]):
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(following, ast.Expr)
-            and isinstance(following.value, ast.Constant)
-            and isinstance(following.value.value, str)
-        ):
-            docs[node.target.id] = " ".join(following.value.value.split())
-    return docs
 
 
 def _suggest(word: str, choices: typing.Iterable[str]) -> str:

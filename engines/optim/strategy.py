@@ -1,6 +1,7 @@
 """Adaptive density control as a strategy object (gsplat's ``DefaultStrategy``, 3DGS's rules).
 
-The strategy is a dataclass of thresholds; its run-time state is a plain dict the caller keeps
+The strategy is a dataclass of thresholds (:class:`engines.optim_settings.DensifySettings`, which
+configs nest without importing torch); its run-time state is a plain dict the caller keeps
 (and checkpoints). The training loop calls::
 
     out = rasterize(...)
@@ -28,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from engines.optim_settings import DensifySettings
 from engines.rasterizer import RasterOutput
 from engines.rasterizer.projection import quat_to_rotmat
 
@@ -36,24 +38,8 @@ Optimizers = dict[str, torch.optim.Optimizer]
 
 
 @dataclass
-class DensifyStrategy:
-    """Clone, split, prune and opacity-reset thresholds (defaults: 3DGS / gsplat for 30k steps)."""
-
-    grow_grad2d: float = 2e-4
-    """Mean screen-space gradient norm (half-image units) above which a Gaussian grows."""
-    grow_scale3d: float = 0.01
-    """Largest scale, as a fraction of the scene scale, below which growing clones, else splits."""
-    prune_opa: float = 0.005
-    """Opacity below which a Gaussian is removed."""
-    prune_scale3d: float = 0.1
-    """Largest scale, as a fraction of the scene scale, above which a Gaussian is removed."""
-    refine_start: int = 500
-    refine_stop: int = 15_000
-    refine_every: int = 100
-    reset_every: int = 3000
-    """Steps between opacity resets (0: never)."""
-    max_splats: int = 1_000_000
-    """The count never grows beyond this."""
+class DensifyStrategy(DensifySettings):
+    """Clone, split, prune and reset opacities with the thresholds of :class:`DensifySettings`."""
 
     def initialize_state(self, scene_scale: float = 1.0) -> dict[str, Any]:
         """The run-time state: gradient sums and visibility counts, filled on the first step."""

@@ -1,13 +1,13 @@
 """A Qt form built from a config dataclass, so the GUI offers exactly the options the CLI does.
 
-Supported field types: ``int``, ``float``, ``bool``, ``str``, ``Enum`` subclasses, ``Literal[...]``,
-``pathlib.Path``, fixed-length tuples of ``int``/``float`` and ``list[str]`` (one item a line).
-Tooltips are the fields' docstrings (:func:`engines.registry.field_docs`, the text of the CLI's
-``--help`` too); field ``metadata`` may carry ``help`` (a tooltip that wins over the docstring), ``min``,
-``max``, ``step``, ``decimals``, ``path`` (``"file"``, ``"folder"`` or ``"save"``: a ``str`` or
-``Path`` field edited with a browse button opening that dialog), and ``gui: False`` to leave a field out of the form (it keeps the
-initial value). :meth:`DataclassForm.value` builds the config instance (so its own ``__post_init__``
-validation runs).
+The form is built on the same field description as the CLI (:func:`engines.fields.describe_fields`):
+one editor per field kind (check box, spin box, combo box, line edit with a browse button for paths,
+a row of spin boxes for a tuple, a text box for a list or a multi-line prompt) and a titled group
+box for a nested config. Tooltips are the fields' docs (the text of the CLI's ``--help`` too);
+metadata ``step`` and ``decimals`` tune the spin boxes, ``gui: False`` leaves a field out of the
+form (it keeps the initial value). :meth:`DataclassForm.value` builds the config instance, so its
+own ``__post_init__`` validation runs; :meth:`DataclassForm.problems` says in words what keeps it
+from being built.
 
 The form lives in a narrow dock, so editors shrink to a few characters' width instead of asking for
 room for their longest value, and rows wrap (label above editor) only when even that does not fit.
@@ -15,12 +15,8 @@ room for their longest value, and rows wrap (label above editor) only when even 
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import math
-import typing
-from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
@@ -30,44 +26,21 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QSpinBox,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
-from engines.registry import field_docs
+from engines.fields import FieldError, FieldSpec, PathKind, describe_fields
 
 _BIG = 1e9
-PathMode = Literal["file", "folder", "save"]  # which dialog a path field's browse button opens
-_WORDS = {
-    "cpu": "CPU",
-    "dssim": "D-SSIM",
-    "fps": "FPS",
-    "gpu": "GPU",
-    "id": "ID",
-    "lr": "LR",
-    "ply": "PLY",
-    "psnr": "PSNR",
-    "rgb": "RGB",
-    "sh": "SH",
-    "ssim": "SSIM",
-    "ui": "UI",
-}
-"""Acronyms in field names, as labels spell them."""
-_UNITS = {"px", "s", "ms"}
-"""A field name's last word that is one of these is a unit, shown in parentheses: ``interval_s``."""
-
-
-def field_label(name: str) -> str:
-    """A short, readable label for the field ``name``: ``sh_degree`` -> "SH degree", ``delay_s`` -> "Delay (s)"."""
-    words = name.split("_")
-    unit = f" ({words.pop()})" if len(words) > 1 and words[-1] in _UNITS else ""
-    text = " ".join(_WORDS.get(word, word) for word in words)
-    return text[:1].upper() + text[1:] + unit
+_INT_LIMIT = 2**31 - 1
 
 
 def _narrow(widget: QWidget, chars: int) -> None:
@@ -83,22 +56,23 @@ class _Field:
         self.widget, self.get, self.set = widget, get, set_
 
 
-def _spin(kind: type, meta: typing.Mapping[str, Any], chars: int = 6, typical: float | None = None) -> QSpinBox | QDoubleSpinBox:
-    """A spin box for an ``int`` or ``float`` within ``meta``'s bounds, about ``chars`` digits wide at least.
+def _spin(kind: type, spec: FieldSpec, chars: int = 6, typical: float | None = None) -> QSpinBox | QDoubleSpinBox:
+    """A spin box for an ``int`` or ``float`` within ``spec``'s range, about ``chars`` digits wide at least.
 
     A float's arrows step by a tenth of the value's magnitude (0.2 steps by 0.01, 0.0002 by
-    0.00001) unless ``meta`` gives a step, and it shows enough decimals for its ``typical`` value.
+    0.00001) unless the metadata gives a step, and it shows enough decimals for its ``typical`` value.
     """
+    low, high = spec.minimum, spec.maximum
     if kind is int:
         box = QSpinBox()
-        box.setRange(int(meta.get("min", -(2**31) + 1)), int(meta.get("max", 2**31 - 1)))
-        box.setSingleStep(int(meta.get("step", 1)))
+        box.setRange(int(-_INT_LIMIT if low is None else low), int(_INT_LIMIT if high is None else high))
+        box.setSingleStep(int(spec.meta.get("step", 1)))
     else:
         box = QDoubleSpinBox()
-        box.setDecimals(int(meta.get("decimals", _decimals_for(typical))))
-        box.setRange(float(meta.get("min", -_BIG)), float(meta.get("max", _BIG)))
-        if "step" in meta:
-            box.setSingleStep(float(meta["step"]))
+        box.setDecimals(int(spec.meta.get("decimals", _decimals_for(typical))))
+        box.setRange(float(-_BIG if low is None else low), float(_BIG if high is None else high))
+        if "step" in spec.meta:
+            box.setSingleStep(float(spec.meta["step"]))
         else:
             box.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
     _narrow(box, chars)
@@ -106,10 +80,12 @@ def _spin(kind: type, meta: typing.Mapping[str, Any], chars: int = 6, typical: f
 
 
 def _decimals_for(value: float | None) -> int:
-    """Decimals that show ``value`` with two significant digits, 4 at least, 10 at most."""
+    """Decimals that show ``value`` with two significant digits at least (more when it has them),
+    4 at least, 10 at most."""
     if not value:
         return 4
-    return int(min(10, max(4, 1 - math.floor(math.log10(abs(value))))))
+    exact = next((d for d in range(10) if round(value, d) == value), 10)
+    return int(min(10, max(4, exact, 1 - math.floor(math.log10(abs(value))))))
 
 
 class _WheelGuard(QObject):
@@ -123,156 +99,208 @@ class _WheelGuard(QObject):
         return False
 
 
-def _choices(box: QComboBox, options: list[tuple[str, Any]]) -> _Field:
-    for label, value in options:
-        box.addItem(label, value)
-    values = [v for _, v in options]
-    return _Field(box, lambda: values[box.currentIndex()], lambda v: box.setCurrentIndex(values.index(v)))
+def _text_box(spec: FieldSpec) -> _Field:
+    """Several lines of text: a list (one item a line) or a multi-line string."""
+    text = QPlainTextEdit()
+    text.setMaximumHeight(80)
+    return _Field(text, lambda: spec.parse(text.toPlainText()), lambda v: text.setPlainText(spec.to_text(v)))
 
 
 class DataclassForm(QWidget):
-    """A ``QFormLayout`` with one editor per field of ``config_type``."""
+    """A ``QFormLayout`` with one editor per field of ``config_type`` (a group box per nested config).
 
-    def __init__(self, config_type: type, initial: Any = None, parent: QWidget | None = None) -> None:
+    ``specs`` is for the form of a group inside another form: its fields' description, with the
+    parent's defaults and dotted names.
+    """
+
+    def __init__(
+        self, config_type: type, initial: Any = None, parent: QWidget | None = None,
+        *, specs: tuple[FieldSpec, ...] | None = None,
+    ) -> None:
         super().__init__(parent)
-        if not dataclasses.is_dataclass(config_type):
-            raise TypeError(f"{config_type!r} is not a dataclass")
         self.config_type = config_type
+        self.specs = describe_fields(config_type) if specs is None else specs
         self.layout_ = QFormLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)  # the panel or dialog around it has margins
         self.layout_.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.layout_.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        hints = typing.get_type_hints(config_type)
-        docs = field_docs(config_type)
         self._fields: dict[str, _Field] = {}
+        self._groups: dict[str, DataclassForm] = {}
         self._hidden: dict[str, Any] = {}
         self._wheel_guard = _WheelGuard(self)
-        self.required: set[str] = set()  # fields the config has no default for (labelled "Name *")
-        for f in dataclasses.fields(config_type):
-            if not f.init:
+        self.required: set[str] = {s.name for s in self.specs if s.required and s.gui}  # labelled "Name *"
+        for spec in self.specs:
+            if not spec.gui:
+                self._hidden[spec.name] = None if spec.required else spec.default
                 continue
-            if f.metadata.get("gui", True) is False:
-                self._hidden[f.name] = None
-                continue
-            editor = self._editor(f.name, hints[f.name], f.metadata, f.default)
-            editor.widget.setObjectName(f.name)
-            for widget in [editor.widget, *editor.widget.findChildren(QWidget)]:
-                if isinstance(widget, (QAbstractSpinBox, QComboBox)):
-                    widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not focused by the wheel either
-                    widget.installEventFilter(self._wheel_guard)
-            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-            if required:
-                self.required.add(f.name)
-            label = QLabel(field_label(f.name) + (" *" if required else ""))
-            label.setBuddy(editor.widget)
-            tip = ("Required. " if required else "") + str(f.metadata.get("help", docs.get(f.name, "")))
-            for widget in (label, editor.widget):
-                widget.setToolTip(tip)
-            self.layout_.addRow(label, editor.widget)
-            self._fields[f.name] = editor
-        self.set_value(initial if initial is not None else _defaults(config_type))
+            editor = self._editor(spec)
+            editor.widget.setObjectName(spec.key)
+            tip = ("Required. " if spec.required else "") + spec.doc
+            editor.widget.setToolTip(tip)
+            if spec.kind == "group":
+                self.layout_.addRow(editor.widget)
+            else:
+                self._guard_wheel(editor.widget)
+                label = QLabel(spec.label + (" *" if spec.required else ""))
+                label.setBuddy(editor.widget)
+                label.setToolTip(tip)
+                self.layout_.addRow(label, editor.widget)
+            self._fields[spec.name] = editor
+        self.set_value(initial if initial is not None else _defaults(self.specs))
 
+    def _guard_wheel(self, editor: QWidget) -> None:
+        for widget in [editor, *editor.findChildren(QWidget)]:
+            if isinstance(widget, (QAbstractSpinBox, QComboBox)):
+                widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not focused by the wheel either
+                widget.installEventFilter(self._wheel_guard)
+
+    # ----------------------------------------------------------------- reading and writing
     def editor(self, name: str) -> QWidget:
-        """The widget editing field ``name`` (for tests and for panels that customise one)."""
-        return self._fields[name].widget
+        """The widget editing field ``name``, dotted for a group's field: ``densify.refine_every``."""
+        return self._field(name).widget
 
     def value(self) -> Any:
-        """A new config instance from the editors' current values."""
+        """A new config instance from the editors' current values (its validation runs)."""
         values = {name: f.get() for name, f in self._fields.items()}
         return self.config_type(**self._hidden, **values)
 
     def problems(self) -> list[str]:
-        """What keeps the form from making a config, in words: required fields left empty."""
-        return [
-            f"{field_label(name)} is required" for name in sorted(self.required)
-            if name in self._fields and str(self._fields[name].get()) in ("", ".")  # Path("") reads "."
-        ]
+        """What keeps the form from making a config, in words naming the fields: required fields
+        left empty, else the config's own objection."""
+        missing = [f"{label} is required" for label, spec in self._labelled() if spec.required and spec.gui
+                   and str(self._field(spec.key).get()) in ("", ".")]  # Path("") reads "."
+        if missing:
+            return missing
+        try:
+            self.value()
+        except FieldError as exc:
+            return [f"{self.label_of(exc.field)}: {exc.reason}"]
+        except (TypeError, ValueError) as exc:  # a check across fields
+            return [str(exc)]
+        return []
 
-    def set_value(self, config: Any | dict[str, Any]) -> None:
-        """Show the values of a config instance or dict (fields it lacks, or sets to None, keep theirs)."""
-        values = config if isinstance(config, dict) else dataclasses.asdict(config)
+    def set_value(self, config: Any) -> None:
+        """Show the values of a config instance or dict (fields it lacks, or sets to None, keep theirs);
+        a group takes an instance of its config or a dict of some of its fields. A key that names no
+        field raises KeyError, so a renamed field cannot be set in vain."""
+        values = config if isinstance(config, dict) else {s.name: getattr(config, s.name) for s in self.specs}
+        unknown = sorted(set(values) - set(self._fields) - set(self._hidden))
+        if unknown:
+            raise KeyError(f"{self.config_type.__name__} has no field {', '.join(unknown)}")
         for name, value in values.items():
             if name in self._fields and value is not None:
                 self._fields[name].set(value)
             elif name in self._hidden:
                 self._hidden[name] = value
 
-    def _editor(self, name: str, kind: Any, meta: typing.Mapping[str, Any], default: Any = None) -> _Field:
-        origin = typing.get_origin(kind)
-        if kind is bool:
+    def set_field(self, key: str, value: Any) -> None:
+        """Show ``value`` in the editor of the field with the dotted ``key``."""
+        self._field(key).set(value)
+
+    def fields(self) -> Iterator[FieldSpec]:
+        """Every field of the form, groups' fields after their group."""
+        for spec in self.specs:
+            yield from spec.walk()
+
+    def label_of(self, key: str) -> str:
+        """The label of the field with the dotted ``key``, with its groups': "Densify › Refine every"."""
+        return next((label for label, spec in self._labelled() if spec.key == key), key)
+
+    def _labelled(self) -> Iterator[tuple[str, FieldSpec]]:
+        for spec in self.specs:
+            yield spec.label, spec
+            for label, inner in (self._groups[spec.name]._labelled() if spec.name in self._groups else ()):
+                yield f"{spec.label} › {label}", inner
+
+    def _field(self, key: str) -> _Field:
+        group, _, rest = key.partition(".")
+        return self._groups[group]._field(rest) if rest else self._fields[key]
+
+    # ----------------------------------------------------------------- editors
+    def _editor(self, spec: FieldSpec) -> _Field:
+        if spec.kind == "bool":
             box = QCheckBox()
             return _Field(box, box.isChecked, box.setChecked)
-        if kind in (int, float):
-            spin = _spin(kind, meta, typical=default if isinstance(default, float) else None)
+        if spec.kind in ("int", "float"):
+            typical = spec.default if isinstance(spec.default, float) else None
+            spin = _spin(int if spec.kind == "int" else float, spec, typical=typical)
             return _Field(spin, spin.value, spin.setValue)
-        if kind is str and "path" in meta:
-            return self._path_editor(name, meta["path"], str)
-        if kind is str:
+        if spec.kind == "path":
+            return self._path_editor(spec)
+        if spec.kind == "str" and spec.multiline or spec.kind == "list":
+            return _text_box(spec)
+        if spec.kind == "str":
             line = QLineEdit()
-            return _Field(line, line.text, line.setText)
-        if isinstance(kind, type) and issubclass(kind, enum.Enum):
-            return _choices(QComboBox(), [(m.name.lower(), m) for m in kind])
-        if origin is Literal:
-            return _choices(QComboBox(), [(str(v), v) for v in typing.get_args(kind)])
-        if isinstance(kind, type) and issubclass(kind, Path):
-            return self._path_editor(name, meta.get("path", "file"), Path)
-        if origin is tuple:
-            return self._tuple_editor(name, kind, meta)
-        if origin is list and typing.get_args(kind) in ((str,), (Path,)):
-            item = typing.get_args(kind)[0]
-            text = QPlainTextEdit()
-            text.setMaximumHeight(80)
+            if spec.model is not None:  # an editable list of known models comes with the model settings
+                line.setPlaceholderText(f"{spec.model} model: hub ID or folder")
+                line.setProperty("model_role", spec.model)
+            return _Field(line, lambda: spec.parse(line.text()), line.setText)
+        if spec.kind == "choice":
+            box = QComboBox()
+            for choice in spec.choices:
+                box.addItem(spec.to_text(choice), choice)
             return _Field(
-                text,
-                lambda: [item(line.strip()) for line in text.toPlainText().splitlines() if line.strip()],
-                lambda v: text.setPlainText("\n".join(str(x) for x in v)),
+                box, lambda: spec.choices[box.currentIndex()], lambda v: box.setCurrentIndex(spec.choices.index(v))
             )
-        raise TypeError(f"DataclassForm: field {name!r} has an unsupported type {kind!r}")
+        if spec.kind == "tuple":
+            return self._tuple_editor(spec)
+        return self._group_editor(spec)
 
-    def _path_editor(self, name: str, mode: PathMode, convert: Callable[[str], Any]) -> _Field:
-        """A line edit with a browse button; ``mode`` says which dialog the button opens."""
-        if mode not in typing.get_args(PathMode):
-            raise TypeError(f"DataclassForm: field {name!r}: metadata path must be one of {typing.get_args(PathMode)}")
+    def _group_editor(self, spec: FieldSpec) -> _Field:
+        """A titled box around the form of a nested config."""
+        box = QGroupBox(spec.label)
+        inner = DataclassForm(spec.config_type, spec.default, box, specs=spec.fields)
+        QVBoxLayout(box).addWidget(inner)
+        self._groups[spec.name] = inner
+
+        def get() -> Any:
+            try:
+                return inner.value()
+            except FieldError as exc:
+                raise exc.within(spec.name) from None
+
+        return _Field(box, get, inner.set_value)
+
+    def _path_editor(self, spec: FieldSpec) -> _Field:
+        """A line edit with a browse button opening the dialog the field's path kind calls for."""
         row = QWidget()
         line = QLineEdit()
         browse = QToolButton()
         browse.setText("…")
-        browse.setObjectName(f"{name}_browse")
+        browse.setObjectName(f"{spec.key}_browse")
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(line)
         layout.addWidget(browse)
 
         def pick() -> None:
-            chosen = self.ask_path(name, line.text(), mode)
+            chosen = self.ask_path(spec.key, line.text(), spec.path)
             if chosen:
                 line.setText(chosen)
 
         browse.clicked.connect(pick)
-        return _Field(row, lambda: convert(line.text()), lambda v: line.setText(str(v)))
+        return _Field(row, lambda: spec.parse(line.text()), lambda v: line.setText(str(v)))
 
-    def ask_path(self, name: str, current: str, mode: PathMode) -> str:
-        """The dialog behind a path field's button: an existing file, a folder, or a file to write
-        (tests replace this method)."""
-        title = field_label(name)
+    def ask_path(self, name: str, current: str, mode: PathKind) -> str:
+        """The dialog behind a path field's button: an existing file or image, a folder, or a file to
+        write, offering the field's extensions (tests replace this method)."""
+        spec = next(s for s in self.fields() if s.key == name)
+        title = spec.label
         if mode == "folder":
             return QFileDialog.getExistingDirectory(self, title, current)
+        patterns = " ".join(f"*{e}" for e in spec.extensions)
+        filters = f"{'Images' if mode == 'image' else title} ({patterns});;All files (*)" if patterns else ""
         if mode == "save":
-            return QFileDialog.getSaveFileName(self, title, current)[0]
-        return QFileDialog.getOpenFileName(self, title, current)[0]
+            return QFileDialog.getSaveFileName(self, title, current, filters)[0]
+        return QFileDialog.getOpenFileName(self, title, current, filters)[0]
 
     @staticmethod
-    def _tuple_editor(name: str, kind: Any, meta: typing.Mapping[str, Any]) -> _Field:
-        args = typing.get_args(kind)
-        if not args or Ellipsis in args or any(a not in (int, float) for a in args):
-            raise TypeError(
-                f"DataclassForm: field {name!r}: only fixed-length tuples of int/float are supported, got {kind!r}"
-            )
+    def _tuple_editor(spec: FieldSpec) -> _Field:
         row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        spins = [_spin(a, meta, chars=3) for a in args]
+        spins = [_spin(item, spec, chars=3) for item in spec.items]
         for spin in spins:  # compact: typed in, no arrows
             spin.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
             layout.addWidget(spin)
@@ -281,15 +309,9 @@ class DataclassForm(QWidget):
             for spin, v in zip(spins, values):
                 spin.setValue(v)
 
-        return _Field(row, lambda: tuple(a(s.value()) for a, s in zip(args, spins)), set_)
+        return _Field(row, lambda: tuple(item(s.value()) for item, s in zip(spec.items, spins)), set_)
 
 
-def _defaults(config_type: type) -> dict[str, Any]:
+def _defaults(specs: tuple[FieldSpec, ...]) -> dict[str, Any]:
     """Field defaults, for forms of configs that cannot be built without arguments."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(config_type):
-        if f.default is not dataclasses.MISSING:
-            out[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            out[f.name] = f.default_factory()
-    return out
+    return {spec.name: spec.default for spec in specs if not spec.required}

@@ -2,6 +2,7 @@
 
 Engine issues call :meth:`GeneratePanel.add_engine`; the panel knows nothing of any engine. A tab
 scrolls only vertically: its form narrows to the dock's width, however narrow the dock is docked.
+An image dropped on the dock (or opened in the window) fills the current engine's first image field.
 """
 
 from __future__ import annotations
@@ -9,16 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
+from engines.fields import IMAGE_EXTENSIONS
 from studio.panels.forms import DataclassForm
 
 
 class GeneratePanel(QTabWidget):
     """Tabs of engine forms; shows a hint until the first engine is added."""
-
-    image_imported = Signal(str)  # an image dropped or imported for the generators to use
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -26,7 +27,7 @@ class GeneratePanel(QTabWidget):
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.addTab(self._placeholder, "Generate")
         self.forms: dict[str, DataclassForm] = {}
-        self.input_images: list[Path] = []
+        self.setAcceptDrops(True)
 
     def add_engine(self, name: str, config_type: type, on_run: Callable[[Any], None]) -> DataclassForm:
         """A tab named ``name`` whose Run button calls ``on_run(config)``."""
@@ -63,17 +64,43 @@ class GeneratePanel(QTabWidget):
     def _run(form: DataclassForm, error: QLabel, on_run: Callable[[Any], None]) -> None:
         """Build the config and hand it on; or say, under the button, why it cannot be built."""
         problems = form.problems()
-        if not problems:
-            try:
-                config = form.value()
-            except (TypeError, ValueError) as exc:  # the config's own validation
-                problems = [str(exc)]
         error.setText("\n".join(problems))
         error.setVisible(bool(problems))
         if not problems:
-            on_run(config)
+            on_run(form.value())
 
-    def add_input_image(self, path: str | Path) -> None:
-        """Remember an imported image as input for image-conditioned engines."""
-        self.input_images.append(Path(path))
-        self.image_imported.emit(str(path))
+    # ----------------------------------------------------------------- images as inputs
+    def add_input_image(self, path: str | Path) -> bool:
+        """Put the image ``path`` into the current engine's first image field; False when it has none."""
+        form, key = self._image_field()
+        if key is None:
+            return False
+        form.set_field(key, path)
+        return True
+
+    def _image_field(self) -> tuple[DataclassForm | None, str | None]:
+        """The current engine's form and the key of its first image field (None when it has none)."""
+        form = self.forms.get(self.tabText(self.currentIndex()))
+        key = None if form is None else next((s.key for s in form.fields() if s.path == "image" and s.gui), None)
+        return form, key
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _dropped_image(event) is not None and self._image_field()[1] is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()  # the window takes other files
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        image = _dropped_image(event)
+        if image is not None and self.add_input_image(image):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+
+def _dropped_image(event: QDragEnterEvent | QDropEvent) -> Path | None:
+    """The first local image file the drag carries."""
+    for url in event.mimeData().urls():
+        if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in IMAGE_EXTENSIONS:
+            return Path(url.toLocalFile())
+    return None

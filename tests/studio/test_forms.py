@@ -10,21 +10,20 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QLabel, QLineEdit, QPushButton, QScrollArea, QToolButton, QWidget
 
 from engines import registry
+from engines.fields import field_docs, field_label
 from engines.reconstruct import ReconstructConfig
-from engines.registry import config_from_dict, engine_names, field_docs, find_engine, load_engines
+from engines.registry import engine_names, load_engines
 from studio.cli import main
-from studio.commands.generate import config_values
-from studio.panels.forms import DataclassForm, field_label
+from studio.panels.forms import DataclassForm
 from studio.panels.generate import GeneratePanel
 from studio.settings import Settings
-from tests.studio.test_generate_cli import engine_parser
-
-load_engines()  # the engines the CLI and the Generate dock offer, for the agreement test's parameters
+from tests.engines.test_fields import AllKinds
+from tests.studio.test_window_user import drop_files
 
 
 class Quality(enum.Enum):
@@ -214,18 +213,20 @@ def test_the_reconstruct_tab_fits_a_narrow_dock(qtbot, width):
     assert description.text().startswith("Settings of a reconstruction")
 
 
-def test_run_sends_the_config_built_from_the_form(qtbot):
+def test_run_sends_the_config_built_from_the_form(qtbot, tmp_path):
     sent = []
     panel = reconstruct_panel(qtbot, 340, sent.append)
     form = panel.forms["reconstruct"]
-    form.editor("data").findChild(QLineEdit).setText("/data/lego")
+    form.editor("data").findChild(QLineEdit).setText(str(tmp_path))
     form.editor("steps").setValue(12)
     form.editor("background").findChildren(QDoubleSpinBox)[1].setValue(0.5)
+    form.editor("densify.refine_every").setValue(7)
     qtbot.mouseClick(panel.findChild(QPushButton, "run"), Qt.MouseButton.LeftButton)
-    assert sent == [ReconstructConfig(data="/data/lego", steps=12, background=(1.0, 0.5, 1.0))]
+    densify = dataclasses.replace(ReconstructConfig(data=str(tmp_path)).densify, refine_every=7)
+    assert sent == [ReconstructConfig(data=str(tmp_path), steps=12, background=(1.0, 0.5, 1.0), densify=densify)]
 
 
-def test_run_names_what_is_missing_or_wrong_instead_of_starting(qtbot):
+def test_run_names_what_is_missing_or_wrong_instead_of_starting(qtbot, tmp_path):
     sent = []
     panel = reconstruct_panel(qtbot, 340, sent.append)
     form = panel.forms["reconstruct"]
@@ -234,9 +235,12 @@ def test_run_names_what_is_missing_or_wrong_instead_of_starting(qtbot):
     run = panel.findChild(QPushButton, "run")
     qtbot.mouseClick(run, Qt.MouseButton.LeftButton)
     assert sent == [] and error.isVisible() and error.text() == "Data is required"
-    form.editor("data").findChild(QLineEdit).setText("/data/lego")
+    form.editor("data").findChild(QLineEdit).setText(str(tmp_path / "missing"))
     qtbot.mouseClick(run, Qt.MouseButton.LeftButton)
-    assert sent == [ReconstructConfig(data="/data/lego")] and not error.isVisible()
+    assert sent == [] and error.text() == f"Data: no such folder: {str(tmp_path / 'missing')!r}"
+    form.editor("data").findChild(QLineEdit).setText(str(tmp_path))
+    qtbot.mouseClick(run, Qt.MouseButton.LeftButton)
+    assert sent == [ReconstructConfig(data=str(tmp_path))] and not error.isVisible()
 
 
 def test_run_shows_the_configs_own_validation_error(qtbot):
@@ -252,7 +256,7 @@ def test_run_shows_the_configs_own_validation_error(qtbot):
 
 def test_small_floats_show_their_digits_and_step_by_their_magnitude(qtbot):
     panel = reconstruct_panel(qtbot, 340)
-    grad = panel.forms["reconstruct"].editor("densify_grad")
+    grad = panel.forms["reconstruct"].editor("densify.grow_grad2d")
     assert grad.text() == "0.00020"  # two significant digits
     grad.stepUp()
     assert grad.value() == pytest.approx(0.00021)
@@ -281,35 +285,6 @@ def test_the_wheel_scrolls_the_form_instead_of_changing_the_value_under_it(qtbot
     assert steps.value() != before
 
 
-SAMPLES = {str: "somewhere", int: 7, float: 0.125}
-"""Values for the fields a config cannot do without, by type."""
-
-
-@pytest.mark.parametrize("name", engine_names())
-def test_cli_and_form_agree_on_every_engines_fields(qtbot, name):
-    config_cls = find_engine(name).config_cls
-    fields = [f for f in dataclasses.fields(config_cls) if f.init]
-    parser = engine_parser(name)
-    settings = next(group for group in parser._action_groups if group.title == "engine settings")
-    assert {action.dest for action in settings._group_actions} == {f.name for f in fields}
-
-    form = DataclassForm(config_cls)
-    qtbot.addWidget(form)
-    for f in fields:
-        if f.metadata.get("gui", True):
-            assert form.editor(f.name).objectName() == f.name
-    hints = typing.get_type_hints(config_cls)
-    required = {
-        f.name: SAMPLES[hints[f.name]]
-        for f in fields
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    }
-    argv = [text for key, value in required.items() for text in (f"--{key.replace('_', '-')}", str(value))]
-    args = parser.parse_args(argv)
-    form.set_value(required)
-    assert form.value() == config_from_dict(config_cls, config_values(args, config_cls))
-
-
 def test_a_broken_engine_module_is_left_out_and_the_cli_says_why(monkeypatch, capsys):
     monkeypatch.setattr(registry, "ENGINE_MODULES", registry.ENGINE_MODULES + ("engines.no_such_engine",))
     failed = load_engines()
@@ -321,3 +296,31 @@ def test_a_broken_engine_module_is_left_out_and_the_cli_says_why(monkeypatch, ca
     error = capsys.readouterr().err
     assert "'no_such_engine' is unavailable" in error
     assert "engines.no_such_engine failed to import" in error
+
+
+def test_an_image_dropped_on_the_generate_dock_fills_the_engines_first_image_field(qtbot, tmp_path):
+    panel = GeneratePanel()
+    qtbot.addWidget(panel)
+    panel.add_engine("reconstruct", ReconstructConfig, lambda config: None)
+    image = tmp_path / "cat.png"
+    image.write_bytes(b"")
+    assert not panel.add_input_image(image)  # no field of reconstruct takes an image
+    assert drop_files(panel, [QUrl.fromLocalFile(str(image))]) == (False, False)  # left to the window
+    form = panel.add_engine("all_kinds", AllKinds, lambda config: None)
+    panel.setCurrentIndex(1)
+    assert drop_files(panel, [QUrl.fromLocalFile(str(tmp_path / "notes.txt"))]) == (False, False)
+    assert drop_files(panel, [QUrl.fromLocalFile(str(image))]) == (True, True)
+    assert form.editor("image").findChild(QLineEdit).text() == str(image)
+    form.set_field("prompt", "a cat")
+    assert form.value().image == str(image)
+
+
+def test_the_preferences_round_trip_through_the_form(qtbot, tmp_path):
+    settings = Settings(model_folders=["/models", "/more"], device="cpu", cache_folder=str(tmp_path),
+                        autosave_interval_s=30, ui_scale=1.5, recent_files=["/a.a4d"], last_project="/a.a4d")
+    form = DataclassForm(Settings, settings)
+    qtbot.addWidget(form)
+    assert form.value() == settings
+    assert form.editor("autosave_interval_s").maximum() == 3600 and form.editor("ui_scale").minimum() == 0.5
+    with pytest.raises(KeyError):
+        form.editor("recent_files")  # gui False: kept, not shown

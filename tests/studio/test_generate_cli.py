@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import typing
+from pathlib import Path
 
 import pytest
 
+from engines.fields import FieldSpec, describe_fields
 from engines.reconstruct import ReconstructConfig
 from engines.registry import config_from_dict
 from scene import GaussianCloud
 from scene.io import load
 from studio.cli import build_parser, main
-from studio.commands.generate import config_values
+from studio.commands.generate import config_values, option_name
 from tests.engines.test_nerf_synthetic import orbit_cameras, write_dataset
 
 
@@ -25,39 +26,56 @@ def engine_parser(name: str = "reconstruct") -> argparse.ArgumentParser:
     return sub(sub(build_parser(), "generate"), name)
 
 
-def other_value(field: dataclasses.Field, kind) -> tuple[str, object]:
-    """A command-line text for ``field`` different from its default, and the value it parses to."""
-    if kind is int:
-        return "7", 7
-    if kind is float:
-        return "0.125", 0.125
-    if kind is str:
-        return "somewhere", "somewhere"
-    if typing.get_origin(kind) is tuple:
-        return "0.25,-0.5,1", (0.25, -0.5, 1.0)
-    choices = [c for c in typing.get_args(kind) if c != field.default]
-    return choices[0], choices[0]
+def other_value(spec: FieldSpec, folder: Path) -> tuple[str, object]:
+    """A command-line text for a field, different from its default and in its range, and the value it parses to."""
+    if spec.path == "folder":
+        return str(folder), str(folder)
+    if spec.path == "save":
+        return str(folder / "out.splat"), str(folder / "out.splat")
+    if spec.kind == "int":
+        value = spec.default + 1 if spec.maximum is None or spec.default < spec.maximum else spec.default - 1
+        return str(value), value
+    if spec.kind == "float":
+        value = spec.default / 2 if spec.default else 0.5
+        return repr(value), value
+    if spec.kind == "tuple":
+        return "0.25,0.5,1", (0.25, 0.5, 1.0)
+    choice = next(c for c in spec.choices if c != spec.default)
+    return spec.to_text(choice), choice
 
 
-def test_every_config_field_is_an_option():
-    parser = engine_parser()
-    hints = typing.get_type_hints(ReconstructConfig)
+def test_every_config_field_is_an_option(tmp_path):
     argv, expected = [], {}
-    for field in dataclasses.fields(ReconstructConfig):
-        text, value = other_value(field, hints[field.name])
-        argv += [f"--{field.name.replace('_', '-')}", text]
-        expected[field.name] = value
-    args = parser.parse_args(argv)
-    assert config_from_dict(ReconstructConfig, config_values(args, ReconstructConfig)) == ReconstructConfig(**expected)
+    for spec in (item for top in describe_fields(ReconstructConfig) for item in top.walk() if item.kind != "group"):
+        text, value = other_value(spec, tmp_path)
+        argv += [option_name(spec.key), text]
+        *groups, name = spec.key.split(".")
+        target = expected
+        for group in groups:
+            target = target.setdefault(group, {})
+        target[name] = value
+    args = engine_parser().parse_args(argv)
+    made = config_from_dict(ReconstructConfig, config_values(args, ReconstructConfig))
+    assert made == config_from_dict(ReconstructConfig, expected)
+    assert made.densify.refine_every == 51 and made.learning_rates.quats == 5e-4  # groups given in full
 
 
-def test_defaults_come_from_the_dataclass_and_help_from_its_docs():
+def test_defaults_come_from_the_dataclass_and_help_from_its_docs(tmp_path):
     parser = engine_parser()
-    args = parser.parse_args(["--data", "d"])
-    assert config_from_dict(ReconstructConfig, config_values(args, ReconstructConfig)) == ReconstructConfig(data="d")
-    text = parser.format_help()
-    assert "Optimization steps. (default: 800)" in " ".join(text.split()).replace("--steps STEPS ", "")
+    args = parser.parse_args(["--data", str(tmp_path)])
+    assert config_from_dict(ReconstructConfig, config_values(args, ReconstructConfig)) == ReconstructConfig(data=str(tmp_path))
+    text = " ".join(parser.format_help().split())
+    assert "Optimization steps. (default: 800)" in text.replace("--steps STEPS ", "")
+    assert "Steps between densifications. (default: 50)" in text.replace("--densify.refine-every REFINE_EVERY ", "")
+    assert "engine settings: densify: When and how Gaussians are cloned" in text
     assert "--run-dir" in text and "--resume" in text and "--device" in text
+
+
+def test_one_setting_of_a_group_keeps_the_engines_defaults_for_the_others(tmp_path):
+    args = engine_parser().parse_args(["--data", str(tmp_path), "--densify.max-splats", "99"])
+    config = config_from_dict(ReconstructConfig, config_values(args, ReconstructConfig))
+    assert config.densify == dataclasses.replace(ReconstructConfig(data=str(tmp_path)).densify, max_splats=99)
+    assert config.densify.refine_start == 100  # the reconstruct engine's, not the strategy's 3DGS default
 
 
 @pytest.mark.parametrize("argv", [["--steps", "3"], ["--data", "d", "--background", "1,2"],
@@ -66,6 +84,30 @@ def test_usage_errors(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["generate", "reconstruct", *argv])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--steps", "0"], "argument --steps: must be at least 1, got 0"),
+     (["--background", "0,0,2"], "argument --background: must be at most 1, got 0,0,2"),
+     (["--densify.refine-every", "0"], "argument --densify.refine-every: must be at least 1, got 0"),
+     (["--learning-rates.means", "0"], "argument --learning-rates.means: must be positive, got 0"),
+     (["--out", "x.glb"], "argument --out: must end with .ply or .splat, got 'x.glb'")],
+)
+def test_values_the_config_refuses_are_usage_errors_before_any_run(argv, message, tmp_path, capsys, monkeypatch):
+    started = []
+    monkeypatch.setattr("engines.runtime.foreground.run_foreground", lambda *a, **k: started.append(a) or 0)
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "reconstruct", "--data", str(tmp_path), *argv])
+    assert exc.value.code == 2 and started == []
+    assert message in capsys.readouterr().err
+
+
+def test_a_missing_dataset_folder_is_named(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "reconstruct", "--data", str(tmp_path / "nope")])
+    assert exc.value.code == 2
+    assert f"argument --data: no such folder: {str(tmp_path / 'nope')!r}" in capsys.readouterr().err
 
 
 def test_failures_are_one_line(tmp_path, capsys):
