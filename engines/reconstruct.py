@@ -14,13 +14,15 @@ torch is imported inside :func:`reconstruct`, so listing engines stays light.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Literal
 
 import numpy as np
 
+from engines.fields import check_fields
+from engines.optim_settings import DensifySettings, LearningRates
 from engines.registry import register_engine
 from scene import Camera, GaussianCloud
 
@@ -39,44 +41,43 @@ class ReconstructConfig:
 
     data: str = field(metadata={"path": "folder"})
     """Dataset folder in NeRF-synthetic layout (transforms_train.json, or transforms.json)."""
-    out: str = field(default="", metadata={"path": "save"})
-    """PLY to write at the end; empty: reconstruction.ply in the run folder."""
-    steps: int = 800
+    out: str = field(default="", metadata={"path": "save", "extensions": (".ply", ".splat")})
+    """Splat file (.ply or .splat) to write at the end; empty: reconstruction.ply in the run folder."""
+    steps: int = field(default=800, metadata={"min": 1})
     """Optimization steps."""
-    resolution: int = 0
+    resolution: int = field(default=0, metadata={"min": 0})
     """Downscale images so the longer side is at most this many pixels (0: as stored)."""
-    background: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    background: tuple[float, float, float] = field(default=(1.0, 1.0, 1.0), metadata={"min": 0.0, "max": 1.0})
     """RGB 0-1 the transparent parts of the images are composited on, and rendered over."""
-    sh_degree: int = 3
+    sh_degree: int = field(default=3, metadata={"min": 0, "max": 3})
     """Spherical-harmonic degree of the colours (0: no view dependence)."""
-    sh_interval: int = 150
+    sh_interval: int = field(default=150, metadata={"min": 1})
     """Steps between adding one more SH band (3DGS: 1000 of 30k)."""
-    init_points: int = 4000
+    init_points: int = field(default=4000, metadata={"min": 1})
     """Random Gaussians to start from, inside the silhouettes (fewer when the hull is tiny)."""
-    init_extent: float = 0.0
+    init_extent: float = field(default=0.0, metadata={"min": 0.0})
     """Half side of the start cube in world units (0: fitted to the cameras' common view)."""
-    max_splats: int = 8000
-    """Densification never grows the cloud beyond this many Gaussians."""
-    views_per_step: int = 1
+    views_per_step: int = field(default=1, metadata={"min": 1})
     """Training views rendered and compared in each step."""
-    lambda_dssim: float = 0.2
+    lambda_dssim: float = field(default=0.2, metadata={"min": 0.0, "max": 1.0})
     """Weight of D-SSIM against L1 in the loss (3DGS: 0.2)."""
-    densify_from: int = 100
-    """First step at which Gaussians are cloned, split and pruned."""
-    densify_until: int = 550
-    """Step after which the cloud only gets optimized."""
-    densify_every: int = 50
-    """Steps between densifications."""
-    densify_grad: float = 2e-4
-    """Screen-space gradient threshold above which a Gaussian grows."""
-    opacity_reset_every: int = 300
-    """Steps between opacity resets (0: never)."""
-    snapshot_every: int = 25
+    snapshot_every: int = field(default=25, metadata={"min": 1})
     """Steps between snapshots of the cloud."""
-    seed: int = 0
+    seed: int = field(default=0, metadata={"min": 0})
     """Random seed (start cloud, view order, splits)."""
     backend: Literal["auto", "gsplat", "torch"] = "auto"
     """Rasterizer: gsplat on CUDA, our PyTorch one elsewhere ("auto" picks)."""
+    densify: DensifySettings = field(
+        default_factory=lambda: DensifySettings(
+            grow_grad2d=2e-4, refine_start=100, refine_stop=550, refine_every=50, reset_every=300, max_splats=8000
+        )
+    )
+    """When and how Gaussians are cloned, split and pruned (scaled down from 3DGS's 30k steps)."""
+    learning_rates: LearningRates = field(default_factory=LearningRates)
+    """Adam's learning rate of each kind of parameter (3DGS's)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @register_engine("reconstruct", ReconstructConfig)
@@ -90,11 +91,11 @@ def reconstruct(config: ReconstructConfig, ctx: "RunContext") -> Iterator["Event
     from engines.data import has_split, load_views
     from engines.optim import DensifyStrategy, GaussianModel, photometric_loss, psnr
     from engines.optim.checkpoint import restore_training, training_state
-    from engines.runtime.events import Log, Progress, Result, Snapshot
+    from engines.runtime.events import MAIN, Log, Preparing, Progress, Result, Snapshot
     from scene.io import save
 
-    _check(config)
     started = time.perf_counter()
+    yield Preparing(None, "loading the training views")
     train = load_views(config.data, "train", config.background, config.resolution or None)
     yield Log(f"{len(train)} training views of {train.images.shape[2]}x{train.images.shape[1]} px")
     device = torch.device(ctx.device)
@@ -104,16 +105,10 @@ def reconstruct(config: ReconstructConfig, ctx: "RunContext") -> Iterator["Event
     cloud = hull_init(train, config.init_points, centre, config.init_extent or half_extent, config.sh_degree, rng)
     yield Log(f"started from {len(cloud)} Gaussians inside the views' silhouettes")
     model = GaussianModel.from_cloud(
-        cloud, config.sh_degree, device, scene_scale=scene_scale, steps=config.steps, sh_interval=config.sh_interval
+        cloud, config.sh_degree, device, lrs=config.learning_rates, scene_scale=scene_scale, steps=config.steps,
+        sh_interval=config.sh_interval,
     )
-    strategy = DensifyStrategy(
-        grow_grad2d=config.densify_grad,
-        refine_start=config.densify_from,
-        refine_stop=config.densify_until,
-        refine_every=config.densify_every,
-        reset_every=config.opacity_reset_every,
-        max_splats=config.max_splats,
-    )
+    strategy = DensifyStrategy(**dataclasses.asdict(config.densify))
     strategy_state = strategy.initialize_state(scene_scale)
     first = 1
     if ctx.resume_state is not None:
@@ -136,7 +131,7 @@ def reconstruct(config: ReconstructConfig, ctx: "RunContext") -> Iterator["Event
         if ctx.should_checkpoint(step):
             ctx.save_checkpoint(step, training_state(model, strategy_state, step))
         if step % config.snapshot_every == 0 and ctx.wants_snapshot():
-            yield Snapshot(model.to_cloud())
+            yield Snapshot(model.live_arrays())  # copied before the next step; the view validates it
         metrics = {"loss": loss.item(), "psnr": psnr(out.rgb, images[views]), "splats": float(len(model))}
         yield Progress(step, config.steps, metrics)
 
@@ -147,14 +142,11 @@ def reconstruct(config: ReconstructConfig, ctx: "RunContext") -> Iterator["Event
     if has_split(config.data, "test"):
         test = load_views(config.data, "test", config.background, config.resolution or None)
         summary["test_psnr"] = evaluate(model, test, background, config.backend, device)
-    out_path = _output_path(config, ctx)
-    paths = []
+    out_path = ctx.save_output(lambda path: save(path, final), config.out, "reconstruction.ply")
     if out_path is None:
         yield Log("no output file: give `out` or run with a run folder", "warning")
-    else:
-        save(out_path, final)
-        paths.append(str(out_path))
-    yield Result(paths, summary)
+    outputs = {} if out_path is None else {MAIN: str(out_path)}
+    yield Result(list(outputs.values()), summary, outputs)
 
 
 # --------------------------------------------------------------------- scene set-up
@@ -265,23 +257,3 @@ def evaluate(model: "GaussianModel", views: "Views", background, backend: str, d
             for i in range(0, len(views), chunk)
         ])
     return psnr(renders, torch.as_tensor(views.images, device=device))
-
-
-def _output_path(config: ReconstructConfig, ctx: "RunContext") -> Path | None:
-    if config.out:
-        return Path(config.out)
-    return None if ctx.run_dir is None else ctx.run_dir / "reconstruction.ply"
-
-
-def _check(config: ReconstructConfig) -> None:
-    """Reject settings that cannot work, with a message naming the field."""
-    positive = ("steps", "init_points", "max_splats", "views_per_step", "densify_every", "snapshot_every", "sh_interval")
-    for name in positive:
-        if getattr(config, name) <= 0:
-            raise ValueError(f"ReconstructConfig.{name} must be positive, got {getattr(config, name)}")
-    if not 0 <= config.sh_degree <= 3:
-        raise ValueError(f"ReconstructConfig.sh_degree must be 0-3, got {config.sh_degree}")
-    if len(config.background) != 3 or not all(0.0 <= v <= 1.0 for v in config.background):
-        raise ValueError(f"ReconstructConfig.background must be 3 numbers in 0-1, got {config.background}")
-    if not config.data:
-        raise ValueError("ReconstructConfig.data: give the dataset folder")

@@ -10,9 +10,12 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args, get_origin, get_type_hints
 
 from PySide6.QtCore import QStandardPaths
+
+from render.controllers import HomeView
+from render.helpers import SELECTION_COLOR
 
 APP_DIR = "atelier4d"
 Device = Literal["auto", "cpu", "cuda"]
@@ -49,8 +52,24 @@ class Settings:
     cache_folder: str = field(
         default="", metadata={"path": "folder", "help": "Downloads and derived files; empty for the default"}
     )
+    offline: bool = field(default=False, metadata={"help": "Engines never download models (use the model folders and the cache)"})
+    checkpoint_every_s: int = field(
+        default=60, metadata={"min": 0, "max": 3600, "help": "Seconds between a job's checkpoints; 0: only every 100 steps"}
+    )
     autosave_interval_s: int = field(default=120, metadata={"min": 0, "max": 3600, "help": "0 turns autosave off"})
     ui_scale: float = field(default=1.0, metadata={"min": 0.5, "max": 3.0, "help": "Takes effect on the next start"})
+    # the viewport (Viewport.apply_settings)
+    viewport_background: tuple[float, float, float] = field(
+        default=(0.13, 0.13, 0.15), metadata={"min": 0.0, "max": 1.0, "help": "Viewport background colour, RGB 0-1"}
+    )
+    selection_color: tuple[float, float, float] = field(
+        default=SELECTION_COLOR[:3], metadata={"min": 0.0, "max": 1.0, "help": "Colour of selected splats and outlines, RGB 0-1"}
+    )
+    show_grid: bool = field(default=True, metadata={"help": "The ground grid in the viewport"})
+    zoom_step: float = field(
+        default=0.85, metadata={"min": 0.5, "max": 0.99, "help": "Distance factor of one wheel step towards the target"}
+    )
+    home_view: HomeView = field(default="three-quarter", metadata={"help": "The direction Home looks from"})
     recent_files: list[str] = field(default_factory=list, metadata={"gui": False})
     last_project: str = field(default="", metadata={"gui": False})
 
@@ -77,8 +96,12 @@ class Settings:
         if not isinstance(raw, dict):
             return cls()
         known = {f.name for f in fields(cls)}
-        defaults = cls()
-        values = {k: v for k, v in raw.items() if k in known and _same_type(v, getattr(defaults, k))}
+        defaults, hints = cls(), get_type_hints(cls)
+        values = {
+            k: tuple(v) if isinstance(v, list) and isinstance(getattr(defaults, k), tuple) else v
+            for k, v in raw.items()
+            if k in known and _same_type(v, getattr(defaults, k)) and _allowed(v, hints[k])
+        }
         return cls(**values)
 
     def save(self, path: Path | None = None) -> None:
@@ -92,7 +115,16 @@ class Settings:
 def _same_type(value: object, default: object) -> bool:
     if isinstance(default, float):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, tuple):  # JSON keeps tuples as lists
+        return (
+            isinstance(value, list) and len(value) == len(default) and all(map(_same_type, value, default))
+        )
     return type(value) is type(default)
+
+
+def _allowed(value: object, hint: object) -> bool:
+    """Whether ``value`` is one of a ``Literal`` field's choices (any value of other fields)."""
+    return get_origin(hint) is not Literal or value in get_args(hint)
 
 
 def settings_path() -> Path:

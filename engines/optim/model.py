@@ -9,32 +9,17 @@ active SH degree grows by one band every ``sh_interval`` steps, as in 3DGS.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from engines.optim_settings import LearningRates
 from scene import GaussianCloud
 
 PARAM_NAMES = ("means", "log_scales", "quats", "opacity_logits", "sh_dc", "sh_rest")
 ADAM_EPS = 1e-15  # 3DGS: tiny epsilon, so small gradients still move parameters
-
-
-@dataclass(frozen=True)
-class LearningRates:
-    """Per-group Adam learning rates (3DGS defaults; the means' are multiplied by the scene scale)."""
-
-    means: float = 1.6e-4
-    """Initial learning rate of the centres, in scene-scale units per step."""
-    means_final: float = 1.6e-6
-    """Learning rate of the centres at the last step (reached exponentially)."""
-    log_scales: float = 5e-3
-    quats: float = 1e-3
-    opacity_logits: float = 5e-2
-    sh_dc: float = 2.5e-3
-    sh_rest: float = 2.5e-3 / 20
 
 
 class GaussianModel:
@@ -82,6 +67,15 @@ class GaussianModel:
         p = {name: t.detach().cpu().numpy().copy() for name, t in self.params.items()}
         sh = np.concatenate([p["sh_dc"], p["sh_rest"]], axis=1)
         return GaussianCloud(p["means"], p["log_scales"], p["quats"], p["opacity_logits"], sh)
+
+    def live_arrays(self) -> Any:
+        """The current Gaussians as ``LiveArrays`` of kind "splats": the parameters themselves, no
+        copy; a snapshot of them costs the engine one copy into shared memory, when the worker takes it."""
+        from engines.runtime.stream import LiveArrays
+
+        p = self.params
+        arrays = {name: p[name] for name in ("means", "log_scales", "quats", "opacity_logits")}
+        return LiveArrays("splats", {**arrays, "sh": (p["sh_dc"], p["sh_rest"])})
 
     # ----------------------------------------------------------------- activated values
     def __len__(self) -> int:

@@ -1,11 +1,12 @@
 """The worker runtime: engine runs in worker processes that stream events to a Qt-free consumer.
 
-* :mod:`engines.runtime.events` — what a run reports (Progress, Snapshot, Log, Checkpointed,
-  Result, Failed) and the states of a job;
-* :mod:`engines.runtime.context` — :class:`RunContext`, the engine's view of the runtime, and the
-  checkpoint protocol;
+* :mod:`engines.runtime.events` — what a run reports (Preparing, Progress, Snapshot, Log,
+  Checkpointed, Result, Failed) and the states of a job;
+* :mod:`engines.runtime.context` — :class:`RunContext`, the engine's view of the runtime (the
+  checkpoint protocol, outputs, :class:`WorkerSettings`);
+* :mod:`engines.runtime.checks` — the checks of a run's input and output paths before its first step;
 * :mod:`engines.runtime.checkpoint` — checkpoint files (npz/pt + JSON, no arbitrary pickle);
-* :mod:`engines.runtime.stream` — snapshots through shared memory, latest wins;
+* :mod:`engines.runtime.stream` — snapshots of any payload kind through shared memory, latest wins per key;
 * :mod:`engines.runtime.worker` — the worker process;
 * :mod:`engines.runtime.manager` — :class:`JobManager`, the job queue the GUI polls;
 * :mod:`engines.runtime.foreground` — one job in a terminal, with a progress bar and Ctrl-C.
@@ -14,11 +15,24 @@ Engines themselves are registered in :mod:`engines.registry`.
 """
 
 from engines.runtime.checkpoint import Checkpoint, checkpoint_step, discard_checkpoint, load_checkpoint
-from engines.runtime.context import RunContext
-from engines.runtime.events import Checkpointed, Event, Failed, JobState, Log, Progress, Result, Snapshot
+from engines.runtime.checks import path_problems
+from engines.runtime.context import RunContext, WorkerSettings
+from engines.runtime.events import (
+    MAIN,
+    Checkpointed,
+    Event,
+    Failed,
+    JobState,
+    Log,
+    Preparing,
+    Progress,
+    Result,
+    Snapshot,
+)
 from engines.runtime.manager import JobInfo, JobManager, JobUpdate, RuntimeOptions
 
 __all__ = [
+    "MAIN",
     "Checkpoint",
     "Checkpointed",
     "Event",
@@ -28,12 +42,15 @@ __all__ = [
     "JobState",
     "JobUpdate",
     "Log",
+    "Preparing",
     "Progress",
     "Result",
     "RunContext",
     "RuntimeOptions",
     "Snapshot",
+    "WorkerSettings",
     "checkpoint_step",
     "discard_checkpoint",
     "load_checkpoint",
+    "path_problems",
 ]

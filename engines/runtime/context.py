@@ -6,8 +6,9 @@ Checkpoint protocol (the engine's side):
   ``ctx.should_checkpoint(step)``. When it returns True the engine calls
   ``ctx.save_checkpoint(step, state)`` before its next ``yield``. ``state`` is a dict of numpy
   arrays, torch tensors and plain values (see :mod:`engines.runtime.checkpoint`).
-* It returns True every ``checkpoint_every`` steps (a runtime setting) and as soon as a pause or a
-  cancel is pending, so those leave a checkpoint at the step where the run stopped.
+* It returns True every ``checkpoint_every`` steps and every ``checkpoint_every_s`` seconds
+  (runtime settings; 0 turns either off), and as soon as a pause or a cancel is pending, so those
+  leave a checkpoint at the step where the run stopped.
 * On start, ``ctx.resume_state`` is the state last saved (None for a fresh run) and
   ``ctx.resume_step`` its step (0 for a fresh run); the engine restores itself and goes on from the
   step after it.
@@ -15,15 +16,38 @@ Checkpoint protocol (the engine's side):
 Snapshots: ``ctx.wants_snapshot()`` says whether a :class:`Snapshot` yielded now would be shipped;
 an engine uses it to skip building one (copying a cloud off the GPU costs time) when it would only be
 dropped. Snapshots yielded anyway are fine: the newest one wins.
+
+Outputs: ``ctx.save_output(write, path, default_name)`` writes a result where the config says, or
+into the run folder, and when the config's place fails at the end (its folder was removed during
+the run) keeps the result in the run folder and says where in the log.
+
+Settings the engine needs from the user's preferences (model folders, cache, offline mode) are
+``ctx.settings``, a :class:`WorkerSettings`.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from engines.runtime.checkpoint import Checkpoint, save_checkpoint
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """The user's preferences an engine may need, sent to its worker explicitly (the GUI and the
+    command line both fill them from the saved settings)."""
+
+    model_folders: tuple[str, ...] = ()
+    """Folders searched for model weights before downloading."""
+    cache_folder: str = ""
+    """Where downloads and derived files go ("": the engine's default)."""
+    offline: bool = False
+    """Never download: models must be in the model folders or the cache (the worker also sets
+    ``HF_HUB_OFFLINE`` for Hugging Face libraries)."""
 
 
 class RunContext:
@@ -37,9 +61,12 @@ class RunContext:
         engine: str = "",
         config: dict[str, Any] | None = None,
         checkpoint_every: int = 0,
+        checkpoint_every_s: float = 0.0,
         resume: Checkpoint | None = None,
+        settings: WorkerSettings = WorkerSettings(),
         wants_snapshot: Callable[[], bool] = lambda: True,
         on_checkpoint: Callable[[int], None] = lambda step: None,
+        on_log: Callable[[str, str], None] = lambda text, level: None,
     ) -> None:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         """Folder for the run's checkpoint and outputs (None: no checkpoints, outputs nowhere)."""
@@ -48,10 +75,14 @@ class RunContext:
         self.resume_step = resume.step if resume else 0
         self._engine = engine
         self._config = config or {}
+        self.settings = settings
         self._every = checkpoint_every
+        self._every_s = checkpoint_every_s
         self._last_saved = self.resume_step
+        self._last_saved_at = time.monotonic()
         self._wants_snapshot = wants_snapshot
         self._on_checkpoint = on_checkpoint
+        self._on_log = on_log
         self._requested = threading.Event()
         self._acknowledged = threading.Event()
         self._asked = False
@@ -80,6 +111,8 @@ class RunContext:
         if self._requested.is_set():
             self._acknowledged.set()
             return True
+        if self._every_s > 0 and time.monotonic() - self._last_saved_at >= self._every_s:
+            return True
         return self._every > 0 and step - self._last_saved >= self._every
 
     def save_checkpoint(self, step: int, state: dict[str, Any]) -> None:
@@ -87,12 +120,39 @@ class RunContext:
         if self.run_dir is None:
             raise RuntimeError("save_checkpoint: this run has no run folder")
         save_checkpoint(self.run_dir, step, state, self._engine, self._config)
-        self._last_saved = step
+        self._last_saved, self._last_saved_at = step, time.monotonic()
         self._on_checkpoint(step)
 
     def wants_snapshot(self) -> bool:
         """Whether a Snapshot yielded now would be shipped to the consumer."""
         return self._wants_snapshot()
+
+    def log(self, text: str, level: str = "info") -> None:
+        """Send a line to the job's log from inside a call (where the engine cannot ``yield Log``)."""
+        self._on_log(text, level)
+
+    def save_output(self, write: Callable[[Path], None], path: str | Path | None, default_name: str) -> Path | None:
+        """Write a result with ``write(target)`` to ``path``, or to ``default_name`` in the run
+        folder when ``path`` is empty; the file written (None: no path and no run folder).
+
+        When writing to ``path`` fails (its folder went away during the run, the disk is full...),
+        the result goes into the run folder under ``path``'s name instead, and the log says where,
+        so hours of work are not lost to a path checked before the first step.
+        """
+        fallback = None if self.run_dir is None else self.run_dir / (Path(path).name if path else default_name)
+        target = Path(path) if path else fallback
+        if target is None:
+            return None
+        try:
+            write(target)
+            return target
+        except OSError as exc:
+            if fallback is None or target == fallback:
+                raise
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write(fallback)
+            self.log(f"could not write {target} ({exc}); the result was saved in the run folder: {fallback}", "warning")
+            return fallback
 
     # ----------------------------------------------------------------- the runtime's side
     def request_checkpoint(self) -> None:

@@ -26,14 +26,33 @@ class Progress:
     elapsed_s: float = 0.0
 
 
+MAIN = "main"
+"""The key of a run's main output, the one snapshots and results have unless they name another."""
+
+
+@dataclass(frozen=True)
+class Preparing:
+    """Work before the first step (checking inputs and outputs, loading or downloading models):
+    ``fraction`` done (0-1; None when unknown) and what is happening, in words.
+
+    A Preparing event is also a point where a cancel takes effect at once (no step was done, so
+    there is nothing to checkpoint)."""
+
+    fraction: float | None
+    text: str
+
+
 @dataclass(frozen=True)
 class Snapshot:
-    """The current state of the thing being made: a ``scene.GaussianCloud`` or ``scene.MeshAsset``.
+    """The current state of output ``key``: any registered payload kind (``scene.kinds``), e.g. a
+    ``scene.GaussianCloud`` under "main", then a ``scene.MeshAsset`` under "mesh".
 
-    The payload must not change after it is yielded (both scene types are immutable).
+    The consumer keeps the newest snapshot of each key. The payload must not change after it is
+    yielded (payload kinds are immutable).
     """
 
     payload: Any
+    key: str = MAIN
 
 
 @dataclass(frozen=True)
@@ -53,10 +72,12 @@ class Checkpointed:
 
 @dataclass(frozen=True)
 class Result:
-    """The run finished; ``paths`` are the files it wrote, ``summary`` a few final numbers."""
+    """The run finished; ``paths`` are the files it wrote, ``summary`` a few final numbers, and
+    ``outputs`` the file written for each snapshot key (a subset of ``paths``)."""
 
     paths: list[str] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,14 +88,15 @@ class Failed:
     traceback: str | None = None
 
 
-Event = Union[Progress, Snapshot, Log, Checkpointed, Result, Failed]
+Event = Union[Preparing, Progress, Snapshot, Log, Checkpointed, Result, Failed]
 
 
 class JobState(str, enum.Enum):
     """The life of a job. Terminal states: cancelled, finished, failed."""
 
     QUEUED = "queued"  # waiting for its device
-    STARTING = "starting"  # worker process launched, engine not stepping yet
+    STARTING = "starting"  # worker process launched, importing the engine
+    PREPARING = "preparing"  # checking inputs and outputs, loading models: before the first step
     RUNNING = "running"
     PAUSED = "paused"  # worker alive, generator not stepped, checkpoint saved
     CANCELLING = "cancelling"  # asked to stop; stopped at the next step boundary or killed
@@ -89,4 +111,4 @@ class JobState(str, enum.Enum):
     @property
     def holds_device(self) -> bool:
         """Whether a worker process exists (and may hold device memory)."""
-        return self in (JobState.STARTING, JobState.RUNNING, JobState.PAUSED, JobState.CANCELLING)
+        return self in (JobState.STARTING, JobState.PREPARING, JobState.RUNNING, JobState.PAUSED, JobState.CANCELLING)

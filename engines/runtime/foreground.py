@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from engines.runtime.events import Failed, JobState, Log
+from engines.runtime.context import WorkerSettings
+from engines.runtime.events import Failed, JobState, Log, Preparing
 from engines.runtime.manager import JobInfo, JobManager, RuntimeOptions
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130  # 130 = 128 + SIGINT, the shell's convention
@@ -28,20 +29,22 @@ def run_foreground(
     resume: bool = False,
     device: str = "cpu",
     options: RuntimeOptions | None = None,
+    settings: WorkerSettings | None = None,
     stream: TextIO = sys.stderr,
     resume_hint: str = "run the same command with --resume",
 ) -> int:
     """Run ``engine`` with ``config`` until it ends; returns a process exit code.
 
     0: finished; 1: failed; 130: cancelled by Ctrl-C (SIGINT), after the engine saved a checkpoint
-    into ``run_dir`` when it could (the message says how to resume). Call it from the main thread.
+    into ``run_dir`` when it could (the message says how to resume). ``settings`` go to the
+    worker. Call it from the main thread.
     """
     wake = threading.Event()
     manager = JobManager(options, on_update=wake.set)
     interrupted = threading.Event()
     previous = None
     try:
-        job = manager.submit(engine, config, run_dir=run_dir, device=device, resume=resume)
+        job = manager.submit(engine, config, run_dir=run_dir, device=device, resume=resume, settings=settings)
         bar = _ProgressBar(engine, stream)
 
         def on_sigint(signum: int, frame: Any) -> None:
@@ -50,7 +53,7 @@ def run_foreground(
 
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGINT, on_sigint)
-        state = JobState.QUEUED
+        state, preparing = JobState.QUEUED, ""
         while not state.is_terminal:
             wake.wait(0.25)
             wake.clear()
@@ -59,6 +62,9 @@ def run_foreground(
                 for event in update.events:
                     if isinstance(event, Log):
                         bar.line(f"[{event.level}] {event.text}")
+                    elif isinstance(event, Preparing) and event.text != preparing:
+                        preparing = event.text  # one line per stage, not per fraction
+                        bar.line(f"{event.text}…")
                     elif isinstance(event, Failed):
                         bar.line(f"failed: {event.message}")
             bar.draw(manager.info(job))

@@ -5,7 +5,8 @@ copies the newest snapshot of each job out of shared memory, notices dead worker
 cancel deadlines, so the consumer's calls never wait on a worker:
 
 * a GUI calls :meth:`JobManager.poll` from a timer at frame rate: it returns, per job with news,
-  the new events, the state, and the newest snapshot if one arrived (a dict swap under a lock);
+  the new events, the state, and the newest snapshot of each output key that got a new one (a
+  dict swap under a lock);
 * or it passes ``on_update``, called from the receiver thread whenever there is news, and emits a
   Qt signal from it; the CLI uses the same hook to wake its progress bar.
 
@@ -31,7 +32,8 @@ from typing import Any, Callable
 
 from engines.registry import config_from_dict, config_to_dict, find_engine
 from engines.runtime.checkpoint import checkpoint_step
-from engines.runtime.events import Checkpointed, Event, Failed, JobState, Progress, Result
+from engines.runtime.context import WorkerSettings
+from engines.runtime.events import MAIN, Checkpointed, Event, Failed, JobState, Preparing, Progress, Result
 from engines.runtime.stream import SnapshotReader, SnapshotReady, make_stream_dir, remove_stream_dir
 from engines.runtime.worker import StateReport, WorkerSpec, worker_main
 
@@ -42,11 +44,14 @@ _RATE_WINDOW_S = 10.0
 
 @dataclass(frozen=True)
 class RuntimeOptions:
-    """How the runtime runs every job (not engine settings)."""
+    """How the runtime runs a job (not engine settings): the manager's apply to every job that
+    is not submitted with its own."""
 
     checkpoint_every: int = 100
-    """Steps between periodic checkpoints (0: only on pause and cancel)."""
-    snapshot_rate_hz: float = 30.0
+    """Steps between periodic checkpoints (0: none by steps)."""
+    checkpoint_every_s: float = 60.0
+    """Seconds between periodic checkpoints (0: none by time); with both, whichever comes first."""
+    snapshot_rate_hz: float = 10.0
     """Most snapshots a second shipped to the consumer (0: none)."""
     snapshot_budget: float | None = 0.05
     """Largest share of the engine's time that building and writing snapshots may take (None: no
@@ -58,7 +63,7 @@ class RuntimeOptions:
 
     def __post_init__(self) -> None:
         budget_ok = self.snapshot_budget is None or 0 < self.snapshot_budget <= 1
-        if self.snapshot_rate_hz < 0 or not budget_ok or self.max_backlog < 1:
+        if self.snapshot_rate_hz < 0 or not budget_ok or self.max_backlog < 1 or self.checkpoint_every_s < 0:
             raise ValueError(f"RuntimeOptions: invalid values in {self}")
 
 
@@ -68,7 +73,12 @@ class JobUpdate:
 
     state: JobState
     events: list[Event]
-    snapshot: Any | None  # the newest payload, if a new one arrived
+    snapshots: dict[str, Any]  # output key -> its newest payload, for the keys that got a new one
+
+    @property
+    def snapshot(self) -> Any | None:
+        """The new payload of the main output, if one arrived."""
+        return self.snapshots.get(MAIN)
 
 
 @dataclass(frozen=True)
@@ -84,14 +94,23 @@ class JobInfo:
     total: int
     steps_per_s: float | None  # recent step rate while running
     metrics: dict[str, list[tuple[int, float]]]  # name -> (step, value) history, for the loss plot
-    snapshot: Any | None  # the newest payload received, kept after a crash
+    snapshots: dict[str, Any]  # output key -> the newest payload received, kept after a crash
     result: Result | None
     error: Failed | None
     checkpoint_step: int | None  # the step a resume would start after; None: not resumable
     pid: int | None
+    preparing: Preparing | None = None  # the latest report of the preparing phase
+
+    @property
+    def snapshot(self) -> Any | None:
+        """The newest payload of the main output."""
+        return self.snapshots.get(MAIN)
 
     @property
     def fraction(self) -> float:
+        """Of the steps while running; of the preparing phase while preparing (0 when unknown)."""
+        if self.state is JobState.PREPARING:
+            return (self.preparing.fraction or 0.0) if self.preparing else 0.0
         return self.step / self.total if self.total > 0 else 0.0
 
     @property
@@ -104,9 +123,10 @@ class _Job:
     """The manager's mutable record of a job (guarded by the manager's lock)."""
 
     def __init__(self, job_id: str, engine: str, module: str, config: dict[str, Any], run_dir: str | None,
-                 device: str, resume: bool) -> None:
+                 device: str, resume: bool, options: RuntimeOptions, settings: WorkerSettings) -> None:
         self.id, self.engine, self.module, self.config = job_id, engine, module, config
         self.run_dir, self.device, self.resume = run_dir, device, resume
+        self.options, self.settings = options, settings
         self.state = JobState.QUEUED
         self.process: Any = None
         self.events: Connection | None = None
@@ -117,12 +137,13 @@ class _Job:
         self.step = self.total = 0
         self.rate_window: deque[tuple[float, int]] = deque()
         self.metrics: dict[str, list[tuple[int, float]]] = {}
-        self.snapshot: Any = None
+        self.snapshots: dict[str, Any] = {}
+        self.new_snapshots: set[str] = set()
+        self.preparing: Preparing | None = None
         self.result: Result | None = None
         self.error: Failed | None = None
         self.checkpoint_step = checkpoint_step(run_dir) if resume else None
         self.news: list[Event] = []
-        self.new_snapshot = False
         self.dirty = True
         self.removed = False
 
@@ -163,11 +184,13 @@ class JobManager:
 
     # ----------------------------------------------------------------- consumer API
     def submit(self, engine: str, config: Any = None, *, run_dir: str | Path | None = None, device: str = "cpu",
-               resume: bool = False) -> str:
+               resume: bool = False, options: RuntimeOptions | None = None,
+               settings: WorkerSettings | None = None) -> str:
         """Queue a run of ``engine`` with ``config`` (its dataclass, a dict, or None for defaults).
 
         The config is checked here, so a typo raises now. ``resume=True`` continues from the
-        checkpoint in ``run_dir``. Returns the job's id.
+        checkpoint in ``run_dir``. ``options`` replace the manager's for this job; ``settings``
+        go to its worker (defaults: none). Returns the job's id.
         """
         entry = find_engine(engine)
         if not dataclasses.is_dataclass(config):
@@ -178,7 +201,8 @@ class JobManager:
         with self._lock:
             if self._stopping:
                 raise RuntimeError("JobManager: submit after shutdown")
-            job = _Job(f"job-{next(self._ids)}", engine, entry.module, config_to_dict(config), run_dir, device, resume)
+            job = _Job(f"job-{next(self._ids)}", engine, entry.module, config_to_dict(config), run_dir, device, resume,
+                       options or self.options, settings or WorkerSettings())
             self._jobs[job.id] = job
         self._wake()
         return job.id
@@ -187,7 +211,7 @@ class JobManager:
         """Stop stepping the engine at its next step boundary, after it saved a checkpoint."""
         with self._lock:
             job = self._job(job_id)
-            if job.state not in (JobState.STARTING, JobState.RUNNING):
+            if job.state not in (JobState.STARTING, JobState.PREPARING, JobState.RUNNING):
                 raise ValueError(f"{job_id} is {job.state.value}; only a running job can pause")
             job.send("pause")
 
@@ -228,10 +252,10 @@ class JobManager:
         updates = {}
         with self._lock:
             for job in self._jobs.values():
-                if job.removed or not (job.dirty or job.news or job.new_snapshot):
+                if job.removed or not (job.dirty or job.news or job.new_snapshots):
                     continue
-                updates[job.id] = JobUpdate(job.state, job.news, job.snapshot if job.new_snapshot else None)
-                job.news, job.new_snapshot, job.dirty = [], False, False
+                updates[job.id] = JobUpdate(job.state, job.news, {key: job.snapshots[key] for key in job.new_snapshots})
+                job.news, job.new_snapshots, job.dirty = [], set(), False
         return updates
 
     def info(self, job_id: str) -> JobInfo:
@@ -239,8 +263,8 @@ class JobManager:
             job = self._job(job_id)
             return JobInfo(
                 job.id, job.engine, job.device, job.run_dir, job.state, job.step, job.total, job.steps_per_s(),
-                {name: list(points) for name, points in job.metrics.items()}, job.snapshot, job.result,
-                job.error, job.checkpoint_step, job.process.pid if job.process is not None else None,
+                {name: list(points) for name, points in job.metrics.items()}, dict(job.snapshots), job.result,
+                job.error, job.checkpoint_step, job.process.pid if job.process is not None else None, job.preparing,
             )
 
     def job_ids(self) -> list[str]:
@@ -285,7 +309,7 @@ class JobManager:
             job.set_state(JobState.CANCELLED)
         elif job.state.holds_device and job.state is not JobState.CANCELLING:
             job.set_state(JobState.CANCELLING)
-            job.cancel_deadline = time.monotonic() + self.options.cancel_grace_s
+            job.cancel_deadline = time.monotonic() + job.options.cancel_grace_s
             job.send("cancel")
 
     def _wake(self) -> None:
@@ -335,13 +359,14 @@ class JobManager:
             if job.state is not JobState.QUEUED or any(may_share(job.device, device) for device in busy):
                 continue
             busy.append(job.device)
-            stream_dir = make_stream_dir() if self.options.snapshot_rate_hz > 0 else None
+            options = job.options
+            stream_dir = make_stream_dir() if options.snapshot_rate_hz > 0 else None
             events_r, events_w = _MP.Pipe(duplex=False)
             control_r, control_w = _MP.Pipe(duplex=False)
-            options = self.options
             spec = WorkerSpec(
                 job.engine, job.module, job.config, job.run_dir, job.device, job.resume, options.checkpoint_every,
                 options.snapshot_rate_hz, options.snapshot_budget, stream_dir and str(stream_dir), options.max_backlog,
+                options.checkpoint_every_s, job.settings,
             )
             job.process = _MP.Process(target=worker_main, args=(spec, events_w, control_r), name=f"atelier4d-{job.id}")
             job.process.start()
@@ -350,24 +375,27 @@ class JobManager:
             job.events, job.control = events_r, control_w
             job.reader = SnapshotReader(stream_dir) if stream_dir is not None else None
             job.rate_window.clear()
+            job.preparing = None
             job.cancel_deadline = job.kill_deadline = float("inf")
             job.set_state(JobState.STARTING)
 
     def _receive(self, job: _Job) -> bool:
-        """Drain ``job``'s pipe; read the newest snapshot outside the lock. Whether anything came."""
+        """Drain ``job``'s pipe; read the newest snapshot of each key outside the lock. Whether anything came."""
         messages = []
         try:
             while job.events.poll():
                 messages.append(job.events.recv())
         except (EOFError, OSError):
             job.events = None  # the worker is gone; its sentinel fires next
-        notices = [m for m in messages if isinstance(m, SnapshotReady)]
-        payload = job.reader.read(notices[-1]) if notices else None  # notices imply a reader
+        newest = {m.key: m for m in messages if isinstance(m, SnapshotReady)}
+        payloads = {key: job.reader.read(notice) for key, notice in newest.items()}  # notices imply a reader
         with self._lock:
             for message in messages:
                 self._apply(job, message)
-            if payload is not None:
-                job.snapshot, job.new_snapshot = payload, True
+            for key, payload in payloads.items():
+                if payload is not None:
+                    job.snapshots[key] = payload
+                    job.new_snapshots.add(key)
         return bool(messages)
 
     def _apply(self, job: _Job, message: Any) -> None:
@@ -386,6 +414,8 @@ class JobManager:
                 job.rate_window.popleft()
             for name, value in message.metrics.items():
                 job.metrics.setdefault(name, []).append((message.step, float(value)))
+        elif isinstance(message, Preparing):
+            job.preparing = message
         elif isinstance(message, Checkpointed):
             job.checkpoint_step = message.step
         elif isinstance(message, Result):

@@ -1,12 +1,20 @@
-"""Snapshots from a worker to the consumer through shared buffers, latest wins.
+"""Snapshots from a worker to the consumer through shared buffers, latest wins per output key.
 
-The worker copies a payload's arrays into one of three slot files in a folder on ``/dev/shm`` (a
-RAM file system; the temp folder elsewhere) and sends only a small :class:`SnapshotReady` notice
-through the event pipe. The consumer copies the arrays back out of the slot named by the newest
-notice and ignores older ones. Slots are written round-robin, so the writer touches the slot being
+A payload is any registered kind (:mod:`scene.kinds`): the worker turns it into named arrays
+(``kind.to_arrays``), copies them into one of three slot files of its output key in a folder on
+``/dev/shm`` (a RAM file system; the temp folder elsewhere) and sends only a small
+:class:`SnapshotReady` notice through the event pipe. The consumer copies the arrays back out of
+the slot named by the newest notice of each key, rebuilds the payload (``kind.from_arrays``) and
+ignores older notices. Slots are written round-robin, so the writer touches the slot being
 read only after two newer snapshots. A sequence number at the head of each slot, odd while the
 slot is being written (a seqlock), lets the reader detect that case and drop the torn copy instead
 of returning it. A slot too small for a payload is replaced by a larger file.
+
+An engine whose state lives in torch tensors offers :class:`LiveArrays` instead of a payload: its
+live tensors (or arrays), copied straight into a slot on the engine's thread when the worker
+takes the snapshot, so a snapshot costs the engine one memory copy (no payload built, nothing
+allocated). A slot skips an array that did not change since that slot's last write: the same
+read-only array, or the same tensor at the same in-place version (``Tensor._version``).
 
 The consumer owns the folder: it creates it before the worker starts and deletes it after the
 worker exited, so neither a crash nor a kill can leak shared memory.
@@ -15,22 +23,20 @@ worker exited, so neither a crash nor a kill can leak shared memory.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import mmap
 import os
 import secrets
 import shutil
+import sys
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
-from scene import GaussianCloud, MeshAsset
-
-#: Payload types a snapshot may hold, by name; each is a dataclass of arrays (or None).
-PAYLOAD_TYPES: dict[str, type] = {cls.__name__: cls for cls in (GaussianCloud, MeshAsset)}
+from scene.kinds import kind_named, kind_of
 
 SLOTS = 3
 _HEADER = 64  # bytes before the data: the int64 sequence number, then padding for alignment
@@ -39,13 +45,80 @@ _ALIGN = 64
 
 @dataclass(frozen=True)
 class SnapshotReady:
-    """A snapshot of type ``kind`` is complete in slot file ``file`` with sequence number ``seq``;
-    ``fields`` are ``(name, dtype, shape, offset)`` of its arrays."""
+    """A snapshot of output ``key``, of payload kind ``kind``, is complete in slot file ``file``
+    with sequence number ``seq``; ``fields`` are ``(name, dtype, shape, offset)`` of its arrays."""
 
+    key: str
     kind: str
     file: str
     seq: int
     fields: tuple[tuple[str, str, tuple[int, ...], int], ...]
+
+
+@dataclass(frozen=True)
+class LiveArrays:
+    """A payload of kind ``kind`` as the engine's live arrays, copied when the snapshot is taken.
+
+    ``arrays`` maps each of the kind's array names to an array or a tensor (on any device), or to
+    a tuple of them joined along axis 1 (e.g. splats' ``sh`` from separate DC and rest tensors).
+    The engine must not change them until its next ``yield``: the worker copies them before that.
+    """
+
+    kind: str
+    arrays: Mapping[str, Any]
+
+    def parts(self) -> dict[str, tuple[Any, ...]]:
+        """Each name's parts, as they come (tensors stay tensors, so their versions can be read)."""
+        return {name: value if isinstance(value, tuple) else (value,) for name, value in self.arrays.items()}
+
+    def payload(self) -> Any:
+        """The payload itself, from copies of the arrays (validated as the kind does)."""
+        joined = {}
+        for name, parts in self.parts().items():
+            arrays = [_numpy(part) for part in parts]
+            joined[name] = np.concatenate(arrays, axis=1) if len(arrays) > 1 else arrays[0].copy()
+        return kind_named(self.kind).from_arrays(joined)
+
+
+def _numpy(value: Any) -> np.ndarray:
+    """A numpy view of an array, or of a tensor (copied to the CPU first if it is elsewhere)."""
+    if hasattr(value, "detach"):  # a torch tensor; torch itself is not imported here
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _torch_tensor(value: Any) -> bool:
+    """Whether ``value`` is a torch tensor (torch is imported already if it is one)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _meta(value: Any) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and numpy dtype of an array or a tensor, without copying it."""
+    if _torch_tensor(value):
+        return tuple(value.shape), np.dtype(str(value.dtype).removeprefix("torch."))
+    value = np.asarray(value)
+    return value.shape, value.dtype
+
+
+def _copy(target: np.ndarray, value: Any) -> None:
+    """Copy an array, or a tensor on any device (with torch's threads), into ``target``."""
+    if _torch_tensor(value):
+        import torch
+
+        torch.from_numpy(target).copy_(value.detach())
+    else:
+        np.copyto(target, value)
+
+
+def _version(value: Any) -> Any:
+    """What tells that ``value`` did not change since it was last seen: a read-only array never
+    changes; a tensor's in-place version counter grows with every change; None: cannot tell."""
+    if hasattr(value, "_version"):
+        return value._version
+    if isinstance(value, np.ndarray) and not value.flags.writeable and value.base is None:
+        return "read-only"
+    return None
 
 
 def make_stream_dir() -> Path:
@@ -59,68 +132,119 @@ def remove_stream_dir(folder: Path) -> None:
 
 
 def check_payload(payload: Any) -> None:
-    """TypeError unless ``payload`` is of a type a snapshot can carry."""
-    if PAYLOAD_TYPES.get(type(payload).__name__) is not type(payload):
-        raise TypeError(f"Snapshot: cannot stream a {type(payload).__name__}; expected one of {sorted(PAYLOAD_TYPES)}")
-
-
-def _arrays_of(payload: Any) -> dict[str, np.ndarray]:
-    check_payload(payload)
-    values = {f.name: getattr(payload, f.name) for f in dataclasses.fields(payload)}
-    return {name: np.ascontiguousarray(value) for name, value in values.items() if value is not None}
+    """TypeError unless ``payload`` is of a registered payload kind (which a snapshot can carry) or
+    :class:`LiveArrays` of one (KeyError if its kind is unknown)."""
+    if isinstance(payload, LiveArrays):
+        kind_named(payload.kind)
+        return
+    try:
+        kind_of(payload)
+    except TypeError as exc:
+        raise TypeError(f"Snapshot: cannot stream it: {exc}") from None
 
 
 class SnapshotWriter:
-    """Worker side: writes payloads into the slots of ``folder`` (not thread-safe; one thread)."""
+    """Worker side: writes payloads into the slots of ``folder``, three per output key (not
+    thread-safe; one thread)."""
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
-        self._maps: list[mmap.mmap | None] = [None] * SLOTS
-        self._names: list[str] = [""] * SLOTS
-        self._seq = [0] * SLOTS
-        self._next = 0
+        self._slots: dict[str, list[mmap.mmap | None]] = {}
+        self._names: dict[str, list[str]] = {}
+        self._seq: dict[str, list[int]] = {}
+        self._next: dict[str, int] = {}
+        self._written: dict[tuple[str, int], tuple[Any, ...]] = {}  # per slot: its buffer, fields, sources
 
-    def write(self, payload: Any) -> SnapshotReady:
-        """Copy ``payload`` into the next slot and return the notice to send."""
-        arrays = _arrays_of(payload)
+    def write(self, key: str, payload: Any) -> SnapshotReady:
+        """Copy ``payload`` (or :class:`LiveArrays`) into the next slot of output ``key`` and return
+        the notice to send."""
+        if isinstance(payload, LiveArrays):
+            kind, sources = kind_named(payload.kind), payload.parts()
+        else:
+            kind = kind_of(payload)
+            sources = {name: (value,) for name, value in kind.to_arrays(payload).items()}
+        metas = {name: [_meta(part) for part in parts] for name, parts in sources.items()}
         fields, offset = [], _HEADER
-        for name, array in arrays.items():
-            fields.append((name, array.dtype.str, array.shape, offset))
-            offset += -(-array.nbytes // _ALIGN) * _ALIGN
-        slot = self._next
-        self._next = (slot + 1) % SLOTS
-        buffer = self._slot(slot, offset)
+        for name, parts in metas.items():
+            first = parts[0][0]
+            shape = first[:1] + (sum(p[1] for p, _ in parts),) + first[2:] if len(parts) > 1 else first
+            dtype = np.result_type(*(d for _, d in parts))
+            fields.append((name, dtype.str, shape, offset))
+            offset += -(-int(np.prod(shape)) * dtype.itemsize // _ALIGN) * _ALIGN
+        if key not in self._slots:
+            self._slots[key], self._names[key], self._seq[key], self._next[key] = [None] * SLOTS, [""] * SLOTS, [0] * SLOTS, 0
+        slot = self._next[key]
+        self._next[key] = (slot + 1) % SLOTS
+        buffer = self._slot(key, slot, offset)
+        versions = {name: tuple((_ref(part), _version(part)) for part in parts) for name, parts in sources.items()}
+        before_buffer, before_fields, before = self._written.pop((key, slot), (None, None, {}))
+        same_layout = before_buffer is buffer and before_fields == tuple(fields)
+        seq = self._seq[key]
         header = np.frombuffer(buffer, np.int64, 1)
-        header[0] = self._seq[slot] + 1  # odd: being written
-        for (name, dtype, shape, start), array in zip(fields, arrays.values()):
-            target = np.frombuffer(buffer, np.dtype(dtype), array.size, start).reshape(shape)
-            np.copyto(target, array)
-        self._seq[slot] += 2
-        header[0] = self._seq[slot]
-        del header, target
-        return SnapshotReady(type(payload).__name__, self._names[slot], self._seq[slot], tuple(fields))
+        header[0] = seq[slot] + 1  # odd: being written
+        for (name, dtype, shape, start), (parts, part_metas) in zip(fields, zip(sources.values(), metas.values())):
+            if same_layout and _unchanged(before.get(name), versions[name]):
+                continue  # the slot holds these very values already
+            target = np.frombuffer(buffer, np.dtype(dtype), int(np.prod(shape)), start).reshape(shape)
+            if len(parts) == 1:
+                _copy(target, parts[0])
+            else:
+                at = 0
+                for part, (part_shape, _) in zip(parts, part_metas):
+                    _copy(target[:, at : at + part_shape[1]], part)
+                    at += part_shape[1]
+            del target
+        seq[slot] += 2
+        header[0] = seq[slot]
+        del header
+        self._written[(key, slot)] = (buffer, tuple(fields), versions)
+        return SnapshotReady(key, kind.name, self._names[key][slot], seq[slot], tuple(fields))
 
-    def _slot(self, slot: int, size: int) -> mmap.mmap:
-        current = self._maps[slot]
+    def _slot(self, key: str, slot: int, size: int) -> mmap.mmap:
+        """The mapped file of ``slot``, replaced by a larger one if it is smaller than ``size``."""
+        maps, names = self._slots[key], self._names[key]
+        current = maps[slot]
         if current is not None and len(current) >= size:
             return current
         if current is not None:
             size = max(size, len(current) * 3 // 2)  # grow geometrically: clouds densify
             current.close()
             with contextlib.suppress(OSError):  # Windows keeps a file the reader has mapped
-                (self._folder / self._names[slot]).unlink()
-        name = f"slot{slot}-{secrets.token_hex(4)}.bin"
+                (self._folder / names[slot]).unlink()
+        name = f"k{list(self._slots).index(key)}s{slot}-{secrets.token_hex(4)}.bin"
         with open(self._folder / name, "w+b") as handle:
             handle.truncate(size)
-            self._maps[slot] = mmap.mmap(handle.fileno(), size)
-        self._names[slot] = name
-        return self._maps[slot]
+            maps[slot] = mmap.mmap(handle.fileno(), size)
+        names[slot] = name
+        return maps[slot]
 
     def close(self) -> None:
-        for buffer in self._maps:
-            if buffer is not None:
-                buffer.close()
-        self._maps = [None] * SLOTS
+        for maps in self._slots.values():
+            for buffer in maps:
+                if buffer is not None:
+                    buffer.close()
+        self._slots.clear()
+        self._written.clear()
+
+
+def _ref(value: Any) -> Any:
+    """A weak reference to ``value`` (the writer must not keep an engine's old tensors alive)."""
+    try:
+        return weakref.ref(value)
+    except TypeError:
+        return None
+
+
+def _unchanged(before: tuple[tuple[Any, Any], ...] | None, now: tuple[tuple[Any, Any], ...]) -> bool:
+    """Whether every part is the same live object at the same known version as before."""
+    return (
+        before is not None
+        and len(before) == len(now)
+        and all(
+            a is not None and b is not None and a() is not None and a() is b() and va is not None and va == vb
+            for (a, va), (b, vb) in zip(before, now)
+        )
+    )
 
 
 class SnapshotReader:
@@ -131,7 +255,9 @@ class SnapshotReader:
         self._maps: dict[str, mmap.mmap] = {}
 
     def read(self, notice: SnapshotReady) -> Any | None:
-        """The payload ``notice`` announces, or None when its slot was overwritten or removed."""
+        """The payload ``notice`` announces, or None when its slot was overwritten or removed, or
+        when its arrays are no valid payload (live arrays are validated here, e.g. a diverged
+        engine's NaNs: the view keeps the last valid snapshot)."""
         buffer = self._map(notice.file)
         if buffer is None:
             return None
@@ -144,7 +270,10 @@ class SnapshotReader:
         }
         if header[0] != notice.seq:
             return None
-        return PAYLOAD_TYPES[notice.kind](**arrays)
+        try:
+            return kind_named(notice.kind).from_arrays(arrays)
+        except ValueError:
+            return None
 
     def _map(self, name: str) -> mmap.mmap | None:
         if name not in self._maps:

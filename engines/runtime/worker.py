@@ -2,15 +2,22 @@
 
 Three threads, so the engine never waits on anyone:
 
-* the main thread steps the engine's generator; after each ``yield`` it hands the event to the
-  publisher (a non-blocking append) and reads the control state (an attribute);
+* the main thread checks the run's paths (:mod:`engines.runtime.checks`), then steps the engine's
+  generator; after each ``yield`` it hands the event to the publisher (a non-blocking append) and
+  reads the control state (an attribute);
 * the publisher thread sends events through the pipe and writes snapshots into the shared slots at
-  most ``snapshot_rate_hz`` times a second, and less often when building and writing a snapshot
+  most ``snapshot_rate_hz`` times a second (an engine's :class:`LiveArrays`, which it asked for,
+  are copied into a slot on the engine's thread at once: one copy, no payload built), and less often when building and writing a snapshot
   would cost the engine more than ``snapshot_budget`` of its time (None: no budget); when the
   consumer is slow it drops the oldest Progress events, never other events;
 * the control thread receives "pause", "resume" and "cancel" from the consumer and raises the
   checkpoint request of :class:`RunContext`; when the consumer's end of the pipe closes (it died) it
   cancels the run and ends the process a few seconds later at the latest, so no worker outlives it.
+
+A run is PREPARING (path checks, then whatever the engine reports with :class:`Preparing` events
+while it loads models) until the engine yields its first event that is neither Preparing nor Log;
+then it is RUNNING. A cancel during preparing takes effect at the next Preparing event, or by the
+consumer terminating the worker when the engine is stuck in a long load.
 
 Pause and cancel take effect at a step boundary, which is a :class:`Progress` event: the first one
 after the engine acknowledged the checkpoint request (it saves before its next ``yield``), so the
@@ -39,9 +46,10 @@ from typing import Any, Iterator
 
 from engines.registry import config_from_dict, engine_names, find_engine
 from engines.runtime.checkpoint import Checkpoint, load_checkpoint
-from engines.runtime.context import RunContext
-from engines.runtime.events import Checkpointed, Event, Failed, JobState, Log, Progress, Snapshot
-from engines.runtime.stream import SnapshotWriter, check_payload
+from engines.runtime.checks import path_problems
+from engines.runtime.context import RunContext, WorkerSettings
+from engines.runtime.events import Checkpointed, Event, Failed, JobState, Log, Preparing, Progress, Snapshot
+from engines.runtime.stream import LiveArrays, SnapshotWriter, check_payload
 
 _ORPHAN_GRACE_S = 3.0
 
@@ -61,6 +69,8 @@ class WorkerSpec:
     snapshot_budget: float | None  # None: no budget
     stream_dir: str | None
     max_backlog: int
+    checkpoint_every_s: float = 0.0
+    settings: WorkerSettings = WorkerSettings()
 
 
 @dataclass(frozen=True)
@@ -81,12 +91,13 @@ class _Publisher:
         self._max_backlog = spec.max_backlog
         self._cond = threading.Condition()
         self._outbox: deque[Any] = deque()
-        self._pending: Any = None
+        self._pending: dict[str, Any] = {}  # the newest snapshot not yet written, per key
         self._due = 0.0  # time.monotonic() from which the next snapshot may be written
         self._asked_at: float | None = None
         self._build_s = 0.0  # what building the last snapshot cost the engine
         self._cost_s: float | None = None  # smoothed cost of a snapshot: building plus writing
         self._closing = False
+        self._write_lock = threading.Lock()  # the writer is used by this thread and the engine's (LiveArrays)
         self._thread = threading.Thread(target=self._loop, name="atelier4d-publisher", daemon=True)
         self._thread.start()
 
@@ -101,34 +112,45 @@ class _Publisher:
 
     def wants_snapshot(self) -> bool:
         now = time.monotonic()
-        if self._writer is None or self._pending is not None or now < self._due:
+        if self._writer is None or self._pending or now < self._due:
             return False
         self._asked_at = now
         return True
 
-    def offer_snapshot(self, payload: Any) -> None:
-        check_payload(payload)  # raises in the engine's thread, so the run fails with the reason
+    def offer_snapshot(self, snapshot: Snapshot) -> None:
+        check_payload(snapshot.payload)  # raises in the engine's thread, so the run fails with the reason
         if self._writer is None:
             return
-        if self._asked_at is not None:
+        payload, asked = snapshot.payload, self._asked_at is not None
+        if asked:
             self._build_s, self._asked_at = time.monotonic() - self._asked_at, None
+        if isinstance(payload, LiveArrays):
+            if asked:  # due, and nothing pending: copy the live arrays into a slot now, on this thread
+                for message in self._write({snapshot.key: payload}):
+                    self.send(message)
+                return
+            payload = payload.payload()  # offered unasked (e.g. the last one): a copy, written in turn
         with self._cond:
-            self._pending = payload
+            self._pending[snapshot.key] = payload
             self._cond.notify()
 
-    def _write(self, payload: Any) -> Any:
-        """Write a snapshot into shared memory; the notice to send (or a warning if that failed)."""
+    def _write(self, snapshots: dict[str, Any]) -> list[Any]:
+        """Write snapshots into shared memory; the notices to send (or a warning if that failed)."""
         started = time.monotonic()
         try:
-            notice = self._writer.write(payload)
+            with self._write_lock:
+                notices = [self._writer.write(key, payload) for key, payload in snapshots.items()]
         except OSError as exc:  # e.g. /dev/shm is full: the run goes on without snapshots
             self._writer = None
-            return Log(f"snapshots stopped: {exc}", "warning")
+            return [Log(f"snapshots stopped: {exc}", "warning")]
         cost = time.monotonic() - started + self._build_s
         self._cost_s = cost if self._cost_s is None else 0.7 * self._cost_s + 0.3 * cost  # first writes fault pages in
         budgeted = self._cost_s / self._budget if self._budget is not None else 0.0
-        self._due = started + max(self._min_interval, budgeted)
-        return notice
+        # Paced from the last due time, not from this write, so snapshots taken at step boundaries keep
+        # the rate on average; never closer than half an interval after falling behind (e.g. a pause).
+        paced = max(self._due + self._min_interval, started + self._min_interval / 2)
+        self._due = max(paced, started + budgeted)
+        return notices
 
     def close(self) -> None:
         """Send what is left (the newest snapshot included), then stop."""
@@ -142,16 +164,16 @@ class _Publisher:
             with self._cond:
                 while True:
                     now = time.monotonic()
-                    snapshot_ready = self._pending is not None and (now >= self._due or self._closing)
+                    snapshot_ready = bool(self._pending) and (now >= self._due or self._closing)
                     if self._outbox or snapshot_ready or self._closing:
                         break
-                    self._cond.wait(self._due - now if self._pending is not None else None)
+                    self._cond.wait(self._due - now if self._pending else None)
                 messages = list(self._outbox)
                 self._outbox.clear()
-                payload, self._pending = (self._pending, None) if snapshot_ready else (None, self._pending)
-                done = self._closing and self._pending is None
-            if payload is not None:
-                messages.append(self._write(payload))
+                snapshots, self._pending = (self._pending, {}) if snapshot_ready else ({}, self._pending)
+                done = self._closing and not self._pending
+            if snapshots:
+                messages += self._write(snapshots)
             try:
                 for message in messages:
                     self._conn.send(message)
@@ -225,6 +247,8 @@ class _Clock:
 def worker_main(spec: WorkerSpec, events: Connection, control: Connection) -> None:
     """Entry point of the worker process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the consumer's to handle
+    if spec.settings.offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"  # read by Hugging Face libraries when an engine imports them
     writer = SnapshotWriter(Path(spec.stream_dir)) if spec.stream_dir else None
     publisher = _Publisher(events, writer, spec)
     controller = _Control(control)
@@ -234,26 +258,15 @@ def worker_main(spec: WorkerSpec, events: Connection, control: Connection) -> No
             importlib.import_module(spec.module)
         entry = find_engine(spec.engine)
         config = config_from_dict(entry.config_cls, spec.config)
-        resume = _resume_checkpoint(spec) if spec.resume else None
-        ctx = RunContext(
-            spec.run_dir,
-            spec.device,
-            engine=spec.engine,
-            config=spec.config,
-            checkpoint_every=spec.checkpoint_every,
-            resume=resume,
-            wants_snapshot=publisher.wants_snapshot,
-            on_checkpoint=lambda step: publisher.send(Checkpointed(step)),
-        )
-        controller.attach(ctx)
-        publisher.send(StateReport(JobState.RUNNING))
-        if resume is not None:
-            publisher.send(Log(f"resuming from the checkpoint at step {resume.step}"))
-        generator = entry.run(config, ctx)
-        try:
-            outcome = _drive(generator, ctx, controller, publisher)
-        finally:
-            generator.close()
+        publisher.send(StateReport(JobState.PREPARING))
+        publisher.send(Preparing(0.0, "checking inputs and outputs"))
+        problems = path_problems(config)
+        if problems:
+            publisher.send(Failed("; ".join(f"{key}: {problem}" for key, problem in problems.items())))
+        elif controller.wanted == "cancel":
+            outcome = JobState.CANCELLED
+        else:
+            outcome = _run(entry, config, spec, controller, publisher)
     except BaseException as exc:  # everything becomes a Failed event; the process ends right after
         publisher.send(Failed(_describe(exc), traceback.format_exc()))
         outcome = JobState.FAILED
@@ -263,13 +276,43 @@ def worker_main(spec: WorkerSpec, events: Connection, control: Connection) -> No
         writer.close()
 
 
+def _run(entry: Any, config: Any, spec: WorkerSpec, controller: "_Control", publisher: _Publisher) -> JobState:
+    """Run the engine from its checkpoint or from the start; the outcome."""
+    resume = _resume_checkpoint(spec) if spec.resume else None
+    ctx = RunContext(
+        spec.run_dir,
+        spec.device,
+        engine=spec.engine,
+        config=spec.config,
+        checkpoint_every=spec.checkpoint_every,
+        checkpoint_every_s=spec.checkpoint_every_s,
+        resume=resume,
+        settings=spec.settings,
+        wants_snapshot=publisher.wants_snapshot,
+        on_checkpoint=lambda step: publisher.send(Checkpointed(step)),
+        on_log=lambda text, level: publisher.send(Log(text, level)),
+    )
+    controller.attach(ctx)
+    if resume is not None:
+        publisher.send(Log(f"resuming from the checkpoint at step {resume.step}"))
+    generator = entry.run(config, ctx)
+    try:
+        return _drive(generator, ctx, controller, publisher)
+    finally:
+        generator.close()
+
+
 def _drive(generator: Iterator[Event], ctx: RunContext, control: _Control, publisher: _Publisher) -> JobState:
     """Step ``generator`` until it ends (FINISHED) or a cancel takes effect (CANCELLED)."""
     clock = _Clock()
+    preparing = True
     boundaries = 0  # Progress events since the pending pause or cancel request
     for event in generator:
+        if preparing and not isinstance(event, (Preparing, Log)):
+            preparing = False
+            publisher.send(StateReport(JobState.RUNNING))
         if isinstance(event, Snapshot):
-            publisher.offer_snapshot(event.payload)
+            publisher.offer_snapshot(event)
         elif isinstance(event, Progress):
             publisher.send(dataclasses.replace(event, elapsed_s=clock.elapsed()))
             boundaries += 1
@@ -279,6 +322,8 @@ def _drive(generator: Iterator[Event], ctx: RunContext, control: _Control, publi
         if wanted == "run":
             boundaries = 0
             continue
+        if preparing and wanted == "cancel" and isinstance(event, Preparing):
+            return JobState.CANCELLED  # no step done: nothing to checkpoint
         if not isinstance(event, Progress):
             continue  # a step ends with its Progress; stopping earlier would hide the step just saved
         if not (ctx.request_acknowledged or boundaries >= (2 if ctx.engine_checkpoints else 1)):

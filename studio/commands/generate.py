@@ -1,9 +1,11 @@
 """``atelier4d generate ENGINE ...``: run a registered engine in the terminal.
 
 Each engine is a sub-subcommand whose options are built from its config dataclass, one option per
-field (``steps`` -> ``--steps``, ``views_per_step`` -> ``--views-per-step``), typed and documented
-from the field's annotation and docstring, so the command line and the GUI's forms, both read off
-the same dataclass, never drift apart. The run goes through the same job runtime as the GUI's
+field (``steps`` -> ``--steps``, ``views_per_step`` -> ``--views-per-step``; a field of a nested
+group is dotted: ``--densify.refine-every``), typed, parsed and documented by the same field
+description the GUI's forms use (:func:`engines.fields.describe_fields`), so the two never drift
+apart. The config is built, and so validated, before any worker starts: a value it refuses is a
+usage error (exit status 2) naming the option. The run goes through the same job runtime as the GUI's
 (:func:`engines.runtime.foreground.run_foreground`): a progress bar, Ctrl-C leaves a checkpoint in
 ``--run-dir``, and ``--resume`` continues from it.
 """
@@ -11,16 +13,16 @@ the same dataclass, never drift apart. The run goes through the same job runtime
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable
 
-from engines.registry import config_from_dict, engine_names, field_docs, find_engine, load_engines
-from studio.commands.common import CliError, vector
+from engines.fields import FieldError, FieldSpec, describe_fields
+from engines.registry import config_from_dict, engine_names, find_engine, load_engines
+from studio.commands.common import CliError
 
-RUN_OPTIONS = ("run_dir", "resume", "device")
+RUN_OPTIONS = ("run_dir", "resume", "device", "checkpoint_every_s")
 """Options of every engine's command that belong to the run, not the config."""
 
 
@@ -38,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         engine_parser = engines.add_parser(name, help=entry.doc, description=entry.doc)
         add_config_options(engine_parser, entry.config_cls)
         add_run_options(engine_parser)
-        engine_parser.set_defaults(func=run, config_cls=entry.config_cls)
+        engine_parser.set_defaults(func=run, config_cls=entry.config_cls, engine_parser=engine_parser)
     for module, error in failed.items():
         name = module.rpartition(".")[2]
         if name not in engines.choices:
@@ -62,75 +64,142 @@ def unavailable(args: argparse.Namespace) -> typing.NoReturn:
 
 # --------------------------------------------------------------------- dataclass -> argparse
 def add_config_options(parser: argparse.ArgumentParser, config_cls: type) -> None:
-    """One option per field of the dataclass ``config_cls``; fields without a default are required."""
-    docs = field_docs(config_cls)
-    hints = typing.get_type_hints(config_cls)
-    group = parser.add_argument_group("engine settings")
-    for field in dataclasses.fields(config_cls):
-        if not field.init:
-            continue
-        has_default = field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
-        kwargs = option_kwargs(field.name, hints[field.name])
-        help_text = docs.get(field.name, "")
-        if has_default:
-            default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
-            help_text += f" (default: {_show(default)})"
-        group.add_argument(
-            "--" + field.name.replace("_", "-"),
-            dest=field.name,
-            required=not has_default,
-            default=argparse.SUPPRESS,  # only given options override the dataclass's defaults
-            help=help_text.strip(),
-            **kwargs,
-        )
+    """One option per field of the dataclass ``config_cls`` (:func:`engines.fields.describe_fields`).
+
+    Fields without a default are required options; a group's fields get a section of the help of
+    their own and options named with the group's: ``--densify.refine-every``.
+    """
+    sections = {"": parser.add_argument_group("engine settings")}
+    for spec in describe_fields(config_cls):
+        for item in spec.walk():
+            if item.kind == "group":
+                sections[item.key] = parser.add_argument_group(f"engine settings: {item.key}", item.doc or None)
+                continue
+            section = sections[item.key.rpartition(".")[0]]
+            section.add_argument(
+                option_name(item.key),
+                dest=item.key,
+                required=item.required,
+                default=argparse.SUPPRESS,  # only given options override the dataclass's defaults
+                help=_help(item),
+                **option_kwargs(item),
+            )
 
 
-def option_kwargs(name: str, kind: Any) -> dict[str, Any]:
-    """argparse ``type``/``choices``/``action``/``metavar`` for a field annotated ``kind``."""
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if kind is bool:
+def option_name(key: str) -> str:
+    """The command-line option of the field with the dotted ``key``: ``views_per_step`` ->
+    ``--views-per-step``, ``densify.grow_grad2d`` -> ``--densify.grow-grad2d``."""
+    return "--" + key.replace("_", "-")
+
+
+def option_kwargs(spec: FieldSpec) -> dict[str, Any]:
+    """argparse ``type``/``action``/``nargs``/``metavar`` for a field, parsing text as the GUI does."""
+    if spec.kind == "bool":
         return {"action": argparse.BooleanOptionalAction}
-    if kind in (int, float, str):
-        return {"type": kind, "metavar": name.upper()}
-    if origin is Literal:
-        return {"choices": list(args), "type": type(args[0])}
-    if origin is tuple and args and all(a is float for a in args):
-        return {"type": vector(len(args), name), "metavar": ",".join("X" * len(args))}
-    raise TypeError(f"generate: no command-line form for {name}: {kind!r}")
+    if spec.kind == "list":
+        return {"type": _argument_type(spec, spec.parse_item), "nargs": "*", "metavar": spec.name.upper()}
+    if spec.kind == "choice":
+        return {"type": _argument_type(spec, spec.parse_item), "metavar": "{" + ",".join(map(spec.to_text, spec.choices)) + "}"}
+    if spec.kind == "tuple":
+        return {"type": _argument_type(spec, spec.parse), "metavar": ",".join("X" * len(spec.items))}
+    return {"type": _argument_type(spec, spec.parse_item), "metavar": spec.name.upper()}
+
+
+def _argument_type(spec: FieldSpec, parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse`` as an argparse ``type``: its ValueError becomes a usage error naming the option."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = spec.key
+    return convert
+
+
+def _help(spec: FieldSpec) -> str:
+    if spec.required:
+        return spec.doc
+    shown = spec.to_text(spec.default).replace("\n", ", ")
+    return f"{spec.doc} (default: {shown or repr(shown)})".strip()
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("run")
-    group.add_argument("--run-dir", type=Path, help="folder for checkpoints (and outputs the engine names itself)")
+    group.add_argument(
+        "--run-dir", type=Path, help="folder for checkpoints (and outputs the engine names itself) (default: a new "
+        "folder in the cache's runs/, as the studio makes for each job)"
+    )
     group.add_argument("--resume", action="store_true", help="continue from the checkpoint in --run-dir")
     group.add_argument(
         "--device", default="auto", help="torch device to run on: auto (CUDA when torch sees a GPU, else CPU), cpu, "
         "cuda, cuda:1 (default: auto)"
     )
+    group.add_argument(
+        "--checkpoint-every-s", type=_seconds, metavar="SECONDS",
+        help="seconds between checkpoints, 0: only every 100 steps (default: the studio's preference, 60)"
+    )
+
+
+def _seconds(text: str) -> float:
+    """An argparse ``type`` for a number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, got {text!r}")
+    return value
 
 
 def config_values(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
-    """The config fields given on the command line (others keep the dataclass's defaults)."""
-    names = {f.name for f in dataclasses.fields(config_cls) if f.init}
-    return {name: value for name, value in vars(args).items() if name in names}
+    """The config fields given on the command line, nested as the config's groups are (others keep their defaults)."""
+    given = vars(args)
+    values: dict[str, Any] = {}
+    for spec in describe_fields(config_cls):
+        for item in spec.walk():
+            if item.kind != "group" and item.key in given:
+                *groups, name = item.key.split(".")
+                target = values
+                for group in groups:
+                    target = target.setdefault(group, {})
+                target[name] = given[item.key]
+    return values
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, tuple):
-        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
-    return repr(value) if value == "" else str(value)
+def build_config(args: argparse.Namespace) -> Any:
+    """The engine's config from the command line; a value it refuses is a usage error (exit 2) naming the option."""
+    try:
+        return config_from_dict(args.config_cls, config_values(args, args.config_cls))
+    except FieldError as exc:
+        args.engine_parser.error(f"argument {option_name(exc.field)}: {exc.reason}")
+    except ValueError as exc:  # a check across fields
+        args.engine_parser.error(str(exc))
 
 
 # --------------------------------------------------------------------- the run
 def run(args: argparse.Namespace) -> int:
+    """Check the config and its paths, then run the engine in a worker with the saved preferences'
+    worker settings, in ``--run-dir`` or a new run folder in the cache (the studio's policy)."""
+    from engines.runtime import RuntimeOptions, path_problems
     from engines.runtime.foreground import run_foreground
+    from studio.jobs import new_run_dir, worker_settings
+    from studio.settings import Settings
 
     if args.resume and args.run_dir is None:
         raise CliError("--resume needs the --run-dir of the run to continue")
+    config = build_config(args)  # before any worker starts
+    for key, problem in path_problems(config).items():  # an output it could not write: fail before step 1
+        args.engine_parser.error(f"argument {option_name(key)}: {problem}")
+    settings = Settings.load()
+    every_s = settings.checkpoint_every_s if args.checkpoint_every_s is None else args.checkpoint_every_s
+    run_dir = args.run_dir or new_run_dir(settings, args.engine)
+    hint = "run the same command with --resume" if args.run_dir else f"run the same command with --run-dir {run_dir} --resume"
     try:
-        config = config_from_dict(args.config_cls, config_values(args, args.config_cls))
         return run_foreground(
-            args.engine, config, args.run_dir, resume=args.resume, device=args.device, stream=sys.stderr  # as now
+            args.engine, config, run_dir, resume=args.resume, device=args.device, stream=sys.stderr,
+            options=RuntimeOptions(checkpoint_every_s=every_s), settings=worker_settings(settings), resume_hint=hint,
         )
     except ValueError as exc:  # a config the engine rejects, or nothing to resume
         raise CliError(str(exc)) from None

@@ -2,7 +2,8 @@
 
 The panel polls the Qt-free :class:`engines.runtime.JobManager` on a timer (``poll()`` never
 blocks), so the engine never waits for the GUI and the GUI never waits for the engine. Each new
-snapshot is announced with :attr:`JobsPanel.snapshot` (latest wins: one per poll at most).
+snapshot is announced with :attr:`JobsPanel.snapshot` (latest wins: one per output key and poll
+at most). While a job prepares (checks, model loading) the bar shows that phase's progress.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from engines.runtime import JobInfo, JobManager, JobState
 
-ACTIVE_STATES = (JobState.QUEUED, JobState.STARTING, JobState.RUNNING, JobState.PAUSED)
+ACTIVE_STATES = (JobState.QUEUED, JobState.STARTING, JobState.PREPARING, JobState.RUNNING, JobState.PAUSED)
 _PEN_COLOURS = ("#4fa3ff", "#f0a030", "#60d060", "#e05050", "#c080ff")
 
 
@@ -35,7 +36,10 @@ def format_eta(seconds: float | None) -> str:
 
 
 def progress_text(job: JobInfo) -> str:
-    """``42% — ETA 0:13`` while running, else the percentage and the state."""
+    """``42% — ETA 0:13`` while running, ``40% — loading the model`` while preparing, else the
+    percentage and the state."""
+    if job.state is JobState.PREPARING and job.preparing is not None:
+        return f"{job.fraction:.0%} — {job.preparing.text}"
     suffix = format_eta(job.eta_s) if job.state is JobState.RUNNING else job.state.value
     return f"{job.fraction:.0%} — {suffix}"
 
@@ -43,7 +47,7 @@ def progress_text(job: JobInfo) -> str:
 class JobsPanel(QWidget):
     """The job list; the selected job's progress, ETA, metric plot and buttons below it."""
 
-    snapshot = Signal(str, object)  # job id, the newest payload
+    snapshot = Signal(str, str, object)  # job id, output key, its newest payload
     finished = Signal(str, object)  # job id, its final JobInfo
     open_result = Signal(str)
 
@@ -106,8 +110,8 @@ class JobsPanel(QWidget):
         for job_id, update in updates.items():
             info = self.manager.info(job_id)
             self.jobs[job_id] = info
-            if update.snapshot is not None:
-                self.snapshot.emit(job_id, update.snapshot)
+            for key, payload in update.snapshots.items():
+                self.snapshot.emit(job_id, key, payload)
             if update.state.is_terminal:
                 self.finished.emit(job_id, info)
         self._sync_list()

@@ -8,15 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engines.optim_settings import DensifySettings
 from engines.reconstruct import ReconstructConfig, reconstruct, scene_bounds, view_schedule
 from engines.registry import find_engine
 from engines.runtime import Progress, Result, RunContext, Snapshot, load_checkpoint
+from engines.runtime.stream import LiveArrays
 from scene import GaussianCloud
 from scene.io import load
 from tests.engines.test_nerf_synthetic import orbit_cameras, write_dataset
 
-TINY = dict(resolution=16, init_points=150, sh_degree=1, sh_interval=10, max_splats=300, densify_from=4,
-            densify_every=4, densify_until=16, opacity_reset_every=12, snapshot_every=10)
+TINY = dict(resolution=16, init_points=150, sh_degree=1, sh_interval=10, snapshot_every=10,
+            densify=DensifySettings(refine_start=4, refine_every=4, refine_stop=16, reset_every=12, max_splats=300))
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,11 @@ def dataset(tmp_path_factory) -> Path:
 
 
 def run_all(config: ReconstructConfig, ctx: RunContext) -> list:
-    return list(reconstruct(config, ctx))
+    """Every event; live snapshots (``LiveArrays``) taken as the worker does, before the next step."""
+    return [
+        dataclasses.replace(e, payload=e.payload.payload()) if isinstance(e, Snapshot) and isinstance(e.payload, LiveArrays) else e
+        for e in reconstruct(config, ctx)
+    ]
 
 
 def test_registered():
@@ -39,7 +45,7 @@ def test_registered():
 
 def test_learns_and_writes_a_ply(dataset, tmp_path):
     config = ReconstructConfig(data=str(dataset), out=str(tmp_path / "out.ply"), steps=80, **TINY)
-    events = run_all(dataclasses.replace(config, opacity_reset_every=0), RunContext(None))
+    events = run_all(dataclasses.replace(config, densify=dataclasses.replace(config.densify, reset_every=0)), RunContext(None))
     progress = [e for e in events if isinstance(e, Progress)]
     assert [p.step for p in progress] == list(range(1, 81)) and set(progress[0].metrics) == {"loss", "psnr", "splats"}
     # each epoch of 8 steps shows every training view once, so their means compare
@@ -96,13 +102,13 @@ def test_output_defaults_to_the_run_folder(dataset, tmp_path):
 
 @pytest.mark.parametrize(
     "change, message",
-    [({"steps": 0}, "steps must be positive"), ({"sh_degree": 4}, "sh_degree"),
-     ({"background": (1.0, 2.0, 0.0)}, "background"), ({"data": ""}, "data")],
+    [({"steps": 0}, "steps: must be at least 1, got 0"), ({"sh_degree": 4}, "sh_degree: must be at most 3"),
+     ({"background": (1.0, 2.0, 0.0)}, "background: must be at most 1"), ({"data": ""}, "data: is required"),
+     ({"data": "no/such/folder"}, "data: no such folder"), ({"out": "cloud.glb"}, "out: must end with .ply or .splat")],
 )
-def test_rejects_bad_settings(dataset, change, message):
-    config = dataclasses.replace(ReconstructConfig(data=str(dataset)), **change)
+def test_rejects_bad_settings_when_made(dataset, change, message):
     with pytest.raises(ValueError, match=message):
-        run_all(config, RunContext(None))
+        dataclasses.replace(ReconstructConfig(data=str(dataset)), **change)
 
 
 def test_scene_bounds_of_cameras_around_the_origin():

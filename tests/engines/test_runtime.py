@@ -27,18 +27,24 @@ from engines.runtime import (
     Failed,
     JobManager,
     JobState,
+    JobUpdate,
     Log,
+    Preparing,
     Progress,
     Result,
     RunContext,
     RuntimeOptions,
+    Snapshot,
+    WorkerSettings,
     checkpoint_step,
     load_checkpoint,
+    path_problems,
 )
 from engines.runtime.manager import may_share
 from engines.runtime.stream import SnapshotReader, SnapshotWriter, make_stream_dir, remove_stream_dir
 from engines.runtime.worker import WorkerSpec, _Publisher
 from scene import GaussianCloud, MeshAsset
+from tests.toy_kind import Markers
 
 TIMEOUT = 30.0
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,12 +96,12 @@ def test_snapshot_slots_latest_wins_and_torn_reads_are_dropped():
     writer, reader = SnapshotWriter(folder), SnapshotReader(folder)
     try:
         clouds = [GaussianCloud.create(np.full((10 * (i + 1), 3), i, np.float32), 0.1, (1, 0, 0)) for i in range(4)]
-        notices = [writer.write(cloud) for cloud in clouds]
+        notices = [writer.write("main", cloud) for cloud in clouds]
         assert reader.read(notices[0]) is None  # its slot was written again since
         latest = reader.read(notices[-1])
         np.testing.assert_array_equal(latest.means, clouds[-1].means)
         mesh = MeshAsset(np.eye(3), [[0, 1, 2]], vertex_colors=np.ones((3, 4)))
-        np.testing.assert_array_equal(reader.read(writer.write(mesh)).faces, mesh.faces)
+        np.testing.assert_array_equal(reader.read(writer.write("main", mesh)).faces, mesh.faces)
     finally:
         reader.close()
         writer.close()
@@ -149,7 +155,7 @@ def test_without_a_budget_costly_snapshots_keep_the_rate(tmp_path, budget):
         for _ in range(3):
             assert publisher.wants_snapshot()
             time.sleep(0.05)  # building the snapshot
-            publisher.offer_snapshot(cloud)
+            publisher.offer_snapshot(Snapshot(cloud))
             offered = time.monotonic()
             wait_until(publisher.wants_snapshot, timeout=5)
             intervals.append(time.monotonic() - offered)
@@ -321,6 +327,165 @@ def test_shutdown_leaves_no_process_and_no_shared_memory(tmp_path):
     assert not list(Path(tempfile.gettempdir()).glob(f"atelier4d-stream-{os.getpid()}-*"))
     if Path("/dev/shm").is_dir():
         assert not list(Path("/dev/shm").glob(f"atelier4d-stream-{os.getpid()}-*"))
+
+
+_NO_NEWS = JobUpdate(JobState.QUEUED, [], {})
+
+
+def states_until_done(manager: JobManager, job: str) -> list[JobState]:
+    """The distinct states ``job`` went through, in order, polled until it ended."""
+    states = [manager.info(job).state]
+    while not states[-1].is_terminal:
+        state = manager.info(job).state
+        if state is not states[-1]:
+            states.append(state)
+        time.sleep(0.002)
+    return states
+
+
+def test_snapshots_carry_keys_and_the_newest_of_each_key_is_kept(make_manager):
+    manager = make_manager(snapshot_rate_hz=100)
+    job = manager.submit("two_outputs", {"load_s": 0.0, "steps": 20})
+    events = run_to_end(manager, job)
+    info = manager.info(job)
+    assert info.state is JobState.FINISHED and set(info.snapshots) == {"main", "mesh"}
+    assert isinstance(info.snapshot, GaussianCloud) and info.snapshot is info.snapshots["main"]
+    np.testing.assert_allclose(info.snapshot.means, np.full((50, 3), 0.1), atol=1e-6)  # step 10, the last cloud
+    np.testing.assert_allclose(info.snapshots["mesh"].vertices, np.eye(3))  # step 20, the last mesh
+    assert isinstance(events[-1], Result)
+
+
+def test_any_registered_payload_kind_streams_through_a_worker(make_manager):
+    """The test-only kind "markers" (tests/toy_kind.py) crosses the process boundary as it is."""
+    manager = make_manager()
+    job = manager.submit("markers", {"count": 7})
+    assert manager.wait(job, TIMEOUT) is JobState.FINISHED
+    markers = manager.info(job).snapshot
+    assert isinstance(markers, Markers) and markers.count == 7
+    np.testing.assert_array_equal(markers.positions, np.arange(21, dtype=np.float32).reshape(7, 3))
+
+
+def test_a_snapshot_of_an_unknown_type_fails_the_run_with_the_reason():
+    notices, events = multiprocessing.Pipe(duplex=False)
+    spec = WorkerSpec("e", "m", {}, None, "cpu", False, 0, 10.0, None, None, 8)
+    publisher = _Publisher(events, None, spec)
+    try:
+        with pytest.raises(TypeError, match="cannot stream it: dict is not a layer payload type; known kinds: splats"):
+            publisher.offer_snapshot(Snapshot({"means": np.zeros((1, 3))}))
+    finally:
+        publisher.close()
+        notices.close()
+
+
+def test_preparing_comes_before_the_first_step_with_its_progress(make_manager):
+    manager = make_manager()
+    job = manager.submit("two_outputs", {"load_s": 0.5, "steps": 5})
+    states = states_until_done(manager, job)
+    assert states[-3:] == [JobState.PREPARING, JobState.RUNNING, JobState.FINISHED], states
+    events = manager.poll()[job].events
+    preparing = [e for e in events if isinstance(e, Preparing)]
+    first_step = next(i for i, e in enumerate(events) if isinstance(e, Progress))
+    assert preparing[0] == Preparing(0.0, "checking inputs and outputs")  # the runtime's own checks
+    assert [e.fraction for e in preparing[1:]] == [i / 10 for i in range(10)]
+    assert all(events.index(e) < first_step for e in preparing)
+    assert manager.info(job).preparing == preparing[-1]
+
+
+@pytest.mark.parametrize("load", [{"load_s": 20.0}, {"load_s": 0.0, "stuck_load_s": 30.0}])
+def test_cancel_while_preparing_stops_the_worker_promptly(make_manager, load):
+    """At the next Preparing event, or (a load that reports nothing) by terminating the worker."""
+    manager = make_manager()
+    job = manager.submit("two_outputs", load)
+    wait_until(lambda: manager.info(job).preparing is not None and manager.info(job).preparing.text == "loading the fake model")
+    if "stuck_load_s" in load:
+        time.sleep(0.2)  # into the silent load
+    assert manager.info(job).state is JobState.PREPARING
+    pid, started = manager.info(job).pid, time.monotonic()
+    manager.cancel(job)
+    assert manager.wait(job, TIMEOUT) is JobState.CANCELLED
+    assert time.monotonic() - started < 1.5 and not _alive(pid)
+    assert manager.info(job).step == 0
+
+
+@pytest.mark.parametrize("out, message", [
+    ("missing/means.npy", "out: cannot write {tmp}/missing/means.npy: the folder {tmp}/missing does not exist"),
+    ("means.txt", "out: cannot write 'means.txt': the extension must be one of .npy"),
+])
+def test_an_output_that_cannot_be_written_fails_before_the_first_step(make_manager, tmp_path, out, message):
+    manager = make_manager()
+    job = manager.submit("fit_points", {"out": str(tmp_path / out)}, run_dir=tmp_path / "run")
+    events = run_to_end(manager, job)
+    assert manager.info(job).state is JobState.FAILED
+    assert [e.message for e in events if isinstance(e, Failed)] == [message.format(tmp=tmp_path)]
+    assert not any(isinstance(e, Progress) for e in events)
+
+
+def test_path_problems_reads_the_field_metadata(tmp_path):
+    entry = find_engine("fit_points")
+    assert path_problems(entry.config_cls(out=str(tmp_path / "m.npy"))) == {}
+    assert path_problems(entry.config_cls()) == {}  # empty: the run folder
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        problems = path_problems(entry.config_cls(out=str(locked / "m.npy")))
+    finally:
+        locked.chmod(0o700)
+    assert problems == ({"out": f"cannot write {locked}/m.npy: permission denied"} if os.geteuid() != 0 else {})
+
+
+def test_a_result_that_cannot_be_written_at_the_end_stays_in_the_run_folder(make_manager, tmp_path):
+    (tmp_path / "out").mkdir()
+    manager = make_manager()
+    config = {"steps": 10, "out": str(tmp_path / "out" / "m.npy"), "remove_out_folder_at": 3}
+    job = manager.submit("fit_points", config, run_dir=tmp_path / "run")
+    events = run_to_end(manager, job)
+    assert manager.info(job).state is JobState.FINISHED
+    assert manager.info(job).result.paths == [str(tmp_path / "run" / "m.npy")]
+    assert np.load(tmp_path / "run" / "m.npy").shape == (200, 3)
+    (warning,) = [e for e in events if isinstance(e, Log) and e.level == "warning"]
+    assert f"could not write {tmp_path}/out/m.npy" in warning.text and f"run folder: {tmp_path}/run/m.npy" in warning.text
+
+
+def test_a_worker_killed_seconds_in_resumes_from_a_time_based_checkpoint(make_manager, tmp_path):
+    """The issue's scenario is a worker killed 20 s into a run whose step-based checkpoints are far
+    apart; here, to stay short: checkpoints only every 0.5 s, a kill about 2 s in."""
+    manager = make_manager(checkpoint_every=0, checkpoint_every_s=0.5)
+    job = manager.submit("fit_points", {"steps": 100_000, "step_sleep_s": 0.001}, run_dir=tmp_path)
+    wait_until(lambda: manager.info(job).state is JobState.RUNNING)
+    time.sleep(2.0)
+    os.kill(manager.info(job).pid, signal.SIGKILL)
+    assert manager.wait(job, TIMEOUT) is JobState.FAILED
+    saved = manager.info(job).checkpoint_step
+    assert saved is not None and saved > 0 and checkpoint_step(tmp_path) == saved
+    checkpoints = [e for e in manager.poll()[job].events if isinstance(e, Checkpointed)]
+    assert 2 <= len(checkpoints) <= 6  # about one every 0.5 s, none by steps
+    manager.resume(job)
+    events: list = []
+    wait_until(lambda: any(isinstance(e, Progress) for e in events) or bool(events.extend(manager.poll().get(job, _NO_NEWS).events)))
+    assert next(e for e in events if isinstance(e, Progress)).step == saved + 1
+    manager.cancel(job)
+
+
+def test_worker_settings_reach_the_engine(make_manager):
+    manager = make_manager()
+    settings = WorkerSettings(model_folders=("/models/a", "/models/b"), cache_folder="/cache", offline=True)
+    job = manager.submit("two_outputs", {"load_s": 0.0, "steps": 1}, settings=settings)
+    assert manager.wait(job, TIMEOUT) is JobState.FINISHED
+    assert manager.info(job).result.summary == {
+        "model_folders": ["/models/a", "/models/b"], "cache_folder": "/cache", "offline": True, "hf_offline": "1",
+    }
+    default = manager.submit("two_outputs", {"load_s": 0.0, "steps": 1})
+    assert manager.wait(default, TIMEOUT) is JobState.FINISHED
+    assert manager.info(default).result.summary["offline"] is False
+
+
+def test_a_job_may_have_its_own_options(make_manager, tmp_path):
+    manager = make_manager(checkpoint_every=0)
+    job = manager.submit("fit_points", {"steps": 40, "step_sleep_s": 0.0}, run_dir=tmp_path,
+                         options=RuntimeOptions(checkpoint_every=10))
+    events = run_to_end(manager, job)
+    assert [e.step for e in events if isinstance(e, Checkpointed)] == [10, 20, 30, 40]
 
 
 FOREGROUND = """

@@ -9,15 +9,17 @@ import pytest
 from PySide6.QtCore import Qt
 
 import tests.engines.runtime_engines  # noqa: F401  (registers "fit_points")
-from engines.runtime import JobInfo, JobManager, JobState, RuntimeOptions
+from engines.runtime import JobInfo, JobManager, JobState, Preparing, RuntimeOptions
 from studio.panels.jobs import JobsPanel, format_eta, progress_text
 
 TIMEOUT_MS = 30_000
 STEPS = 300
 
 
-def job_info(state: JobState, step: int = 0, total: int = 0, steps_per_s: float | None = None) -> JobInfo:
-    return JobInfo("job-1", "fit_points", "cpu", None, state, step, total, steps_per_s, {}, None, None, None, None, None)
+def job_info(state: JobState, step: int = 0, total: int = 0, steps_per_s: float | None = None,
+             preparing: Preparing | None = None) -> JobInfo:
+    return JobInfo("job-1", "fit_points", "cpu", None, state, step, total, steps_per_s, {}, {}, None, None, None, None,
+                   preparing)
 
 
 def test_eta_and_progress_texts():
@@ -28,6 +30,8 @@ def test_eta_and_progress_texts():
     assert progress_text(job_info(JobState.RUNNING, 42, 100)) == "42% — ETA …"
     assert progress_text(job_info(JobState.PAUSED, 42, 100, steps_per_s=4.0)) == "42% — paused"
     assert progress_text(job_info(JobState.QUEUED)) == "0% — queued"
+    assert progress_text(job_info(JobState.PREPARING, preparing=Preparing(0.4, "loading the model"))) == "40% — loading the model"
+    assert progress_text(job_info(JobState.PREPARING, preparing=Preparing(None, "downloading"))) == "0% — downloading"
 
 
 @pytest.fixture
@@ -57,13 +61,13 @@ def test_without_jobs_nothing_is_enabled(qtbot):
 
 def test_buttons_follow_the_state_and_act(qtbot, panel, tmp_path):
     snapshots = []
-    panel.snapshot.connect(lambda job_id, payload: snapshots.append(payload.count))
+    panel.snapshot.connect(lambda job_id, key, payload: snapshots.append((key, payload.count)))
     job = panel.manager.submit("fit_points", {"steps": STEPS, "step_sleep_s": 0.01}, run_dir=tmp_path)
     qtbot.waitUntil(lambda: job in panel.jobs and panel.jobs[job].step >= 5, timeout=TIMEOUT_MS)
     assert panel.selected_id == job and enabled(panel) == {"pause", "cancel"}
     assert re.fullmatch(rf"fit_points \({job}\) — running \d+/{STEPS}", panel.list.currentItem().text())
     qtbot.waitUntil(lambda: re.fullmatch(r"\d+% — ETA \d+:\d\d", panel.progress.text()) is not None, timeout=TIMEOUT_MS)
-    assert snapshots and set(snapshots) == {200}
+    assert snapshots and set(snapshots) == {("main", 200)}
 
     click_and_wait(qtbot, panel, "pause", JobState.PAUSED)
     assert enabled(panel) == {"resume", "cancel"} and panel.progress.text().endswith("— paused")
@@ -93,3 +97,14 @@ def test_buttons_follow_the_state_and_act(qtbot, panel, tmp_path):
     steps, losses = curves[0].getData()
     assert list(steps) == [step for step, _ in info.metrics["loss"]] and steps[-1] == STEPS
     assert list(losses) == [value for _, value in info.metrics["loss"]] and losses[-1] < losses[0]
+
+
+def test_preparing_shows_its_progress_and_cancel_stops_it(qtbot, panel):
+    job = panel.manager.submit("two_outputs", {"load_s": 20.0})
+    qtbot.waitUntil(lambda: job in panel.jobs and panel.jobs[job].state is JobState.PREPARING
+                    and panel.progress.text().endswith("— loading the fake model"), timeout=TIMEOUT_MS)
+    assert enabled(panel) == {"cancel"}
+    assert re.fullmatch(rf"two_outputs \({job}\) — preparing", panel.list.currentItem().text())
+    qtbot.waitUntil(lambda: panel.progress.value() >= 100, timeout=TIMEOUT_MS)  # 10 % of the load, at least
+    click_and_wait(qtbot, panel, "cancel", JobState.CANCELLED)
+    assert panel.manager.info(job).step == 0 and panel.progress.text() == "0% — cancelled"

@@ -1,5 +1,7 @@
 """Engine jobs driven from the main window: Generate > Reconstruct streams into a layer, a killed
-worker is reported and resumed from its checkpoint. Real worker processes, the real engine."""
+worker is reported and resumed from its checkpoint, a job's output keys stream into layers of their
+own, and its preparing phase shows progress and can be cancelled. Real worker processes, the real
+engine (and the small ones of ``tests.engines.runtime_engines``)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLineEdit, QPushButton
 
+import tests.engines.runtime_engines  # noqa: F401  (registers "two_outputs" and "fit_points")
 from engines.runtime import JobManager, JobState, RuntimeOptions, checkpoint_step
-from scene import GaussianCloud
+from scene import GaussianCloud, MeshAsset
+from scene.events import LayerAdded, LayerChanged
 from scene.io import load
 from tests.engines.test_nerf_synthetic import orbit_cameras, write_dataset
 from tests.engines.test_reconstruct import TINY
@@ -73,18 +77,20 @@ def assert_holds_the_written_ply(layer, result) -> None:
 
 def test_generate_reconstruct_streams_into_a_layer(make_window, qtbot, dataset):
     window = make_window()
-    job_id = click_run(window, qtbot, dataset, steps=40, snapshot_every=4, max_splats=400)
+    job_id = click_run(window, qtbot, dataset, steps=40, snapshot_every=4, densify=vars(TINY["densify"]) | {"max_splats": 400})
 
-    layer = window.document.current  # added at once, empty, as one undo step
-    assert layer is not None and layer.name == "reconstruct" and layer.data.count == 0
-    assert window.undo_action.text() == "&Undo Generate reconstruct"
+    assert window.document.layers == ()  # the layer comes with the first snapshot
     assert window.docks["Jobs"].widget().isVisible()
     seen: list[tuple[int, JobState]] = []  # (splats, job state) of every snapshot reaching the layer
-    window.document.events.connect(
+    window.document.events.connect(  # the first one adds the layer, the others replace its data
         lambda e: seen.append((window.document.layer(e.layer_id).data.count, job_state(window, job_id)))
-        if e.kind == "layer_changed" and e.detail.get("live") else None
+        if isinstance(e, LayerAdded) or (isinstance(e, LayerChanged) and e.live) else None
     )
 
+    qtbot.waitUntil(lambda: len(window.document.layers) == 1, timeout=TIMEOUT_MS)
+    layer = window.document.current  # added as one undo step
+    assert layer.name == "reconstruct" and layer.data.count > 0
+    assert window.undo_action.text() == "&Undo Generate reconstruct"
     qtbot.waitUntil(lambda: re.fullmatch(r"\d+% — ETA \d+:\d\d", window.jobs.progress.text()) is not None, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: job_state(window, job_id) is JobState.FINISHED, timeout=TIMEOUT_MS)
 
@@ -126,9 +132,9 @@ def test_generate_reconstruct_streams_into_a_layer(make_window, qtbot, dataset):
 def test_a_killed_worker_is_reported_keeps_its_layer_and_resumes(make_window, qtbot, dataset):
     window = make_window(job_manager=JobManager(RuntimeOptions(checkpoint_every=5)))
     job_id = click_run(window, qtbot, dataset, steps=40, snapshot_every=4)
-    layer = window.document.current
     manager = window.job_manager
-    qtbot.waitUntil(lambda: layer.data.count > 0 and (manager.info(job_id).checkpoint_step or 0) >= 10, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: bool(window.document.layers) and (manager.info(job_id).checkpoint_step or 0) >= 10, timeout=TIMEOUT_MS)
+    layer = window.document.current
     killed_pid = manager.info(job_id).pid
     os.kill(killed_pid, signal.SIGKILL)
 
@@ -166,3 +172,62 @@ def test_a_killed_worker_is_reported_keeps_its_layer_and_resumes(make_window, qt
     assert info.pid is None and [step for step, _ in info.metrics["loss"]] == kept + list(range(resumed_from + 1, 41))
     assert len(window.errors) == 1 and window.document.layers == (layer,)
     assert_holds_the_written_ply(layer, info.result)
+
+
+def test_each_output_key_streams_into_a_layer_of_its_own(make_window, qtbot):
+    """A cloud under the main key, then a mesh under "mesh": two layers, each made on its key's
+    first snapshot and holding the key's last one."""
+    window = make_window()
+    window.resize(900, 600)
+    job_id = window.run_engine("two_outputs", {"load_s": 0.5, "steps": 20, "step_sleep_s": 0.05})
+    qtbot.waitUntil(lambda: job_state(window, job_id) is JobState.PREPARING, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.jobs.progress.text().endswith("— loading the fake model"), timeout=TIMEOUT_MS)
+    assert window.document.layers == ()
+    qtbot.waitUntil(lambda: job_state(window, job_id) is JobState.FINISHED, timeout=TIMEOUT_MS)
+
+    cloud, mesh = window.document.layers
+    assert (cloud.name, mesh.name) == ("two_outputs", "two_outputs mesh") and window.errors == []
+    assert isinstance(cloud.data, GaussianCloud) and isinstance(mesh.data, MeshAsset)
+    np.testing.assert_allclose(cloud.data.means, np.full((50, 3), 0.1), atol=1e-6)  # the last cloud (step 10)
+    np.testing.assert_allclose(mesh.data.vertices, np.eye(3))  # the last mesh (step 20)
+    assert window.job_layers.layer_ids(job_id) == {"main": cloud.id, "mesh": mesh.id}
+
+
+def test_the_preparing_phase_shows_progress_and_can_be_cancelled(make_window, qtbot):
+    window = make_window()
+    job_id = window.run_engine("two_outputs", {"load_s": 30.0})
+    qtbot.waitUntil(lambda: job_state(window, job_id) is JobState.PREPARING
+                    and window.jobs.progress.value() > 0, timeout=TIMEOUT_MS)  # 10 % after 3 s
+    assert re.fullmatch(r"\d+% — loading the fake model", window.jobs.progress.text())
+    cancel = window.jobs.buttons["cancel"]
+    assert cancel.isEnabled() and not window.jobs.buttons["pause"].isEnabled()
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: job_state(window, job_id) is JobState.CANCELLED, timeout=5_000)
+    assert window.document.layers == () and window.errors == []
+
+
+def test_a_job_whose_output_cannot_be_written_fails_while_preparing(make_window, qtbot, tmp_path):
+    window = make_window()
+    out = tmp_path / "missing" / "means.npy"
+    job_id = window.run_engine("fit_points", {"out": str(out)})
+    qtbot.waitUntil(lambda: job_state(window, job_id) is JobState.FAILED, timeout=TIMEOUT_MS)
+    assert window.errors == [
+        f"Generate fit_points failed: out: cannot write {out}: the folder {out.parent} does not exist"
+    ]
+    assert window.job_manager.info(job_id).step == 0 and window.document.layers == ()
+
+
+def test_jobs_get_the_preferences_checkpoint_interval_and_worker_settings(make_window, qtbot, tmp_path):
+    window = make_window()
+    window.settings.model_folders = [str(tmp_path / "models")]
+    window.settings.offline = True
+    window.settings.checkpoint_every_s = 7
+    manager, submitted = window.job_manager, []
+    submit = manager.submit
+    manager.submit = lambda *args, **kwargs: submitted.append(kwargs) or submit(*args, **kwargs)
+    job_id = window.run_engine("two_outputs", {"load_s": 0.0, "steps": 1})
+    qtbot.waitUntil(lambda: job_state(window, job_id) is JobState.FINISHED, timeout=TIMEOUT_MS)
+    summary = manager.info(job_id).result.summary
+    assert summary["model_folders"] == [str(tmp_path / "models")] and summary["offline"] is True
+    assert summary["cache_folder"] == str(window.settings.cache_path)
+    assert submitted[0]["options"] == RuntimeOptions(checkpoint_every_s=7.0)
