@@ -141,7 +141,7 @@ def test_turntable_export_renders_in_the_background(make_window, qtbot, tmp_path
     window.viewport.frame_all()
     out = tmp_path / "turntable.mp4"
     task = window.export_turntable(out)
-    assert task is not None and window.task_label.isVisible()  # the status bar shows it running
+    assert task is not None and window.status.task_label.isVisible()  # the status bar shows it running
     wait_idle(qtbot, window, timeout=60000)
     assert window.errors == []
     reader = imageio.get_reader(out)
@@ -166,6 +166,7 @@ def test_save_and_reopen_a_project(make_window, qtbot, tmp_path):
     window.viewport.controller.orbit(120.0, -40.0)  # a view of the artist's own
     window.viewport.controller.zoom(0.6)
     saved_view = window.viewport.camera()
+    document.set_time(1.25)  # the playhead travels with the project too
     path = tmp_path / "scene.a4d"
     window.save_as(path)
     wait_idle(qtbot, window)
@@ -177,6 +178,7 @@ def test_save_and_reopen_a_project(make_window, qtbot, tmp_path):
     wait_idle(qtbot, other)
     reopened = other.document
     assert [(l.name, l.visible, l.data.count) for l in reopened.layers] == [("cloud", True, 400), ("second", False, 50)]
+    assert reopened.time == 1.25 and other.timeline.time == 1.25
     for a, b in zip(document.layers, reopened.layers):
         np.testing.assert_array_equal(a.data.means, b.data.means)
         np.testing.assert_array_equal(a.data.sh, b.data.sh)

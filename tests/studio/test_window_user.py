@@ -270,7 +270,7 @@ def test_edit_and_view_menus_on_a_box_selection(make_window, qtbot):
 
     choose(window, "Edit", "Delete")
     np.testing.assert_array_equal(document.current.data.means, original.means[~selected])
-    assert window.splat_label.text() == f"{2000 - count:,} splats"
+    assert window.status.splat_label.text() == f"{2000 - count:,} splats"
     choose(window, "Edit", "Undo")
     assert document.current.data.count == 2000 and menu_action(window, "Edit", "Redo").text() == f"&Redo Delete {count} splats"
 
@@ -372,7 +372,7 @@ def test_dropping_files_imports_each_as_a_layer(make_window, qtbot, tmp_path):
     assert [(l.name, l.kind) for l in layers] == [("rock", "splats"), ("dust", "splats"), ("cube", "mesh"), ("cone", "mesh")]
     assert (layers[0].data.count, layers[1].data.count) == (300, 200)
     assert (len(layers[2].data.faces), len(layers[3].data.faces)) == (12, 16)
-    assert window.outliner.list.count() == 4 and window.splat_label.text() == "500 splats"
+    assert window.outliner.list.count() == 4 and window.status.splat_label.text() == "500 splats"
 
 
 # ----------------------------------------------------------------------------- autosave and shortcuts
