@@ -82,7 +82,7 @@ class LiveArrays:
 
 def _numpy(value: Any) -> np.ndarray:
     """A numpy view of an array, or of a tensor (copied to the CPU first if it is elsewhere)."""
-    if hasattr(value, "detach"):  # a torch tensor; torch itself is not imported here
+    if _torch_tensor(value):
         value = value.detach().cpu().numpy()
     return np.asarray(value)
 
@@ -114,7 +114,7 @@ def _copy(target: np.ndarray, value: Any) -> None:
 def _version(value: Any) -> Any:
     """What tells that ``value`` did not change since it was last seen: a read-only array never
     changes; a tensor's in-place version counter grows with every change; None: cannot tell."""
-    if hasattr(value, "_version"):
+    if _torch_tensor(value):
         return value._version
     if isinstance(value, np.ndarray) and not value.flags.writeable and value.base is None:
         return "read-only"
