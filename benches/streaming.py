@@ -11,17 +11,18 @@ does. It runs in a worker process with torch's default thread count, once withou
 baseline: the same consumer polls it at 60 Hz, so only the snapshots differ) and once per rate
 with snapshots at that rate: the runtime has no budget (``snapshot_budget=None``), so only the rate spaces them, and
 a consumer polls the job manager at 60 Hz and takes (reads and validates) every snapshot, in the
-same machine's other process, as the studio does. ``cost_pct`` = 1 - streaming / baseline.
+same machine's other process, as the studio does. ``cost_pct`` = 1 - streaming / baseline (see below for how baselines bracket it).
 
 With ``--reconstruct`` it also measures the real reconstruct engine (``benches/reconstruct.py``'s
 scene, 100k Gaussians, densification off) at the same rates: a snapshot every step at most, so
 at 10 a second it reports the cost of one snapshot per step.
 
 Each run is measured over ``--seconds`` of the engine's own Progress clock after ``--warmup`` steps
-(worker start-up and the slots' first writes are not counted) and then cancelled. The runs
-alternate (baseline, each rate, baseline, ...) ``--repeats`` times and medians are reported: other
-load moves single runs a lot on a shared two-core machine. The default takes about a minute and a
-half. Prints one JSON line.
+(worker start-up and the slots' first writes are not counted) and then cancelled. Other load moves
+single runs by 10% and more on a shared two-core machine, so baseline runs bracket the streaming
+ones (B S B S ... B, ``--repeats`` rounds): a round's cost is against the mean of its two
+baselines, and the median round is reported. The default takes about two minutes. Prints one
+JSON line.
 
     python benches/streaming.py [--gaussians 100000] [--rates 10] [--seconds 10] [--repeats 3] [--reconstruct]
 """
@@ -92,28 +93,38 @@ def run_engine(
 
 
 def measure(engine: str, config: dict, rates: list[float], args: argparse.Namespace, warmup: int) -> dict:
-    """Baseline and streaming runs of ``engine``, alternated ``args.repeats`` times; their medians."""
-    runs: dict[str, list[RunFigures]] = {"baseline": [], **{f"{rate:g}": [] for rate in rates}}
-    for _ in range(args.repeats):  # alternate, so background load hits every setting alike
-        runs["baseline"].append(run_engine(engine, RuntimeOptions(snapshot_rate_hz=0), config, warmup, args.seconds, POLL_HZ))
+    """Streaming runs of ``engine`` bracketed by baseline runs (B S B S ... B), ``args.repeats``
+    rounds; each streaming run's cost is against the mean of the two baselines around it, so load
+    that drifts during the bench moves both sides alike; medians over the rounds."""
+
+    def baseline() -> RunFigures:
+        return run_engine(engine, RuntimeOptions(snapshot_rate_hz=0), config, warmup, args.seconds, POLL_HZ)
+
+    baselines = [baseline()]
+    runs: dict[str, list[tuple[RunFigures, float]]] = {f"{rate:g}": [] for rate in rates}  # (run, its baseline)
+    for _ in range(args.repeats):
+        streaming = {}
         for rate in rates:
             options = RuntimeOptions(snapshot_rate_hz=rate, snapshot_budget=None)
-            runs[f"{rate:g}"].append(run_engine(engine, options, config, warmup, args.seconds, POLL_HZ))
-    baseline = statistics.median(r.steps_per_s for r in runs["baseline"])
+            streaming[f"{rate:g}"] = run_engine(engine, options, config, warmup, args.seconds, POLL_HZ)
+        baselines.append(baseline())
+        around = (baselines[-2].steps_per_s + baselines[-1].steps_per_s) / 2
+        for name, run in streaming.items():
+            runs[name].append((run, around))
     figures = {
-        "gaussians": runs["baseline"][0].splats,
-        "baseline_steps_per_s": round(baseline, 2),
-        "baseline_repeats_steps_per_s": [round(r.steps_per_s, 2) for r in runs["baseline"]],
+        "gaussians": baselines[0].splats,
+        "baseline_steps_per_s": round(statistics.median(r.steps_per_s for r in baselines), 2),
+        "baseline_runs_steps_per_s": [round(r.steps_per_s, 2) for r in baselines],
         "rates": {},
     }
-    for rate in rates:
-        streaming = runs[f"{rate:g}"]
-        steps = statistics.median(r.steps_per_s for r in streaming)
-        figures["rates"][f"{rate:g}"] = {
-            "steps_per_s": round(steps, 2),
-            "cost_pct": round(100 * (1 - steps / baseline), 1),
-            "snapshots_per_s": round(statistics.median(r.snapshots_per_s for r in streaming), 2),
-            "repeats_steps_per_s": [round(r.steps_per_s, 2) for r in streaming],
+    for name, pairs in runs.items():
+        costs = [100 * (1 - run.steps_per_s / around) for run, around in pairs]
+        figures["rates"][name] = {
+            "steps_per_s": round(statistics.median(run.steps_per_s for run, _ in pairs), 2),
+            "cost_pct": round(statistics.median(costs), 1),
+            "round_costs_pct": [round(c, 1) for c in costs],
+            "snapshots_per_s": round(statistics.median(run.snapshots_per_s for run, _ in pairs), 2),
+            "runs_steps_per_s": [round(run.steps_per_s, 2) for run, _ in pairs],
         }
     return figures
 
@@ -136,7 +147,7 @@ def main() -> None:
             "steps/s of an engine holding a 100k-splat SH3 GaussianModel in torch (bench_stream: fixed torch work "
             "per step, every tensor changed every step) streaming snapshots of its live parameters at a fixed rate "
             "(no budget, a consumer polling at 60 Hz and reading every one) vs the same engine with no snapshots; "
-            "cost_pct = 1 - streaming/baseline; snapshots_per_s = received by the consumer"
+            "cost_pct = median over rounds of 1 - streaming/(mean of the baselines before and after); snapshots_per_s = received by the consumer"
         ),
         "sh_degree": 3,
         "snapshot_mb": round(args.gaussians * (3 + 3 + 4 + 1 + 16 * 3) * 4 / 1e6, 1),

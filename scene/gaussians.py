@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from scene import sh as shmath
-from scene.rotation import matrix_to_quat, normalize_quats, polar_decompose, quat_multiply, quat_to_matrix
+from scene.rotation import matrix_to_quat, polar_decompose, quat_multiply, quat_to_matrix
 from scene.validation import as_array, axis_bounds, same_length
 
 
@@ -51,11 +51,11 @@ class GaussianCloud:
         same_length(
             "GaussianCloud", means=means, log_scales=log_scales, quats=quats, opacity_logits=opacity, sh=sh
         )
-        norms = np.linalg.norm(quats, axis=1)
-        if len(quats) and not np.all(norms > 0):
+        squared = np.einsum("ij,ij->i", quats, quats)  # float32, one pass: clouds stream 10 times a second
+        if len(quats) and not squared.min() > 0:
             raise ValueError("GaussianCloud.quats: a quaternion has zero length")
-        if len(quats) and not np.allclose(norms, 1.0, atol=1e-3):
-            quats = normalize_quats(quats).astype(f32)
+        if len(quats) and np.abs(squared - 1.0).max() > 2e-3:  # |q| within 1e-3 of 1
+            quats = quats / np.sqrt(squared)[:, None]
         for name, value in (
             ("means", means),
             ("log_scales", log_scales),

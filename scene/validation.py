@@ -26,10 +26,16 @@ def as_array(
     if array.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, array.shape)):
         wanted = "[" + ", ".join("N" if s is None else str(s) for s in shape) + "]"
         raise ValueError(f"{name}: expected shape {wanted}, got {list(array.shape)}")
-    if finite and np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+    if finite and np.issubdtype(array.dtype, np.floating) and array.size and not _all_finite(array):
         bad = int(np.count_nonzero(~np.isfinite(array)))
         raise ValueError(f"{name}: {bad} value(s) are NaN or infinite")
     return array
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    """Whether no value is NaN or infinite, without a temporary the size of ``array``: min and max
+    propagate NaN, and an infinity is one of them."""
+    return bool(np.isfinite(array.min()) and np.isfinite(array.max()))
 
 
 def same_length(owner: str, **arrays: np.ndarray) -> int:

@@ -114,3 +114,22 @@ def test_transform_rejects_singular_matrix():
 
 def test_normalize_quats_handles_zero():
     np.testing.assert_array_equal(normalize_quats(np.zeros((1, 4))), [[1, 0, 0, 0]])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_one_non_finite_value_anywhere_is_refused(bad):
+    cloud = random_cloud()
+    sh = cloud.sh.copy()
+    sh[len(sh) // 2, -1, 1] = bad
+    with pytest.raises(ValueError, match=r"sh: 1 value\(s\) are NaN or infinite"):
+        GaussianCloud(cloud.means, cloud.log_scales, cloud.quats, cloud.opacity_logits, sh)
+
+
+def test_one_zero_quaternion_among_unit_ones_is_refused_and_slightly_long_ones_are_normalised():
+    cloud = random_cloud()
+    quats = cloud.quats * 1.01  # raw optimizer parameters drift off unit length
+    normalised = GaussianCloud(cloud.means, cloud.log_scales, quats, cloud.opacity_logits, cloud.sh).quats
+    np.testing.assert_allclose(np.linalg.norm(normalised, axis=1), 1.0, atol=1e-6)
+    quats[3] = 0
+    with pytest.raises(ValueError, match="zero length"):
+        GaussianCloud(cloud.means, cloud.log_scales, quats, cloud.opacity_logits, cloud.sh)
