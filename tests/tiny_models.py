@@ -81,12 +81,12 @@ def _scheduler():
     )
 
 
-def _image_encoder(projection_dim: int = 32):
+def _image_encoder(projection_dim: int = 32, image_size: int = IMAGE_SIZE):
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
     config = CLIPVisionConfig(
-        hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2, image_size=IMAGE_SIZE,
-        patch_size=8, projection_dim=projection_dim,
+        hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2, image_size=image_size,
+        patch_size=image_size // 4, projection_dim=projection_dim,
     )
     return CLIPVisionModelWithProjection(config)
 
@@ -178,7 +178,8 @@ def build_video(folder: Path) -> Path:
         use_karras_sigmas=True, timestep_spacing="leading", steps_offset=1,
     )
     pipe = StableVideoDiffusionPipeline(
-        vae=vae, image_encoder=_image_encoder(32), unet=unet, scheduler=scheduler, feature_extractor=_feature_extractor()
+        vae=vae, image_encoder=_image_encoder(32, image_size=224),  # the pipeline resizes to 224 for CLIP itself
+        unet=unet, scheduler=scheduler, feature_extractor=_feature_extractor(),
     )
     pipe.save_pretrained(folder, safe_serialization=True)
     return folder

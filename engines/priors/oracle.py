@@ -7,10 +7,12 @@ are the optimizer's own. Each takes ``truth``, a function from views to the true
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
+import numpy as np
 import torch
 
+from engines.priors.depth import DepthMap
 from engines.priors.sds import score_distillation_loss
 from engines.priors.settings import SDSSettings
 from engines.priors.views import View
@@ -44,3 +46,72 @@ class OracleSDS:
 
         t = self.settings.timesteps.sample(progress, len(images), len(self.alphas_cumprod), self.generator)
         return score_distillation_loss(images * 2 - 1, t, self.alphas_cumprod, predict, self.settings.weighting, self.generator)
+
+
+TruthImage = Callable[[View], np.ndarray]  # a view -> the true image [H, W, 3] in 0-1
+
+
+class OracleTextToImage:
+    """Text-to-image answered with the true view (the prompt is ignored)."""
+
+    def __init__(self, truth: TruthImage) -> None:
+        self.truth = truth
+
+    def __call__(self, prompt: str, *, view: View | None = None, **_: Any) -> np.ndarray:
+        return self.truth(_needs(view)).astype(np.float32)
+
+
+class OracleInpainter:
+    """Inpainting answered from the true view: masked pixels from the truth, the others kept."""
+
+    def __init__(self, truth: TruthImage) -> None:
+        self.truth = truth
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray, prompt: str = "", *, view: View | None = None, **_: Any) -> np.ndarray:
+        return np.where(mask[..., None], self.truth(_needs(view)), image).astype(np.float32)
+
+
+class OracleRefiner:
+    """Refinement answered with the true view at any strength above 0 (0: the image unchanged)."""
+
+    def __init__(self, truth: TruthImage) -> None:
+        self.truth = truth
+
+    def __call__(self, image: np.ndarray, prompt: str = "", *, strength: float = 0.3, view: View | None = None, **_: Any) -> np.ndarray:
+        return image.astype(np.float32, copy=True) if strength == 0.0 else self.truth(_needs(view)).astype(np.float32)
+
+
+def _needs(view: View | None) -> View:
+    if view is None:
+        raise ValueError("an oracle prior needs the view it is asked about")
+    return view
+
+
+class OracleDepth:
+    """Depth answered from the true depth as a real relative model would: disparity (``1 / depth``)
+    under a random scale and shift, plus noise, all seeded; or, with ``kind="metric"``, the true
+    depth plus noise."""
+
+    def __init__(self, truth: Callable[[View], np.ndarray], kind: str = "disparity", noise: float = 0.01, seed: int = 0) -> None:
+        self.truth, self.kind, self.noise = truth, kind, noise
+        self._rng = np.random.default_rng(seed)
+
+    def __call__(self, image: np.ndarray | None = None, *, view: View | None = None) -> DepthMap:
+        depth = self.truth(_needs(view)).astype(np.float64)
+        if self.kind == "metric":
+            values = depth
+        else:
+            scale, shift = self._rng.uniform(0.5, 2.0), self._rng.uniform(-0.2, 0.2)
+            values = scale / np.maximum(depth, 1e-6) + shift
+        values = values + self._rng.normal(0.0, self.noise * float(np.std(values) or 1.0), values.shape)
+        return DepthMap(values.astype(np.float32), "metric" if self.kind == "metric" else "disparity")
+
+
+class OracleVideo:
+    """Image-to-video answered with the true frames (the first one is the given image's scene)."""
+
+    def __init__(self, truth: Callable[[int], np.ndarray]) -> None:
+        self.truth = truth  # frame count -> [F, H, W, 3] in 0-1
+
+    def __call__(self, image: np.ndarray, frames: int = 14, **_: Any) -> np.ndarray:
+        return self.truth(frames).astype(np.float32)
