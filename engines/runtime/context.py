@@ -48,6 +48,21 @@ class WorkerSettings:
     offline: bool = False
     """Never download: models must be in the model folders or the cache (the worker also sets
     ``HF_HUB_OFFLINE`` for Hugging Face libraries)."""
+    model_choices: tuple[tuple[str, str], ...] = ()
+    """(role, hub id or folder) the user chose instead of a role's default."""
+    allow_pickle: tuple[str, ...] = ()
+    """Roles whose models may load pickle weights (the user trusts where they came from)."""
+    model_memory_gb: float = 16.0
+    """How much memory a worker may keep warm models in between runs."""
+
+    def model_choice(self, role: str, default: str) -> str:
+        """The hub id or folder to use for ``role``."""
+        return dict(self.model_choices).get(role, default)
+
+
+class Cancelled(Exception):
+    """Raised inside a long call of an engine (a model download or load) when the run is cancelled;
+    the run ends as cancelled, not failed."""
 
 
 class RunContext:
@@ -67,6 +82,7 @@ class RunContext:
         wants_snapshot: Callable[[], bool] = lambda: True,
         on_checkpoint: Callable[[int], None] = lambda step: None,
         on_log: Callable[[str, str], None] = lambda text, level: None,
+        on_preparing: Callable[[float | None, str], None] = lambda fraction, text: None,
     ) -> None:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         """Folder for the run's checkpoint and outputs (None: no checkpoints, outputs nowhere)."""
@@ -83,6 +99,8 @@ class RunContext:
         self._wants_snapshot = wants_snapshot
         self._on_checkpoint = on_checkpoint
         self._on_log = on_log
+        self._on_preparing = on_preparing
+        self._cancelled = threading.Event()
         self._requested = threading.Event()
         self._acknowledged = threading.Event()
         self._asked = False
@@ -131,6 +149,23 @@ class RunContext:
         """Send a line to the job's log from inside a call (where the engine cannot ``yield Log``)."""
         self._on_log(text, level)
 
+    def model(self, role: str, *, dtype: str = "auto", savers: Any = None) -> Any:
+        """The model the user chose for ``role`` (see :mod:`engines.models.roles`) on this run's
+        device, loaded as its real class: from this worker's warm models when a previous run
+        loaded it, else fetched (downloading when allowed) and loaded, with the progress reported
+        as the preparing phase. Raises :class:`engines.models.ModelError` with the message to
+        show when it cannot be had, and :class:`Cancelled` when the run is cancelled meanwhile."""
+        from engines.models.placement import MemorySavers, choose_placement
+        from engines.models.warm import warm_model
+
+        def progress(fraction: float | None, text: str) -> None:
+            if self._cancelled.is_set():
+                raise Cancelled(text)
+            self._on_preparing(fraction, text)
+
+        placement = choose_placement(self.device, dtype)
+        return warm_model(role, self.settings, placement, savers or MemorySavers(), progress)
+
     def save_output(self, write: Callable[[Path], None], path: str | Path | None, default_name: str) -> Path | None:
         """Write a result with ``write(target)`` to ``path``, or to ``default_name`` in the run
         folder when ``path`` is empty; the file written (None: no path and no run folder).
@@ -159,6 +194,11 @@ class RunContext:
         """Ask for a checkpoint at the next step boundary (on pause and cancel)."""
         self._acknowledged.clear()
         self._requested.set()
+
+    def request_cancel(self) -> None:
+        """The run is cancelled: checkpoint at the next step boundary, abort a long load."""
+        self._cancelled.set()
+        self.request_checkpoint()
 
     def clear_request(self) -> None:
         self._requested.clear()

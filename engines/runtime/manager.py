@@ -13,6 +13,12 @@ cancel deadlines, so the consumer's calls never wait on a worker:
 Workers are started with the "spawn" method (safe with torch, CUDA and Qt). A worker that dies
 without reporting an outcome (killed, segfault) becomes a :class:`Failed` event; the last snapshot
 stays, and :meth:`JobManager.resume` restarts the run from its checkpoint in a new worker.
+
+Workers stay warm: after a job, a worker waits ``keep_warm_s`` for the next job on its device,
+with its imports and the models it loaded (:mod:`engines.models.warm`), so a second run with the
+same model starts at once. A warm worker is idle, not busy: it holds no device slot, and it is
+told to exit when a job needs its device under another name, when the manager shuts down, or
+when its wait runs out. Killing, cancelling and resuming work as with a fresh worker.
 """
 
 from __future__ import annotations
@@ -35,11 +41,23 @@ from engines.runtime.checkpoint import checkpoint_step
 from engines.runtime.context import WorkerSettings
 from engines.runtime.events import MAIN, Checkpointed, Event, Failed, JobState, Preparing, Progress, Result
 from engines.runtime.stream import SnapshotReader, SnapshotReady, make_stream_dir, remove_stream_dir
-from engines.runtime.worker import StateReport, WorkerSpec, worker_main
+from engines.runtime.worker import JobEnded, StateReport, WorkerSpec, worker_main
 
 _MP = multiprocessing.get_context("spawn")
 _KILL_AFTER_TERMINATE_S = 0.3
 _RATE_WINDOW_S = 10.0
+_WARM_MARGIN_S = 2.0  # a warm worker this close to the end of its wait is not given a job (it may be exiting)
+
+
+@dataclass
+class _Worker:
+    """A worker process between jobs: its pipes, its device, and until when it waits warm."""
+
+    process: Any
+    events: Connection
+    control: Connection
+    device: str
+    warm_until: float  # time.monotonic(); -inf: exiting
 
 
 @dataclass(frozen=True)
@@ -60,10 +78,14 @@ class RuntimeOptions:
     """How long a cancelled worker may take to reach a step boundary before it is terminated."""
     max_backlog: int = 256
     """Unsent events above which a worker drops its oldest Progress events."""
+    keep_warm_s: float = 300.0
+    """How long a worker waits, with its loaded models, for the next job on its device (0: it ends
+    after its job)."""
 
     def __post_init__(self) -> None:
         budget_ok = self.snapshot_budget is None or 0 < self.snapshot_budget <= 1
-        if self.snapshot_rate_hz < 0 or not budget_ok or self.max_backlog < 1 or self.checkpoint_every_s < 0:
+        valid_times = self.checkpoint_every_s >= 0 and self.keep_warm_s >= 0
+        if self.snapshot_rate_hz < 0 or not budget_ok or self.max_backlog < 1 or not valid_times:
             raise ValueError(f"RuntimeOptions: invalid values in {self}")
 
 
@@ -133,6 +155,8 @@ class _Job:
         self.control: Connection | None = None
         self.reader: SnapshotReader | None = None
         self.outcome: JobState | None = None  # the final state the worker reported
+        self.ended = False  # the worker sent everything of this job (it may run the next one)
+        self.reused = False  # the job went to a warm worker
         self.cancel_deadline = self.kill_deadline = float("inf")
         self.step = self.total = 0
         self.rate_window: deque[tuple[float, int]] = deque()
@@ -175,6 +199,7 @@ class JobManager:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._jobs: dict[str, _Job] = {}
+        self._idle: list[_Worker] = []  # workers between jobs: warm, or on their way out
         self._ids = itertools.count(1)
         self._stopping = False
         self._wake_r, self._wake_w = _MP.Pipe(duplex=False)
@@ -286,6 +311,7 @@ class JobManager:
             self._stopping = True
             for job in self._jobs.values():
                 self._cancel(job)
+            self._retire_idle()
         self._wake()
         self._thread.join(timeout)
         with self._lock:
@@ -293,6 +319,9 @@ class JobManager:
                 if job.process is not None:
                     job.process.kill()
                     self._reap(job)
+            for worker in list(self._idle):
+                worker.process.kill()
+                self._drop_idle(worker)
         if not self._thread.is_alive():
             self._wake_r.close()
             self._wake_w.close()
@@ -322,12 +351,13 @@ class JobManager:
         while True:
             with self._lock:
                 live = [job for job in self._jobs.values() if job.process is not None]
-                if self._stopping and not live:
+                if self._stopping and not live and not self._idle:
                     return
                 waitables: dict[Any, _Job] = {job.process.sentinel: job for job in live}
                 waitables.update({job.events: job for job in live if job.events is not None})
+                idle = {worker.process.sentinel: worker for worker in self._idle}
             stopping = any(job.state is JobState.CANCELLING for job in live)
-            ready = wait([self._wake_r, *waitables], timeout=0.05 if stopping else 0.5)
+            ready = wait([self._wake_r, *waitables, *idle], timeout=0.05 if stopping else 0.5)
             news = False
             for source in ready:
                 if source is self._wake_r:
@@ -342,6 +372,14 @@ class JobManager:
             with self._lock:
                 for job in ended:
                     self._reap(job)
+                for job in live:
+                    if job.ended and job.process is not None:
+                        self._release(job)
+                        news = True
+                for sentinel in ready:
+                    if sentinel in idle:
+                        self._drop_idle(idle[sentinel])
+                self._retire_idle()
                 news |= bool(ended)
                 self._enforce_deadlines(live)
                 self._start_queued()
@@ -361,23 +399,69 @@ class JobManager:
             busy.append(job.device)
             options = job.options
             stream_dir = make_stream_dir() if options.snapshot_rate_hz > 0 else None
-            events_r, events_w = _MP.Pipe(duplex=False)
-            control_r, control_w = _MP.Pipe(duplex=False)
             spec = WorkerSpec(
                 job.engine, job.module, job.config, job.run_dir, job.device, job.resume, options.checkpoint_every,
                 options.snapshot_rate_hz, options.snapshot_budget, stream_dir and str(stream_dir), options.max_backlog,
-                options.checkpoint_every_s, job.settings,
+                options.checkpoint_every_s, job.settings, options.keep_warm_s,
             )
-            job.process = _MP.Process(target=worker_main, args=(spec, events_w, control_r), name=f"atelier4d-{job.id}")
-            job.process.start()
-            events_w.close()
-            control_r.close()
-            job.events, job.control = events_r, control_w
+            warm = self._warm_worker(job.device)
+            job.reused = warm is not None
+            if warm is not None:
+                job.process, job.events, job.control = warm.process, warm.events, warm.control
+                job.send(spec)
+            else:
+                self._retire_idle(sharing=job.device)  # a warm worker elsewhere on this device frees its memory
+                events_r, events_w = _MP.Pipe(duplex=False)
+                control_r, control_w = _MP.Pipe(duplex=False)
+                job.process = _MP.Process(target=worker_main, args=(spec, events_w, control_r), name=f"atelier4d-{job.id}")
+                job.process.start()
+                events_w.close()
+                control_r.close()
+                job.events, job.control = events_r, control_w
+            job.ended, job.outcome = False, None
             job.reader = SnapshotReader(stream_dir) if stream_dir is not None else None
             job.rate_window.clear()
             job.preparing = None
             job.cancel_deadline = job.kill_deadline = float("inf")
             job.set_state(JobState.STARTING)
+
+    def _warm_worker(self, device: str) -> _Worker | None:
+        """An idle worker on exactly ``device`` with time left in its wait, taken from the pool."""
+        now = time.monotonic()
+        for worker in self._idle:
+            if worker.device == device and worker.warm_until - _WARM_MARGIN_S > now and worker.process.is_alive():
+                self._idle.remove(worker)
+                return worker
+        return None
+
+    def _retire_idle(self, sharing: str | None = None) -> None:
+        """Tell idle workers to exit: all when stopping, else those that may share device ``sharing``."""
+        for worker in self._idle:
+            if worker.warm_until > float("-inf") and (self._stopping or (sharing is not None and may_share(sharing, worker.device))):
+                worker.warm_until = float("-inf")
+                try:
+                    worker.control.send("exit")
+                except OSError:  # exiting already
+                    pass
+
+    def _release(self, job: _Job) -> None:
+        """The worker sent everything of ``job``: settle the job and keep the worker warm (it
+        ends by itself if it was not asked to wait)."""
+        worker = _Worker(job.process, job.events, job.control, job.device, time.monotonic() + job.options.keep_warm_s)
+        if job.options.keep_warm_s <= 0:
+            worker.warm_until = float("-inf")
+        self._idle.append(worker)
+        job.process = job.events = job.control = None
+        self._settle(job, job.outcome or JobState.FAILED)
+
+    def _drop_idle(self, worker: _Worker) -> None:
+        """An idle worker ended (its wait ran out, it was told to, or it was killed)."""
+        self._idle.remove(worker)
+        worker.process.join(1.0)
+        for connection in (worker.events, worker.control):
+            connection.close()
+        if worker.process.exitcode is not None:
+            worker.process.close()
 
     def _receive(self, job: _Job) -> bool:
         """Drain ``job``'s pipe; read the newest snapshot of each key outside the lock. Whether anything came."""
@@ -400,6 +484,9 @@ class JobManager:
 
     def _apply(self, job: _Job, message: Any) -> None:
         if isinstance(message, SnapshotReady):
+            return
+        if isinstance(message, JobEnded):
+            job.ended = True
             return
         if isinstance(message, StateReport):
             if message.state.is_terminal:
@@ -435,6 +522,8 @@ class JobManager:
             state = job.outcome
         elif job.state is JobState.CANCELLING:
             state = JobState.CANCELLED
+        elif job.reused and job.state is JobState.STARTING and exitcode == 0:
+            state = JobState.QUEUED  # the warm worker ended its wait as the job reached it: start it afresh
         else:
             state = JobState.FAILED
             job.error = Failed(_exit_message(exitcode))
@@ -442,14 +531,19 @@ class JobManager:
         for connection in (job.events, job.control):
             if connection is not None:
                 connection.close()
+        if exitcode is not None:
+            job.process.close()
+        job.process = job.events = job.control = None
+        self._settle(job, state)
+
+    def _settle(self, job: _Job, state: JobState) -> None:
+        """``job`` holds no worker any more: free its shared memory and set its final state."""
         if job.reader is not None:
             job.reader.close()
             remove_stream_dir(job.reader.folder)
-        if exitcode is not None:
-            job.process.close()
-        job.process = job.events = job.control = job.reader = None
+        job.reader = None
         job.set_state(state)
-        if job.removed:
+        if job.removed and state is not JobState.QUEUED:
             del self._jobs[job.id]
 
     def _enforce_deadlines(self, live: list[_Job]) -> None:

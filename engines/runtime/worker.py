@@ -47,11 +47,13 @@ from typing import Any, Iterator
 from engines.registry import config_from_dict, engine_names, find_engine
 from engines.runtime.checkpoint import Checkpoint, load_checkpoint
 from engines.runtime.checks import path_problems
-from engines.runtime.context import RunContext, WorkerSettings
+from engines.models.errors import ModelError
+from engines.runtime.context import Cancelled, RunContext, WorkerSettings
 from engines.runtime.events import Checkpointed, Event, Failed, JobState, Log, Preparing, Progress, Snapshot
 from engines.runtime.stream import LiveArrays, SnapshotWriter, check_payload
 
 _ORPHAN_GRACE_S = 3.0
+_INHERITED_OFFLINE = os.environ.get("HF_HUB_OFFLINE")  # the user's own setting, kept across jobs
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,12 @@ class WorkerSpec:
     max_backlog: int
     checkpoint_every_s: float = 0.0
     settings: WorkerSettings = WorkerSettings()
+    keep_warm_s: float = 0.0  # how long the worker waits for another job after this one (0: it ends)
+
+
+@dataclass(frozen=True)
+class JobEnded:
+    """Everything of the current job was sent; the worker now waits warm for the next, or ends."""
 
 
 @dataclass(frozen=True)
@@ -184,23 +192,31 @@ class _Publisher:
 
 
 class _Control:
-    """Receives control messages; ``wanted`` is "run", "pause" or "cancel" (cancel is final).
+    """Receives control messages: commands for the current job ("pause", "resume", "cancel") and,
+    while the worker waits warm between jobs, the next job's :class:`WorkerSpec`.
 
-    It runs from the worker's first moment, so a dead consumer ends even a worker that is still
-    importing; the run's context is attached once the engine is about to start.
+    ``wanted`` is "run", "pause" or "cancel" (cancel is final for the job). It runs from the
+    worker's first moment, so a dead consumer ends even a worker that is still importing; the run's
+    context is attached once the engine is about to start. Commands that arrive between jobs were
+    meant for the job that just ended and are dropped.
     """
 
     def __init__(self, conn: Connection) -> None:
         self.wanted = "run"
         self._conn = conn
         self._ctx: RunContext | None = None
+        self._in_job = True
+        self._next: WorkerSpec | None = None
+        self._closed = False
         self._cond = threading.Condition()
         threading.Thread(target=self._loop, name="atelier4d-control", daemon=True).start()
 
     def attach(self, ctx: RunContext) -> None:
         with self._cond:
             self._ctx = ctx
-            if self.wanted != "run":
+            if self.wanted == "cancel":
+                ctx.request_cancel()
+            elif self.wanted == "pause":
                 ctx.request_checkpoint()
 
     def wait_while_paused(self) -> str:
@@ -208,22 +224,44 @@ class _Control:
             self._cond.wait_for(lambda: self.wanted != "pause")
             return self.wanted
 
+    def next_job(self, keep_warm_s: float) -> WorkerSpec | None:
+        """Wait warm up to ``keep_warm_s`` for the next job; None: end the worker (timed out, told
+        to, or the consumer is gone)."""
+        with self._cond:
+            self._in_job, self._ctx = False, None
+            self._cond.wait_for(lambda: self._next is not None or self._closed, keep_warm_s)
+            spec, self._next = self._next, None
+            if spec is not None:
+                self.wanted, self._in_job = "run", True
+            return spec
+
     def _loop(self) -> None:
-        while self.wanted != "cancel":
+        while True:
             try:
-                command = self._conn.recv()
+                message = self._conn.recv()
             except (EOFError, OSError):
-                command = "cancel"
+                with self._cond:
+                    self._closed, self.wanted = True, "cancel"
+                    if self._ctx is not None:
+                        self._ctx.request_cancel()
+                    self._cond.notify_all()
                 threading.Timer(_ORPHAN_GRACE_S, os._exit, (1,)).start()
+                return
             with self._cond:
-                if command == "resume" and self.wanted == "pause":
+                if isinstance(message, WorkerSpec):
+                    self._next = message
+                elif message == "exit":
+                    self._closed = True
+                elif not self._in_job:
+                    pass  # for the job that just ended
+                elif message == "resume" and self.wanted == "pause":
                     self.wanted = "run"
                     if self._ctx is not None:
                         self._ctx.clear_request()
-                elif command in ("pause", "cancel") and self.wanted != "cancel":
-                    self.wanted = command
+                elif message in ("pause", "cancel") and self.wanted != "cancel":
+                    self.wanted = message
                     if self._ctx is not None:
-                        self._ctx.request_checkpoint()
+                        self._ctx.request_cancel() if message == "cancel" else self._ctx.request_checkpoint()
                 self._cond.notify_all()
 
 
@@ -245,13 +283,25 @@ class _Clock:
 
 
 def worker_main(spec: WorkerSpec, events: Connection, control: Connection) -> None:
-    """Entry point of the worker process."""
+    """Entry point of the worker process: runs ``spec``'s job, then, kept warm (its imports and
+    loaded models with it), each job the consumer sends next, until none comes within
+    ``spec.keep_warm_s``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the consumer's to handle
+    controller = _Control(control)
+    while spec is not None:
+        _run_job(spec, events, controller)
+        events.send(JobEnded())
+        spec = controller.next_job(spec.keep_warm_s) if spec.keep_warm_s > 0 else None
+
+
+def _run_job(spec: WorkerSpec, events: Connection, controller: "_Control") -> None:
+    """One job, from its checks to its outcome; every message of it sent before this returns."""
     if spec.settings.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"  # read by Hugging Face libraries when an engine imports them
+    elif _INHERITED_OFFLINE is None:
+        os.environ.pop("HF_HUB_OFFLINE", None)  # a warm worker's previous job may have set it
     writer = SnapshotWriter(Path(spec.stream_dir)) if spec.stream_dir else None
     publisher = _Publisher(events, writer, spec)
-    controller = _Control(control)
     outcome = JobState.FAILED
     try:
         if spec.engine not in engine_names():
@@ -267,7 +317,12 @@ def worker_main(spec: WorkerSpec, events: Connection, control: Connection) -> No
             outcome = JobState.CANCELLED
         else:
             outcome = _run(entry, config, spec, controller, publisher)
-    except BaseException as exc:  # everything becomes a Failed event; the process ends right after
+    except Cancelled:  # during a long load or download
+        outcome = JobState.CANCELLED
+    except ModelError as exc:  # the message says it all: no traceback
+        publisher.send(Failed(str(exc)))
+        outcome = JobState.FAILED
+    except BaseException as exc:  # everything becomes a Failed event
         publisher.send(Failed(_describe(exc), traceback.format_exc()))
         outcome = JobState.FAILED
     publisher.send(StateReport(outcome))
@@ -291,6 +346,7 @@ def _run(entry: Any, config: Any, spec: WorkerSpec, controller: "_Control", publ
         wants_snapshot=publisher.wants_snapshot,
         on_checkpoint=lambda step: publisher.send(Checkpointed(step)),
         on_log=lambda text, level: publisher.send(Log(text, level)),
+        on_preparing=lambda fraction, text: publisher.send(Preparing(fraction, text)),
     )
     controller.attach(ctx)
     if resume is not None:

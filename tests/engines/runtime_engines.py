@@ -117,3 +117,21 @@ def markers(config: MarkersConfig, ctx: RunContext) -> Iterator[Event]:
     yield Snapshot(Markers(positions, np.full_like(positions, 0.25)))
     yield Progress(1, 1)
     yield Result()
+
+
+@dataclass
+class UsesModelConfig:
+    role: str = "depth"
+    steps: int = 2
+
+
+@register_engine("uses_model", UsesModelConfig)
+def uses_model(config: UsesModelConfig, ctx: RunContext) -> Iterator[Event]:
+    """Loads the model of ``role`` the worker settings choose (a tiny one in tests) and says which
+    object it got, in which process, and how long that took."""
+    started = time.monotonic()
+    model = ctx.model(config.role)
+    yield Log(f"model={id(model)} pid={os.getpid()} seconds={time.monotonic() - started:.3f}")
+    for step in range(1, config.steps + 1):
+        yield Progress(step, config.steps)
+    yield Result([], {"model": type(model).__name__})

@@ -523,3 +523,86 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+# ----------------------------------------------------------------- warm workers
+def model_log(events) -> dict[str, str]:
+    line = next(e.text for e in events if isinstance(e, Log) and e.text.startswith("model="))
+    return dict(part.split("=") for part in line.split())
+
+
+@pytest.fixture(scope="module")
+def tiny_depth(tmp_path_factory):
+    from tests.tiny_models import tiny_model
+
+    return tiny_model("depth", tmp_path_factory.mktemp("models"))
+
+
+def test_a_second_run_gets_the_warm_worker_and_its_loaded_model(make_manager, tiny_depth):
+    manager = make_manager()
+    settings = WorkerSettings(model_choices=(("depth", str(tiny_depth)),))
+    first = model_log(run_to_end(manager, manager.submit("uses_model", settings=settings)))
+    submitted = time.monotonic()
+    second_job = manager.submit("uses_model", settings=settings)
+    wait_until(lambda: manager.info(second_job).step >= 1)
+    first_step_after_s = time.monotonic() - submitted
+    events = run_to_end(manager, second_job)
+    second = model_log(events)
+    assert manager.info(second_job).state is JobState.FINISHED
+    assert manager.info(second_job).result.summary == {"model": "DepthModel"}
+    assert second["pid"] == first["pid"] and second["model"] == first["model"]  # the same process, the same model
+    assert float(second["seconds"]) < 0.1 <= float(first["seconds"]) + 0.1
+    assert first_step_after_s < 1.0
+
+
+def test_without_keeping_warm_each_run_has_a_fresh_worker(make_manager, tiny_depth):
+    manager = make_manager(keep_warm_s=0)
+    settings = WorkerSettings(model_choices=(("depth", str(tiny_depth)),))
+    first = model_log(run_to_end(manager, manager.submit("uses_model", settings=settings)))
+    wait_until(lambda: not _alive(int(first["pid"])))  # it ended by itself
+    second = model_log(run_to_end(manager, manager.submit("uses_model", settings=settings)))
+    assert second["pid"] != first["pid"]
+
+
+def test_a_warm_worker_killed_while_idle_is_replaced(make_manager, tmp_path):
+    manager = make_manager()
+    first = manager.submit("fit_points", {"steps": 3, "step_sleep_s": 0.2})
+    wait_until(lambda: manager.info(first).pid is not None)
+    pid = manager.info(first).pid
+    run_to_end(manager, first)
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not _alive(pid))
+    time.sleep(0.2)
+    second = manager.submit("fit_points", {"steps": 3})
+    run_to_end(manager, second)
+    assert manager.info(second).state is JobState.FINISHED
+
+
+def test_a_warm_worker_still_obeys_pause_cancel_and_a_kill(make_manager, tmp_path):
+    manager = make_manager()
+    run_to_end(manager, manager.submit("fit_points", {"steps": 2}))
+    job = manager.submit("fit_points", {"steps": 100000}, run_dir=tmp_path)
+    wait_until(lambda: manager.info(job).step > 5)
+    manager.pause(job)
+    wait_until(lambda: manager.info(job).state is JobState.PAUSED)
+    manager.resume(job)
+    wait_until(lambda: manager.info(job).state is JobState.RUNNING)
+    os.kill(manager.info(job).pid, signal.SIGKILL)
+    assert manager.wait(job, TIMEOUT) is JobState.FAILED
+    assert "killed" in manager.info(job).error.message
+    manager.resume(job)
+    wait_until(lambda: manager.info(job).step > manager.info(job).checkpoint_step)
+    manager.cancel(job)
+    assert manager.wait(job, TIMEOUT) is JobState.CANCELLED
+
+
+def test_a_missing_model_fails_the_run_in_seconds_with_the_model_and_role_named(make_manager, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))  # the worker inherits it: nothing cached
+    manager = make_manager()
+    started = time.monotonic()
+    job = manager.submit("uses_model", settings=WorkerSettings(offline=True))
+    assert manager.wait(job, TIMEOUT) is JobState.FAILED
+    assert time.monotonic() - started < 10
+    error = manager.info(job).error
+    assert "the depth model depth-anything/Depth-Anything-V2-Small-hf is not on this machine" in error.message
+    assert "atelier4d models download depth" in error.message and not error.traceback
