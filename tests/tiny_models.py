@@ -24,7 +24,7 @@ LATENT_SIZE = 8  # latent side the configs declare; the VAE halves once, so a 16
 IMAGE_SIZE = 32  # the CLIP image encoder's input side
 
 
-def _tokenizer(folder: Path):
+def char_tokenizer(folder: Path):
     """A CLIP BPE tokenizer over single characters (no merges), written as the real files."""
     from transformers import CLIPTokenizer
 
@@ -36,7 +36,8 @@ def _tokenizer(folder: Path):
         vocab.setdefault(symbol + "</w>", len(vocab))
     (folder / "vocab.json").write_text(json.dumps(vocab))
     (folder / "merges.txt").write_text("#version: 0.2\n")
-    tokenizer = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=16)
+    # CLIP's own length, so prompts with their view suffixes fit
+    tokenizer = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=77)
     tokenizer.save_pretrained(folder)
     return tokenizer
 
@@ -46,7 +47,7 @@ def _text_encoder(vocab_size: int):
 
     config = CLIPTextConfig(
         vocab_size=vocab_size, hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
-        max_position_embeddings=16, projection_dim=32, bos_token_id=0, eos_token_id=1, pad_token_id=1,
+        max_position_embeddings=77, projection_dim=32, bos_token_id=0, eos_token_id=1, pad_token_id=1,
     )
     return CLIPTextModel(config)
 
@@ -101,7 +102,7 @@ def build_text(folder: Path, inpaint: bool = False) -> Path:
     """A tiny Stable Diffusion (inpainting: a 9-channel unet, as the published inpainting model)."""
     from diffusers import StableDiffusionInpaintPipeline, StableDiffusionPipeline
 
-    tokenizer = _tokenizer(folder / "tokenizer")
+    tokenizer = char_tokenizer(folder / "tokenizer")
     cls = StableDiffusionInpaintPipeline if inpaint else StableDiffusionPipeline
     pipe = cls(
         unet=_unet(9 if inpaint else 4), vae=_vae(), text_encoder=_text_encoder(len(tokenizer)), tokenizer=tokenizer,

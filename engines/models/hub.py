@@ -36,7 +36,7 @@ def model_label(role: ModelRole, source: ModelSource) -> str:
     return f"the {role.name} model {source}"
 
 
-def _in_model_folders(source: ModelSource, model_folders: Sequence[str]) -> Path | None:
+def in_model_folders(source: ModelSource, model_folders: Sequence[str]) -> Path | None:
     org, _, name = source.repo_id.partition("/")
     for root in map(Path, model_folders):
         for candidate in (root / org / name, root / f"{org}--{name}", root / name):
@@ -45,7 +45,7 @@ def _in_model_folders(source: ModelSource, model_folders: Sequence[str]) -> Path
     return None
 
 
-def _in_cache(source: ModelSource, cache_dir: Path | None) -> Path | None:
+def in_cache(source: ModelSource, cache_dir: Path | None) -> Path | None:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
@@ -61,7 +61,7 @@ def locate(
     """The folder of ``source`` on this machine, or None when it must be downloaded first."""
     if source.folder is not None:
         return source.folder
-    return _in_model_folders(source, model_folders) or _in_cache(source, cache_dir)
+    return in_model_folders(source, model_folders) or in_cache(source, cache_dir)
 
 
 def how_to_get(role: ModelRole) -> str:

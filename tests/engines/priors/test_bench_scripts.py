@@ -1,0 +1,26 @@
+"""The priors' bench scripts run (the GPU one in its CPU smoke mode), so they cannot rot unseen."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHES = Path(__file__).resolve().parents[3] / "benches"
+
+
+def bench(*args: str) -> dict:
+    done = subprocess.run([sys.executable, *args], cwd=BENCHES, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_sds_gpu_bench_runs_its_code_on_the_tiny_models():
+    report = bench("sds_gpu.py", "--tiny", "--device", "cpu", "--repeats", "1", "--size", "32", "--batches", "1", "2")
+    assert report["models"] == "tiny" and set(report["batches"]) == {"1", "2"}
+    assert all(figures["step_s"] > 0 for figures in report["batches"].values())
+
+
+def test_the_priors_bench_measures_a_warm_second_run():
+    report = bench("priors.py", "--roles", "depth", "--steps", "2")
+    depth = report["roles"]["depth"]
+    assert depth["warm_load_s"] < depth["cold_load_s"] and depth["warm_first_step_s"] < depth["cold_first_step_s"]
