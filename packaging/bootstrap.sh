@@ -5,6 +5,9 @@
 #   bash packaging/bootstrap.sh test     # install, then run the whole test suite with coverage floors
 #                                        # (extra args go to pytest instead: those tests only, no coverage)
 #
+# Both put the `atelier4d` command on the PATH: a link in ~/.local/bin ($ATELIER4D_BIN_DIR) to the venv's
+# launcher, and they say what to type instead when that folder is not on the PATH.
+#
 # Idempotent: apt packages are installed only when missing, the venv (.venv) is reused, and pip
 # runs again only when pyproject.toml changed. torch is pinned so pip takes the build that suits
 # the machine (CPU here, CUDA on a machine with an NVIDIA driver) instead of the newest CUDA wheels.
@@ -12,6 +15,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
+BIN_DIR="${ATELIER4D_BIN_DIR:-$HOME/.local/bin}"
 TORCH_PIN="torch==2.13.0"
 APT_PACKAGES=(
   python3 python3-venv python3-pip
@@ -49,6 +53,26 @@ install_python_packages() {
   echo "$wanted" > "$stamp"
 }
 
+# `atelier4d ...` as the README prints it: a link to the venv's launcher in $BIN_DIR. A file of that name
+# that is not a link is someone else's and stays; silent when all is already in place.
+install_launcher() {
+  local launcher="$VENV/bin/atelier4d" link="$BIN_DIR/atelier4d"
+  if [ -e "$link" ] && [ ! -L "$link" ]; then
+    say "$link is not ours, so it stays: type $launcher to run Atelier4D's command line"
+    return
+  fi
+  if [ "$(readlink "$link" 2>/dev/null)" != "$launcher" ]; then
+    mkdir -p "$BIN_DIR"
+    ln -sfn "$launcher" "$link"
+    say "linked $link -> $launcher"
+  fi
+  case ":$PATH:" in
+    *":$BIN_DIR:"*) ;;
+    *) say "$BIN_DIR is not on your PATH: type $launcher, or add the folder to the PATH with" \
+         "echo 'export PATH=\"$BIN_DIR:\$PATH\"' >> ~/.bashrc (then open a new terminal)" ;;
+  esac
+}
+
 main() {
   local action="${1:-}"
   shift || true
@@ -58,6 +82,7 @@ main() {
   esac
   install_apt_packages
   install_python_packages
+  install_launcher
   cd "$ROOT"
   export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$ROOT/.cache}"
   if [ "$action" = launch ]; then
@@ -74,4 +99,4 @@ main() {
   exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider "${coverage[@]}" "$@"
 }
 
-main "$@"
+[ "${BASH_SOURCE[0]}" != "$0" ] || main "$@"  # sourced (by the tests): only define the functions

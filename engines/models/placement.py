@@ -47,11 +47,17 @@ class MemorySavers:
     """Compute attention in slices (less peak memory, a little slower)."""
     vae_tiling: bool = False
     """Encode and decode images in tiles (large images in little memory)."""
+    cpu_offload: bool = False
+    """Keep a pipeline's parts in CPU memory and move each to the GPU only while it runs (much
+    less GPU memory, slower; GPU pipelines only)."""
 
     @classmethod
-    def preset(cls, name: Literal["none", "8gb"]) -> "MemorySavers":
-        """"none", or "8gb": what fits the generators on an 8 GB GPU."""
-        return cls(attention_slicing=True, vae_tiling=True) if name == "8gb" else cls()
+    def preset(cls, name: Literal["none", "8gb", "4gb"]) -> "MemorySavers":
+        """"none"; "8gb": what fits the generators on an 8 GB GPU (fp16 weights plus slicing and
+        tiling); "4gb": that plus model CPU offload."""
+        if name == "none":
+            return cls()
+        return cls(attention_slicing=True, vae_tiling=True, cpu_offload=name == "4gb")
 
     def apply(self, model: Any) -> None:
         """Turn the savers on where ``model`` (a diffusers pipeline or a component set) offers them."""
@@ -60,3 +66,6 @@ class MemorySavers:
         vae = getattr(model, "vae", None)
         if self.vae_tiling and vae is not None and hasattr(vae, "enable_tiling"):
             vae.enable_tiling()
+        device = getattr(model, "device", None)
+        if self.cpu_offload and getattr(device, "type", "cpu") == "cuda" and hasattr(model, "enable_model_cpu_offload"):
+            model.enable_model_cpu_offload(device=device)

@@ -203,3 +203,16 @@ def test_auto_placement_on_a_machine_without_a_gpu_is_the_cpu_in_float32(monkeyp
     placement = choose_placement()
     assert (placement.device, placement.dtype) == ("cpu", "float32")
     assert choose_placement("cuda").dtype == "float16"
+
+
+def test_memory_savers_reach_the_pipeline(tiny_models):
+    from engines.models.placement import MemorySavers
+
+    role = role_named("text")
+    savers = MemorySavers.preset("8gb")
+    assert (savers.attention_slicing, savers.vae_tiling, savers.cpu_offload) == (True, True, False)
+    assert MemorySavers.preset("4gb").cpu_offload and MemorySavers.preset("none") == MemorySavers()
+    pipe = load_model(role, fetch(role, ModelSource.parse(str(tiny_models("text")))), choose_placement("cpu"), savers=savers)
+    assert pipe.vae.use_tiling
+    plain = load_model(role, fetch(role, ModelSource.parse(str(tiny_models("text")))), choose_placement("cpu"))
+    assert not plain.vae.use_tiling
