@@ -17,7 +17,7 @@ from scene.camera import Camera
 DEG_PER_PX = 0.3
 MAX_PITCH = 89.0
 HomeView = Literal["front", "three-quarter", "side", "top"]
-HOME_VIEWS: dict[HomeView, tuple[float, float]] = {  # (yaw, pitch) in degrees: where Home looks from
+HOME_VIEWS: dict[HomeView, tuple[float, float]] = {  # (yaw, pitch) in degrees: where Reset View looks from
     "front": (0.0, 0.0),  # from +Z
     "three-quarter": (30.0, 20.0),
     "side": (90.0, 0.0),  # from +X

@@ -45,7 +45,8 @@ class MeshDrawer(Drawer):
         """Copy ``mesh`` to the GPU (interleaved position, normal, RGBA colour, UV)."""
         self.release()
         n = mesh.vertex_count
-        colors = mesh.vertex_colors if mesh.vertex_colors is not None else np.full((n, 4), 0.8, np.float32)
+        plain = 1.0 if mesh.is_textured else 0.8  # no vertex colours: the texture as it is, else light grey
+        colors = mesh.vertex_colors if mesh.vertex_colors is not None else np.full((n, 4), plain, np.float32)
         uvs = mesh.uvs if mesh.uvs is not None else np.zeros((n, 2), np.float32)
         data = np.hstack([mesh.vertices, mesh.normals, colors, uvs]).astype(np.float32)
         vbo = self.ctx.buffer(data.tobytes())

@@ -205,7 +205,8 @@ class Renderer:
         ``wait_for_sort`` off only for a layer's first order); a progressive one never waits:
         a layer without an order yet is left out, and a running sort is reported so that a
         still picture waits for it. Returns the layers farthest first with their draw
-        parameters, whether an order changed, and whether a sort is still running.
+        parameters, whether an order or a selection changed (the picture must start over),
+        and whether a sort is still running.
         """
         wait = not settings.progressive and (settings.wait_for_sort or not moving)
         view = cam.w2c()
@@ -226,7 +227,8 @@ class Renderer:
             if not drawer.has_order:
                 continue
             data = self.layers.data(layer.id)
-            drawer.set_selection(selection(layer.id) if selection is not None and data is layer.data else None)
+            mask = selection(layer.id) if selection is not None and data is layer.data else None
+            reordered = drawer.set_selection(mask) or reordered
             out.append((layer, drawer.draw_params(model, layer.display, settings)))
         return out, reordered, sorting
 

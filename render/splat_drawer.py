@@ -100,8 +100,8 @@ class SplatDrawer(Drawer):
             self.has_order = True
         return started, order is not None
 
-    def set_selection(self, mask: np.ndarray | None) -> None:
-        self.buffers.set_selection(mask)
+    def set_selection(self, mask: np.ndarray | None) -> bool:
+        return self.buffers.set_selection(mask)
 
     def draw_params(self, model: np.ndarray, display: LayerDisplay, settings: RenderSettings) -> SplatDrawParams:
         """What this layer's picture depends on besides the camera."""

@@ -8,7 +8,8 @@ textures ("planes") that hold at most 16 bytes per splat each, so no single GL a
 * SH, up to 6 RGBA16F planes of two texels per splat (half floats halve the 192 MB of a million
   degree-3 splats): ``ceil(3K / 4)`` texels holding the ``K x 3`` coefficients in order, texel
   ``t`` in plane ``t // 2``;
-* selection, R8, one texel per splat: 255 where the splat is selected (tinted when drawn).
+* selection, R8, one texel per splat: 255 where the splat is selected (drawn mostly in the
+  selection colour, and at least half opaque so that faint selected splats show too).
 * order, R32UI, one texel per draw slot: the index of the splat drawn there (back to front).
 The preprocess pass draws one fragment per slot, for the splat the order puts there, into three
 RGBA32F targets (screen centre and depth, quad half-axes, colour and opacity): projection and SH
@@ -161,16 +162,18 @@ class SplatBuffers:
                 plane.write(data, viewport=(0, start, TEX_W * SH_PLANE_TEXELS, stop - start))
             yield
 
-    def set_selection(self, mask: np.ndarray | None) -> None:
-        """Tint the splats where ``mask [count] bool`` is set; uploads only when the mask object changes."""
+    def set_selection(self, mask: np.ndarray | None) -> bool:
+        """Tint the splats where ``mask [count] bool`` is set; uploads only when the mask object
+        changes, and says whether it did (the picture then has to be drawn again)."""
         if mask is self._selection_mask:
-            return
+            return False
         flags = np.zeros(self._rows * TEX_W, np.uint8)
         if mask is not None:
             flags[: self.count] = np.where(mask, 255, 0)
         self._selection.write(flags)
         self._selection_mask = mask
         self._preprocessed_key = None
+        return True
 
     def set_order(self, order: np.ndarray) -> None:
         """The draw order ``[count] uint32``, back to front (takes effect at the next preprocess)."""

@@ -1,6 +1,10 @@
 """Splat editing, SuperSplat-style: select by screen rectangle, brush or 3D box; delete, invert,
 separate into a new layer, crop to a box, and move the selection.
 
+A box drawn in the viewport selects in the layer it is drawn over (:func:`box_select`): the
+current one when the box holds any of its splats, otherwise the visible splat layer it holds most
+splats of, which becomes the current layer.
+
 Pure mask functions (``mask_in_rect`` ...) work on world-space centres and a camera; the
 document operations wrap them as undoable steps (one step per user action, via undo macros), so
 the viewport only turns mouse gestures into rectangles, circles and matrices.
@@ -57,6 +61,32 @@ def combine(previous: np.ndarray | None, new: np.ndarray, mode: SelectMode) -> n
     raise ValueError(f"unknown selection mode {mode!r}")
 
 
+def splat_layer_in_rect(
+    document: Document, camera: Camera, rect: tuple[float, float, float, float], preferred: str | None = None
+) -> tuple[Layer, np.ndarray] | None:
+    """The visible splat layer a box over ``rect`` (pixels) is drawn over, with the mask of its
+    splats inside: ``preferred`` when the box holds any of its splat centres, otherwise the layer
+    whose centres it holds most of; None when it holds no splat of a visible layer."""
+    layers = sorted(
+        (layer for layer in document.layers if layer.visible and layer.payload_kind is SPLATS),
+        key=lambda layer: layer.id != preferred,  # the preferred layer first
+    )
+    best: tuple[Layer, np.ndarray] | None = None
+    for layer in layers:
+        mask = mask_in_rect(world_centres(layer), camera, rect)
+        if mask.any() and layer.id == preferred:
+            return layer, mask
+        if mask.sum() > (0 if best is None else best[1].sum()):
+            best = layer, mask
+    return best
+
+
+def selected_count(document: Document, layer_id: str) -> int:
+    """How many of the layer's splats are selected (0 for a layer that holds no splats)."""
+    mask = document.splat_selection(layer_id)
+    return 0 if mask is None else int(mask.sum())
+
+
 # ----------------------------------------------------------------------------- selection steps
 def _splat_layer(document: Document, layer_id: str) -> Layer:
     layer = document.layer(layer_id)
@@ -78,6 +108,31 @@ def select_rect(
     """Box selection in the viewport; returns how many splats are selected afterwards."""
     layer = _splat_layer(document, layer_id)
     return _select(document, layer_id, mask_in_rect(world_centres(layer), camera, rect), mode, "Box select")
+
+
+def box_select(
+    document: Document, camera: Camera, rect: tuple[float, float, float, float], mode: SelectMode = "replace"
+) -> Layer | None:
+    """Box selection over whichever visible splat layer the box is drawn over (see
+    :func:`splat_layer_in_rect`, preferring the current layer), which becomes the current layer;
+    one undo step. A replacing box also clears the selections of the other layers, as a click on
+    empty space clears them all.
+
+    Returns the layer selected in, or None when the box holds no splats.
+    """
+    current = document.current
+    hit = splat_layer_in_rect(document, camera, rect, None if current is None else current.id)
+    with document.undo_stack.macro("Box select"):
+        if mode == "replace":
+            for layer in document.layers:
+                if layer.payload_kind.selectable and (hit is None or layer is not hit[0]):
+                    document.select_splats(layer.id, None)
+        if hit is None:
+            return None
+        layer, mask = hit
+        document.set_current(layer.id)
+        _select(document, layer.id, mask, mode, "Box select")
+    return layer
 
 
 def select_circle(

@@ -28,7 +28,7 @@ class PayloadKind:
 
     name: str  # stable id, in project manifests and stream notices: "splats", "mesh", "points"
     type: type  # the payload class
-    label: str  # for people: "splats", "mesh", "point cloud"
+    label: str  # for people, as in "a splat layer": "splat", "mesh", "point cloud"
     to_arrays: Callable[[Any], dict[str, np.ndarray]]  # payload -> named arrays (None fields left out)
     from_arrays: Callable[[Mapping[str, np.ndarray]], Any]  # the inverse; validates like the constructor
     count: Callable[[Any], int]  # the number that sizes it: splats, faces, points
@@ -38,6 +38,9 @@ class PayloadKind:
     project_suffix: str | None = None  # standard format a project stores it in; None: .npz of to_arrays
     selectable: bool = False  # whether single elements can be selected (splats: yes)
     details: Callable[[Any], dict[str, Any]] | None = None  # JSON-ready facts (``atelier4d info``)
+    # where the content is, for bounds that ignore floaters (scene.bounds): every ``stride``-th position
+    # [n, 3] and its weight [n] (None: equal); None: the kind has no samples and its bounds are used
+    samples: Callable[[Any, int], tuple[np.ndarray, np.ndarray | None]] | None = None
 
     def summary(self, payload: Any) -> dict[str, Any]:
         """JSON-ready facts about ``payload``: the kind's ``details``, or just ``{"count": n}``."""
@@ -160,11 +163,12 @@ SPLATS = register_kind(
     dataclass_kind(
         "splats",
         GaussianCloud,
-        "splats",
+        "splat",
         describe=lambda cloud: f"{cloud.count:,} splats, SH degree {cloud.sh_degree}",
         project_suffix=".ply",
         selectable=True,
         details=lambda cloud: {"count": cloud.count, "sh_degree": cloud.sh_degree},
+        samples=lambda cloud, stride: (cloud.means[::stride], 1.0 / (1.0 + np.exp(-cloud.opacity_logits[::stride]))),
     )
 )
 MESH = register_kind(
@@ -184,6 +188,7 @@ POINTS = register_kind(
         PointCloud,
         "point cloud",
         describe=lambda points: f"{points.count:,} points",
+        samples=lambda points, stride: (points.points[::stride], None),
         project_suffix=".ply",
     )
 )

@@ -1,5 +1,7 @@
 #version 330 core
 // Two-sided Lambert with a headlight plus a little sky fill: enough to read shape in a viewport.
+// Meshes are opaque (glTF's default alpha mode): alpha is ignored and the output's alpha is 1, so
+// whatever shows the picture (the screen, a grab of the window, a PNG) shows the same colours.
 uniform vec3 u_campos;
 uniform bool u_textured;
 uniform sampler2D u_texture;
@@ -21,5 +23,5 @@ void main() {
     vec3 to_eye = normalize(u_campos - v_world);
     if (dot(n, to_eye) < 0.0) n = -n;
     float light = 0.25 + 0.15 * (0.5 + 0.5 * n.y) + 0.6 * max(dot(n, to_eye), 0.0);
-    frag = vec4(base.rgb * light * base.a, base.a);
+    frag = vec4(base.rgb * light, 1.0);
 }

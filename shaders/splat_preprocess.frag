@@ -26,6 +26,8 @@ layout(location = 1) out vec4 o_axes;    // the two half-axes in GL window px
 layout(location = 2) out vec4 o_color;   // rgb, opacity
 
 const int TEX_W = 1024;
+const float SELECTED_TINT = 0.8;          // how far a selected splat's colour moves to the tint
+const float SELECTED_MIN_OPACITY = 0.5;   // faint selected splats (floaters) show too, at this layer opacity
 
 vec4 sh_texel(sampler2D plane, ivec2 cell, int t) {  // texel t of a splat's SH; plane is u_sh[t / 2]
     return t < u_sh_texels ? texelFetch(plane, ivec2(cell.x * 2 + t % 2, cell.y), 0) : vec4(0.0);
@@ -52,6 +54,8 @@ void main() {
     vec4 q = normalize(texelFetch(u_geom[1], cell, 0));
     vec3 scale = exp(texelFetch(u_geom[2], cell, 0).xyz) * u_scale_mult;
     float opacity = u_opacity_mult / (1.0 + exp(-g0.w));
+    bool selected = texelFetch(u_selected, cell, 0).r > 0.5;
+    if (selected) opacity = max(opacity, SELECTED_MIN_OPACITY * u_opacity_mult);
 
     mat3 m = mat3(u_model) * quat_to_mat(q);
     m = mat3(m[0] * scale.x, m[1] * scale.y, m[2] * scale.z);
@@ -82,7 +86,7 @@ void main() {
     }
     vec3 dir = u_sh_rot * normalize(mean - u_campos);
     vec3 rgb = eval_sh(coeffs, u_degree, dir);
-    if (texelFetch(u_selected, cell, 0).r > 0.5) rgb = mix(rgb, u_selection_tint, 0.6);
+    if (selected) rgb = mix(rgb, u_selection_tint, SELECTED_TINT);
 
     float ndc_z = (u_proj_z.x * -depth + u_proj_z.y) / depth;
     vec2 flip = vec2(1.0, -1.0);  // OpenCV pixels (y down) -> GL window pixels (y up)

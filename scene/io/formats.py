@@ -8,12 +8,13 @@ untouched. Project files (``.a4d``) are read and written by ``scene.io.project``
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Literal, Union
 
 from scene.io import meshes, ply, splat
 from scene.io.errors import FormatError
-from scene.kinds import MESH, POINTS, SPLATS, kind_of
+from scene.kinds import MESH, POINTS, SPLATS, kind_of, payload_kinds
 
 PathLike = Union[str, os.PathLike]
 Asset = Any  # a payload of a registered kind (scene.kinds)
@@ -53,7 +54,7 @@ _WRITERS: dict[tuple[str, str], Callable[[PathLike, Asset], None]] = {
 def _suffix(path: PathLike) -> str:
     suffix = Path(path).suffix.lower()
     if suffix == ".a4d":
-        raise FormatError(path, "a project file: open and save it with scene.io.project")
+        raise FormatError(path, "a project (.a4d) holds layers, not a single one; open it in the studio")
     return suffix
 
 
@@ -62,7 +63,10 @@ def load(path: PathLike) -> Asset:
     suffix = _suffix(path)
     if suffix not in _READERS:
         raise FormatError(path, f"unknown format {suffix or '(no extension)'}; readable: {', '.join(READ_EXTENSIONS)}")
-    return _READERS[suffix](path)
+    try:
+        return _READERS[suffix](path)
+    except FormatError as exc:
+        raise FormatError(exc.path, _in_users_words(exc.problem)) from None
 
 
 def save(path: PathLike, obj: Asset) -> None:
@@ -75,11 +79,8 @@ def save(path: PathLike, obj: Asset) -> None:
     if kind.name not in WRITE_EXTENSIONS:
         raise FormatError(path, f"a {kind.label} layer has no file format of its own; save it in a project")
     if (kind.name, suffix) not in _WRITERS:
-        raise FormatError(
-            path,
-            f"a {type(obj).__name__} cannot be saved as {suffix or '(no extension)'}; "
-            f"it can be saved as {', '.join(WRITE_EXTENSIONS[kind.name])}",
-        )
+        choices, given = _either(WRITE_EXTENSIONS[kind.name]), suffix or "a file without extension"
+        raise FormatError(path, f"a {kind.label} layer can be saved as {choices}, not as {given}")
     _WRITERS[kind.name, suffix](path, obj)
 
 
@@ -93,6 +94,28 @@ def sniff_kind(path: PathLike) -> Kind:
     if suffix in _READERS:
         return "mesh"
     raise FormatError(path, f"unknown format {suffix or '(no extension)'}; readable: {', '.join(READ_EXTENSIONS)}")
+
+
+_WORDS = {"means": "positions", "log_scales": "scales", "quats": "rotations", "opacity_logits": "opacities", "sh": "colours"}
+
+
+def _in_users_words(problem: str) -> str:
+    """A payload's own check, "GaussianCloud.means: ...", said as "splat positions: ..."."""
+    labels = {kind.type.__name__: kind.label for kind in payload_kinds()}
+
+    def say(match: re.Match) -> str:
+        owner, field = match.group(1), match.group(2) or ""
+        if owner not in labels:
+            return match.group(0)
+        words = _WORDS.get(field, field.replace("_", " ")) if field else "layer"
+        return f"{labels[owner]} {words}:"
+
+    return re.sub(r"\b([A-Z]\w+)(?:\.(\w+))?:", say, problem)
+
+
+def _either(extensions: tuple[str, ...]) -> str:
+    """``.glb, .obj or .ply``."""
+    return " or ".join(filter(None, (", ".join(extensions[:-1]), extensions[-1])))
 
 
 def dialog_filter(extensions: tuple[str, ...]) -> str:

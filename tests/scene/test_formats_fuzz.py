@@ -65,7 +65,7 @@ def test_unknown_objects_and_extensions(tmp_path, assets):
         with pytest.raises(FormatError, match="unknown format .stl"):
             call(tmp_path / "x.stl")
     for call in (load, sniff_kind, lambda p: save(p, assets["mesh"])):
-        with pytest.raises(FormatError, match="scene.io.project"):
+        with pytest.raises(FormatError, match=r"a project \(\.a4d\) holds layers, not a single one; open it in the studio"):
             call(tmp_path / "doc.a4d")
 
 
