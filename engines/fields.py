@@ -10,13 +10,20 @@ default (or :data:`REQUIRED`), docstring, and what its ``metadata`` says:
 - ``multiline``: a ``str`` edited as several lines (a prompt);
 - ``model``: a ``str`` naming a model of that role (a hub id or a folder);
 - ``help``: a description that wins over the docstring; ``gui: False``: left out of the GUI's form
-  (the CLI still offers it); ``step`` / ``decimals``: hints for the GUI's spin boxes.
+  (the CLI still offers it); ``step`` / ``decimals``: hints for the GUI's spin boxes;
+- ``advanced``: a setting most runs leave to a preset (a raw optimizer setting): the GUI folds it away
+  under "Advanced".
+
+A config may name *presets* (:class:`Preset`), "Fast preview", "Balanced", "Quality": its ``PRESETS``
+class attribute, a tuple of them next to the fields they set. The GUI offers them above the form and
+the CLI as ``--preset NAME``; :func:`preset_values` says what one sets.
 
 Supported annotations: ``bool``, ``int``, ``float``, ``str``, ``pathlib.Path``, ``Enum`` subclasses,
 ``Literal[...]``, fixed-length tuples of ``int``/``float``, ``list[str]``/``list[Path]``, and nested
 config dataclasses (a *group*, whose fields are described the same way, with defaults taken from the
 parent's default instance). Anything else raises TypeError naming the field, so a new field works in
-both front ends or in neither.
+both front ends or in neither; unless it is ``gui: False`` (a dict of the app's own state): then it
+is of kind "kept", which forms carry through unchanged.
 
 A spec also reads a value from text (:meth:`FieldSpec.parse`, for the CLI's options and the GUI's
 line edits), writes one as text (:meth:`FieldSpec.to_text`, for ``--help``) and says what is wrong
@@ -38,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-FieldKind = Literal["bool", "int", "float", "str", "choice", "path", "tuple", "list", "group"]
+FieldKind = Literal["bool", "int", "float", "str", "choice", "path", "tuple", "list", "group", "kept"]
 PathKind = Literal["file", "folder", "save", "image"]
 PATH_KINDS: tuple[str, ...] = typing.get_args(PathKind)
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -112,6 +119,8 @@ class FieldSpec:
     model: str | None = None
     """The role of the model a ``str`` field names."""
     gui: bool = True
+    advanced: bool = False
+    """Folded away under "Advanced" in the GUI (metadata ``advanced``)."""
     meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     fields: tuple["FieldSpec", ...] = ()
     """A group's own fields."""
@@ -252,7 +261,7 @@ def _spec(f: dataclasses.Field, annotation: Any, doc: str, defaults: Any, prefix
     common = dict(
         name=f.name, key=key, label=field_label(f.name), annotation=annotation, default=default,
         doc=str(meta.get("help", doc)), minimum=meta.get("min"), maximum=meta.get("max"),
-        gui=meta.get("gui", True) is not False, meta=meta,
+        gui=meta.get("gui", True) is not False, advanced=bool(meta.get("advanced", False)), meta=meta,
     )
     kind, extra = _kind_of(key, annotation, meta)
     if kind == "group":
@@ -291,6 +300,8 @@ def _kind_of(key: str, annotation: Any, meta: Mapping[str, Any]) -> tuple[FieldK
         return "list", {"items": args}
     if dataclasses.is_dataclass(annotation):
         return "group", {}
+    if meta.get("gui", True) is False:
+        return "kept", {}  # of a type no front end edits (a dict): forms keep its value as it is
     raise TypeError(f"field {key!r} has an unsupported type {annotation!r}")
 
 
@@ -313,6 +324,81 @@ def check_fields(config: Any) -> None:
         reason = spec.problem(getattr(config, spec.name))
         if reason is not None:
             raise FieldError(spec.key, reason)
+
+
+# --------------------------------------------------------------------- presets
+@dataclass(frozen=True)
+class Preset:
+    """A named choice of values for some fields of a config: "Fast preview", "Balanced", "Quality".
+
+    Applying a preset sets every field that any preset of its config names: to this preset's value,
+    or to the field's default where this preset leaves it out. So switching presets never leaves
+    another's values behind, and a preset without values is the config's defaults. A field set by
+    hand afterwards keeps its value: the CLI's options win over ``--preset``, and the GUI applies a
+    preset only when one is chosen.
+    """
+
+    name: str
+    """How the CLI spells it: ``--preset fast``."""
+    label: str
+    """How the GUI shows it: "Fast preview"."""
+    doc: str
+    """What it is for (the GUI's tooltip, the CLI's help)."""
+    values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """Dotted field key (``densify.max_splats``) -> value."""
+
+
+def config_presets(config_cls: type) -> tuple[Preset, ...]:
+    """The presets of ``config_cls``: its ``PRESETS`` class attribute (none without one)."""
+    return tuple(getattr(config_cls, "PRESETS", ()))
+
+
+def find_preset(config_cls: type, name: str) -> Preset:
+    """The preset of ``config_cls`` called ``name``; KeyError naming the known ones otherwise."""
+    presets = config_presets(config_cls)
+    for preset in presets:
+        if preset.name == name:
+            return preset
+    raise KeyError(f"no preset {name!r}; known: {', '.join(p.name for p in presets) or 'none'}")
+
+
+def preset_values(config_cls: type, preset: Preset) -> dict[str, Any]:
+    """Dotted key -> value of every field a preset of ``config_cls`` sets, as ``preset`` sets it.
+
+    KeyError names a preset key that is no setting of the config.
+    """
+    defaults = {spec.key: spec.default for top in describe_fields(config_cls) for spec in top.walk() if spec.kind != "group"}
+    keys = list(dict.fromkeys(key for each in config_presets(config_cls) for key in each.values))
+    unknown = [key for key in keys if key not in defaults]
+    if unknown:
+        raise KeyError(f"{config_cls.__name__} presets name no such setting: {', '.join(unknown)}")
+    return {key: preset.values.get(key, defaults[key]) for key in keys}
+
+
+def matching_preset(config_cls: type, values: Mapping[str, Any]) -> Preset | None:
+    """The first preset of ``config_cls`` whose every value ``values`` (dotted key -> value) holds;
+    None when the values are the artist's own mix."""
+    for preset in config_presets(config_cls):
+        if all(key in values and values[key] == value for key, value in preset_values(config_cls, preset).items()):
+            return preset
+    return None
+
+
+def default_preset(config_cls: type) -> Preset | None:
+    """The preset that the config's defaults are (None when they are none of its presets)."""
+    return matching_preset(config_cls, {spec.key: spec.default for top in describe_fields(config_cls) for spec in top.walk()})
+
+
+def nested(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys as nested dicts (``{"densify": {"max_splats": 10}}``), as configs are built from."""
+    tree: dict[str, Any] = {}
+    for key, value in values.items():
+        *groups, name = key.split(".")
+        target = tree
+        for group in groups:
+            target = target.setdefault(group, {})
+        target[name] = value
+    return tree
 
 
 # --------------------------------------------------------------------- docstrings

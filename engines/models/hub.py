@@ -83,8 +83,9 @@ def fetch(
 ) -> Path:
     """The checked folder of ``source`` for ``role``, downloaded first if it is not here.
 
-    Raises :class:`ModelError` (and nothing else) when it is not here and cannot be fetched, or
-    when the folder is not a valid model for the role."""
+    Raises :class:`ModelError` when it is not here and cannot be fetched, or when the folder is not
+    a valid model for the role. An exception ``progress`` raises stops the download and comes out
+    unchanged: that is how a caller cancels."""
     folder = locate(role, source, model_folders, cache_dir)
     if folder is None:
         if downloads_off(offline):
@@ -100,12 +101,15 @@ def _download(
     from huggingface_hub import snapshot_download
 
     patterns = [*_NEEDED, *PICKLE_WEIGHTS] if allow_pickle else list(_NEEDED)
+    stopped: list[Exception] = []  # what ``progress`` raised to stop the download
     try:
         path = snapshot_download(
-            source.repo_id, revision=source.revision, cache_dir=cache_dir, allow_patterns=patterns,
-            ignore_patterns=list(_SKIPPED), tqdm_class=_progress_bar(progress, f"downloading {source}") if progress else None,
+            source.repo_id, revision=source.revision, cache_dir=cache_dir, allow_patterns=patterns, ignore_patterns=list(_SKIPPED),
+            tqdm_class=_progress_bar(progress, f"downloading {source}", stopped) if progress else None,
         )
     except Exception as exc:  # network, authentication, missing repository: all say the same to the user
+        if stopped:
+            raise stopped[0] from None  # the caller stopped it: not a failed download
         raise ModelError(f"{model_label(role, source)} could not be downloaded ({type(exc).__name__}: {exc}); {how_to_get(role)}") from None
     return Path(path)
 
@@ -133,15 +137,20 @@ def copy_folder(role: ModelRole, folder: Path, target_root: Path, allow_pickle: 
     return target
 
 
-def _progress_bar(progress: Progress, text: str) -> type:
-    """A tqdm class that reports its fraction to ``progress`` (what huggingface_hub draws its bars with)."""
+def _progress_bar(progress: Progress, text: str, stopped: list[Exception]) -> type:
+    """A tqdm class that reports its fraction to ``progress`` (what huggingface_hub draws its bars
+    with), keeping in ``stopped`` what ``progress`` raises."""
     from tqdm.auto import tqdm
 
     class Reporting(tqdm):
         def update(self, n: float | None = 1) -> bool | None:
             self.reported = getattr(self, "reported", 0) + (n or 0)  # counted here: a disabled bar keeps no count
             if self.total:
-                progress(min(1.0, self.reported / self.total), text)
+                try:
+                    progress(min(1.0, self.reported / self.total), text)
+                except Exception as exc:
+                    stopped.append(exc)
+                    raise
             return super().update(n)
 
     return Reporting

@@ -45,6 +45,16 @@ def folder_size(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
+def size_text(size_bytes: int) -> str:
+    """A size as people read it: "2.58 GB", "98.3 MB"."""
+    return f"{size_bytes / 1e9:.2f} GB" if size_bytes >= 1e8 else f"{size_bytes / 1e6:.1f} MB"
+
+
+def disk_usage(statuses: Sequence[RoleStatus]) -> int:
+    """Bytes the models of ``statuses`` take on disk, a folder shared by roles counted once."""
+    return sum({status.folder: status.size_bytes for status in statuses if status.here}.values())
+
+
 def role_status(role: ModelRole, choice: str, model_folders: Sequence[str] = (), cache_dir: Path | None = None) -> RoleStatus:
     """Where ``choice`` (a hub id or a folder) for ``role`` is on this machine."""
     source = ModelSource.parse(choice)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from engines.models.errors import ModelError
+from engines.models.folders import check_folder
 from engines.models.placement import MemorySavers, Placement
 from engines.models.roles import ModelRole
 
@@ -118,3 +119,11 @@ def load_model(
             component.requires_grad_(False)
     savers.apply(model)
     return model
+
+
+def verify_model(role: ModelRole, folder: Path, *, allow_pickle: bool = False) -> None:
+    """ModelError unless ``folder`` is complete for ``role`` and its model loads (on the CPU, in half
+    precision to spare memory; nothing is run): what ``atelier4d models verify`` and the studio's
+    Models page check."""
+    check_folder(role, folder, allow_pickle)
+    load_model(role, folder, Placement("cpu", "float16"), allow_pickle=allow_pickle)

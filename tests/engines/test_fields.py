@@ -7,11 +7,24 @@ import dataclasses
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pytest
 
-from engines.fields import REQUIRED, FieldError, check_fields, describe_fields, field_label
+from engines.fields import (
+    REQUIRED,
+    FieldError,
+    Preset,
+    check_fields,
+    config_presets,
+    default_preset,
+    describe_fields,
+    field_label,
+    find_preset,
+    matching_preset,
+    nested,
+    preset_values,
+)
 from engines.optim_settings import DensifySettings, LearningRates
 from engines.reconstruct import ReconstructConfig
 from engines.registry import config_from_dict
@@ -59,7 +72,7 @@ class AllKinds:
     """Whether to."""
     steps: int = field(default=10, metadata={"min": 1, "max": 1000})
     """How many steps."""
-    strength: float = field(default=0.75, metadata={"min": 0.0, "max": 1.0})
+    strength: float = field(default=0.75, metadata={"min": 0.0, "max": 1.0, "advanced": True})
     """How much."""
     model: str = field(default="tiny/model", metadata={"model": "text_to_image"})
     """The model to ask."""
@@ -67,6 +80,12 @@ class AllKinds:
     """Settings of the inner loop."""
     token: str = field(default="kept", metadata={"gui": False})
     """Only on the command line."""
+
+    PRESETS: ClassVar[tuple[Preset, ...]] = (
+        Preset("quick", "Quick", "few steps", {"steps": 5, "inner.tries": 1}),
+        Preset("standard", "Standard", "the defaults"),
+        Preset("thorough", "Thorough", "many careful steps", {"steps": 500, "strength": 0.5, "inner.rate": 0.75}),
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -100,7 +119,7 @@ def test_a_groups_defaults_are_its_parents_not_its_classes():
     assert specs["inner.tries"].default == 2 and specs["inner.rate"].label == "Rate"
     recon = specs_by_key(ReconstructConfig)
     assert recon["densify.refine_start"].default == 100 != DensifySettings().refine_start
-    assert recon["densify.max_splats"].default == 8000 and recon["learning_rates.means"].default == LearningRates().means
+    assert recon["densify.max_splats"].default == 5000 and recon["learning_rates.means"].default == LearningRates().means
 
 
 @pytest.mark.parametrize(
@@ -193,3 +212,51 @@ def test_path_metadata_needs_a_known_kind_on_a_str_or_path():
 @pytest.mark.parametrize(("name", "label"), [("sh_degree", "SH degree"), ("interval_s", "Interval (s)"), ("s", "S")])
 def test_labels_spell_acronyms_and_units(name, label):
     assert field_label(name) == label
+
+
+# --------------------------------------------------------------------- presets and advanced fields
+def test_advanced_fields_are_marked_in_their_specs():
+    specs = specs_by_key(AllKinds)
+    assert specs["strength"].advanced and not specs["steps"].advanced
+    recon = specs_by_key(ReconstructConfig)
+    assert {key for key, spec in recon.items() if "." not in key and not spec.advanced} == {
+        "data", "out", "steps", "resolution", "background"}
+
+
+def test_a_preset_sets_every_field_any_preset_names_its_own_or_the_default():
+    quick, standard, thorough = config_presets(AllKinds)
+    assert preset_values(AllKinds, quick) == {"steps": 5, "inner.tries": 1, "strength": 0.75, "inner.rate": 0.25}
+    assert preset_values(AllKinds, standard) == {"steps": 10, "inner.tries": 2, "strength": 0.75, "inner.rate": 0.25}
+    assert preset_values(AllKinds, thorough) == {"steps": 500, "inner.tries": 2, "strength": 0.5, "inner.rate": 0.75}
+    config = config_from_dict(AllKinds, {"prompt": "p", **nested(preset_values(AllKinds, thorough))})
+    assert (config.steps, config.strength, config.inner) == (500, 0.5, Inner(rate=0.75, tries=2))
+    assert nested({"a": 1, "g.b": 2, "g.c": 3}) == {"a": 1, "g": {"b": 2, "c": 3}}
+
+
+def test_the_preset_values_match_is_found_and_a_mix_is_none():
+    assert default_preset(AllKinds) is find_preset(AllKinds, "standard")
+    thorough = preset_values(AllKinds, find_preset(AllKinds, "thorough"))
+    assert matching_preset(AllKinds, thorough).name == "thorough"
+    assert matching_preset(AllKinds, {**thorough, "steps": 499}) is None
+    assert matching_preset(AllKinds, {"steps": 500}) is None  # the other values unknown
+    assert config_presets(Inner) == () and default_preset(Inner) is None
+
+
+def test_unknown_presets_and_keys_are_named():
+    with pytest.raises(KeyError, match="no preset 'slow'; known: quick, standard, thorough"):
+        find_preset(AllKinds, "slow")
+    odd = dataclasses.make_dataclass("Odd", [("steps", int, field(default=1))])
+    odd.PRESETS = (Preset("typo", "Typo", "a misspelt key", {"stesp": 2}),)
+    with pytest.raises(KeyError, match="no such setting: stesp"):
+        preset_values(odd, odd.PRESETS[0])
+
+
+def test_reconstruct_defaults_are_its_balanced_preset_and_each_preset_makes_a_valid_config(tmp_path):
+    assert [p.name for p in config_presets(ReconstructConfig)] == ["fast", "balanced", "quality"]
+    assert default_preset(ReconstructConfig).name == "balanced"
+    steps = {}
+    for preset in config_presets(ReconstructConfig):
+        config = config_from_dict(ReconstructConfig, {"data": str(tmp_path), **nested(preset_values(ReconstructConfig, preset))})
+        assert config.densify.refine_stop < config.steps, preset.name  # the last densification settles before the end
+        steps[preset.name] = config.steps
+    assert steps["fast"] < steps["balanced"] < steps["quality"]

@@ -531,16 +531,9 @@ def model_log(events) -> dict[str, str]:
     return dict(part.split("=") for part in line.split())
 
 
-@pytest.fixture(scope="module")
-def tiny_depth(tmp_path_factory):
-    from tests.tiny_models import tiny_model
-
-    return tiny_model("depth", tmp_path_factory.mktemp("models"))
-
-
-def test_a_second_run_gets_the_warm_worker_and_its_loaded_model(make_manager, tiny_depth):
+def test_a_second_run_gets_the_warm_worker_and_its_loaded_model(make_manager, depth_folder):
     manager = make_manager()
-    settings = WorkerSettings(model_choices=(("depth", str(tiny_depth)),))
+    settings = WorkerSettings(model_choices=(("depth", str(depth_folder)),))
     first = model_log(run_to_end(manager, manager.submit("uses_model", settings=settings)))
     submitted = time.monotonic()
     second_job = manager.submit("uses_model", settings=settings)
@@ -555,9 +548,9 @@ def test_a_second_run_gets_the_warm_worker_and_its_loaded_model(make_manager, ti
     assert first_step_after_s < 1.0
 
 
-def test_without_keeping_warm_each_run_has_a_fresh_worker(make_manager, tiny_depth):
+def test_without_keeping_warm_each_run_has_a_fresh_worker(make_manager, depth_folder):
     manager = make_manager(keep_warm_s=0)
-    settings = WorkerSettings(model_choices=(("depth", str(tiny_depth)),))
+    settings = WorkerSettings(model_choices=(("depth", str(depth_folder)),))
     first = model_log(run_to_end(manager, manager.submit("uses_model", settings=settings)))
     wait_until(lambda: not _alive(int(first["pid"])))  # it ended by itself
     second = model_log(run_to_end(manager, manager.submit("uses_model", settings=settings)))
