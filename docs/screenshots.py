@@ -1,4 +1,5 @@
-"""Take the README's screenshots from the real studio: the demo project, and a reconstruction job
+"""Take the README's screenshots from the real studio: the demo project, a box selection with its
+count, the turntable export dialog, the Models page of Preferences, and a reconstruction job
 streaming into the viewport.
 
 Run under a virtual screen from the repository root (it takes a minute or two on a CPU):
@@ -18,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -50,6 +53,7 @@ def main() -> None:
     for variable in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
         (scratch / variable).mkdir()
         os.environ[variable] = str(scratch / variable)
+    os.environ["HF_HUB_OFFLINE"] = "1"  # the Models page shows what is on this machine, nothing more
 
     from PySide6.QtWidgets import QApplication
 
@@ -73,22 +77,66 @@ def main() -> None:
     wait_until(app, lambda: not window.runner.running and bool(window.document.layers), 60, "the demo")
     wait_drawn(app, window)
     window.grab().save(str(DOCS / "studio.png"))
+    shots = [DOCS / "studio.png"]
+
+    # a box over the left half of the knot while the pedestal is current: the box selects in the
+    # splat layer under it, tints the selected splats and shows the count
+    knot = next(layer for layer in window.document.layers if layer.name == "Torus knot")
+    window.document.set_current(next(layer.id for layer in window.document.layers if layer.name == "Pedestal"))
+    lo, hi = knot.world_bounds()
+    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    uv, _ = window.viewport.camera().project(corners)
+    (x0, y0), (x1, y1) = uv.min(axis=0), uv.max(axis=0)
+    window.set_tool("box")
+    window.tools["box"].select(window.viewport, (x0, y0, (x0 + x1) / 2, y1))
+    wait_drawn(app, window)
+    window.grab().save(str(DOCS / "studio-selection.png"))
+    shots.append(DOCS / "studio-selection.png")
+    window.set_tool("navigate")
+
+    from studio.turntable import TurntableSettings
+    from studio.turntable_dialog import TurntableDialog
+
+    dialog = TurntableDialog(TurntableSettings(), "'Torus knot'", window)
+    dialog.show()
+    wait_until(app, lambda: dialog.isVisible(), 10, "the turntable dialog")
+    app.processEvents()
+    dialog.grab().save(str(DOCS / "turntable-dialog.png"))
+    shots.append(DOCS / "turntable-dialog.png")
+    dialog.close()
+
+    from studio.preferences import PreferencesDialog
+    from tests.tiny_models import tiny_model
+
+    settings = Settings()
+    settings.model_choices["depth"] = str(tiny_model("depth", scratch / "models"))  # a folder of one's own
+    preferences = PreferencesDialog(settings, window.runner, window)
+    preferences.resize(760, 820)
+    preferences.tabs.setCurrentWidget(preferences.models)
+    preferences.show()
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.01)
+    preferences.grab().save(str(DOCS / "preferences-models.png"))
+    shots.append(DOCS / "preferences-models.png")
+    preferences.close()
 
     data = scratch / "scene"
     write_dataset(data, sphere_cameras(40, 64))
     window.set_document(Document())
     window.docks["Generate"].raise_()
-    config = ReconstructConfig(data=str(data), steps=800)
+    config = ReconstructConfig(data=str(data))  # the default preset, Balanced
     window.generate.forms["reconstruct"].set_value(config)
     job = window.run_engine("reconstruct", config)
-    wait_until(app, lambda: (window.jobs.jobs.get(job) is not None and window.jobs.jobs[job].step >= 600), 600, "the job")
+    wait_until(app, lambda: (window.jobs.jobs.get(job) is not None and window.jobs.jobs[job].step >= 450), 600, "the job")
     window.viewport.frame_selected()
     wait_drawn(app, window)
     window.grab().save(str(DOCS / "studio-reconstruct.png"))
+    shots.append(DOCS / "studio-reconstruct.png")
     window.job_manager.cancel(job)
     wait_until(app, lambda: window.job_manager.info(job).state is JobState.CANCELLED, 30, "the cancel")
     window.close()
-    print(f"wrote {DOCS / 'studio.png'} and {DOCS / 'studio-reconstruct.png'}")
+    print("wrote " + ", ".join(str(shot) for shot in shots))
 
 
 if __name__ == "__main__":

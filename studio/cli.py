@@ -1,17 +1,19 @@
 """The ``atelier4d`` command line: the studio with no arguments, subcommands for everything headless.
 
 Qt is imported only when a window opens, so every subcommand runs on a machine without a display.
+Output piped into a reader that stops early (``atelier4d info X | head``) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from typing import Sequence
 
 from scene.io import FormatError
-from studio.commands import common, convert, generate, info, open_cmd, render
+from studio.commands import common, convert, generate, info, models, open_cmd, render
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (open_cmd, convert, info, render, generate):
+    for module in (open_cmd, convert, info, render, generate, models):
         module.register(sub)
     return parser
 
@@ -33,7 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)  # usage errors exit 2 here
     func = getattr(args, "func", None) or open_cmd.launch_studio
     try:
-        return int(func(args) or 0)
+        status = int(func(args) or 0)
+        sys.stdout.flush()  # a reader that stopped early (``| head``) shows here, not at exit
+        return status
+    except BrokenPipeError:
+        _drop_stdout()
+        return 0  # the reader had what it wanted
     except (common.CliError, FormatError) as exc:
         print(f"atelier4d: error: {exc}", file=sys.stderr)
         return 1
@@ -47,6 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.debug:
             print("atelier4d: run again with --debug for the full traceback", file=sys.stderr)
         return 1
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device, so that Python's flush at exit finds no closed pipe to complain about."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

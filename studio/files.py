@@ -72,7 +72,9 @@ class FileIO:
             return "asset"
         return "unknown"
 
-    def import_filter(self) -> str:
-        """A file-dialog filter for everything the studio opens or imports."""
-        patterns = " ".join(f"*{e}" for e in (PROJECT_SUFFIX, *self.asset_extensions(), *IMAGE_SUFFIXES))
-        return f"Scenes and images ({patterns});;All files (*)"
+    def import_filter(self, images: bool) -> str:
+        """A file-dialog filter for everything the studio opens or imports; images only when something
+        takes them (an engine of the Generate panel)."""
+        extensions = (PROJECT_SUFFIX, *self.asset_extensions(), *(IMAGE_SUFFIXES if images else ()))
+        patterns = " ".join(f"*{e}" for e in extensions)
+        return f"{'Scenes and images' if images else 'Scenes'} ({patterns});;All files (*)"

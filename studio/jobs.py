@@ -3,7 +3,7 @@
 * the run-folder policy: every job gets a new folder ``<cache>/runs/<engine>-<time>-xxxx`` (its
   checkpoint and the outputs it names itself), unless the command line was given ``--run-dir``;
 * what travels from the user's :class:`~studio.settings.Settings` to a job: the runtime options
-  (checkpoint interval) and the worker settings (model folders, cache, offline mode);
+  (checkpoint interval) and the worker settings (model folders and choices, cache, offline mode);
 * :class:`JobLayers`: which layer each output key of each job streams into. A key's layer is made
   on the key's first snapshot, named after the engine ("reconstruct", "reconstruct mesh"); later
   snapshots replace its data without an undo step.
@@ -31,7 +31,11 @@ def new_run_dir(settings: Settings, engine: str) -> Path:
 
 def worker_settings(settings: Settings) -> WorkerSettings:
     """The preferences a job's worker needs, from the saved settings."""
-    return WorkerSettings(tuple(settings.model_folders), str(settings.cache_path), settings.offline)
+    return WorkerSettings(
+        tuple(settings.model_folders), str(settings.cache_path), settings.offline,
+        model_choices=tuple(sorted(settings.model_choices.items())), allow_pickle=tuple(settings.allow_pickle_models),
+        model_memory_gb=settings.model_memory_gb,
+    )
 
 
 def runtime_options(settings: Settings, base: RuntimeOptions) -> RuntimeOptions:
@@ -86,6 +90,16 @@ class JobLayers:
         if any(layer.id == layer_id for layer in document.layers):
             document.replace_data_live(layer_id, payload)
         return None
+
+    def layer_in(self, job_id: str, document: Document) -> Layer | None:
+        """The job's first layer that is still in ``document`` (its main output's, if any); None
+        when the job streams into another document or its layers were deleted."""
+        binding = self._jobs.get(job_id)
+        if binding is None or binding.document is not document:
+            return None
+        present = {layer.id: layer for layer in document.layers}
+        main_first = sorted(binding.layers.items(), key=lambda item: item[0] != MAIN)
+        return next((present[layer_id] for _, layer_id in main_first if layer_id in present), None)
 
     def document_of(self, job_id: str) -> Document | None:
         binding = self._jobs.get(job_id)

@@ -17,13 +17,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QDockWidget,
     QFileDialog,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QVBoxLayout,
 )
 
 from engines.runtime import JobManager
@@ -32,14 +30,14 @@ from scene.events import DocumentEvent, TimeChanged, UndoChanged
 from studio.autosave import Autosaver, Recovery
 from studio.files import FileIO
 from studio.jobs import JobLayers
-from studio.panels.forms import DataclassForm
 from studio.panels.generate import GeneratePanel
 from studio.panels.jobs import JobsPanel
 from studio.panels.outliner import OutlinerPanel
 from studio.panels.properties import PropertiesPanel
 from studio.panels.timeline import TimelinePanel
+from studio.preferences import PreferencesDialog
 from studio.settings import Settings, data_dir
-from studio.tools import BoxSelectTool, BrushSelectTool, MoveSelectionTool
+from studio.tools import REPORT_MS, BoxSelectTool, BrushSelectTool, MoveSelectionTool
 from studio.status_bar import StatusBar
 from studio.viewport import SHADINGS, Viewport
 from studio.window_edits import EditCommands
@@ -80,12 +78,16 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         self.properties = PropertiesPanel(self.document)
         self.generate = GeneratePanel()
         self.jobs = JobsPanel(job_manager)
-        self.jobs.open_result.connect(self.open_path)
+        self.jobs.show_result.connect(self.show_job_result)
         self.jobs.snapshot.connect(self._on_job_snapshot)
         self.jobs.finished.connect(self._on_job_finished)
         self.job_layers = JobLayers()
         self._add_engines()
-        self.tools = {"box": BoxSelectTool(), "brush": BrushSelectTool(), "move": MoveSelectionTool()}
+        self.tools = {
+            "box": BoxSelectTool(report=lambda text: self.status.showMessage(text, REPORT_MS)),
+            "brush": BrushSelectTool(),
+            "move": MoveSelectionTool(),
+        }
         self.timeline = TimelinePanel(self.document)
         self.docks: dict[str, QDockWidget] = {}
         left, right, bottom = (
@@ -122,6 +124,7 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         )
         self.status = StatusBar(self.runner, settings.device, lambda: self.viewport.fps, self)
         self.setStatusBar(self.status)
+        self.jobs.activity.connect(self.status.show_jobs)
         self._build_menus()
         self.setAcceptDrops(True)
         self.resize(1400, 900)
@@ -238,16 +241,10 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
 
     def edit_preferences(self) -> Settings | None:
         """The Preferences dialog; returns the edited settings, or None when cancelled."""
-        dialog = QDialog(self)
-        dialog.setWindowTitle("Preferences")
-        form = DataclassForm(Settings, self.settings)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(dialog.accept)
-        buttons.rejected.connect(dialog.reject)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(form)
-        layout.addWidget(buttons)
-        return form.value() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        dialog = PreferencesDialog(self.settings, self.runner, self)
+        edited = dialog.settings() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        dialog.deleteLater()  # a download it started goes on in the runner, shown in the status bar
+        return edited
 
     def apply_preferences(self, settings: Settings | None) -> None:
         if settings is None:
@@ -309,8 +306,9 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         self._action(edit, "&Preferences…", lambda: self.apply_preferences(self.edit_preferences()), keys.Preferences)
 
         view = bar.addMenu("&View")
+        self._action(view, "Frame &All", self.viewport.frame_all, "Home")
         self._action(view, "&Frame Selected", self.viewport.frame_selected, "F")
-        self._action(view, "&Reset View", self.viewport.reset_view, "Home")
+        self._action(view, "&Reset View", self.viewport.reset_view)  # the home view of Preferences
         shading = view.addMenu("&Shading")
         group = QActionGroup(self)
         self.shading_actions: dict[str, QAction] = {}

@@ -53,6 +53,11 @@ class Settings:
         default="", metadata={"path": "folder", "help": "Downloads and derived files; empty for the default"}
     )
     offline: bool = field(default=False, metadata={"help": "Engines never download models (use the model folders and the cache)"})
+    model_choices: dict[str, str] = field(default_factory=dict, metadata={"gui": False})  # role -> hub id or folder (Models page)
+    allow_pickle_models: list[str] = field(default_factory=list, metadata={"gui": False})  # roles allowed pickle weights
+    model_memory_gb: float = field(
+        default=16.0, metadata={"min": 1.0, "max": 1024.0, "help": "Memory a worker may keep loaded models in between runs (GB)"}
+    )
     checkpoint_every_s: int = field(
         default=60, metadata={"min": 0, "max": 3600, "help": "Seconds between a job's checkpoints; 0: only every 100 steps"}
     )
@@ -69,7 +74,7 @@ class Settings:
     zoom_step: float = field(
         default=0.85, metadata={"min": 0.5, "max": 0.99, "help": "Distance factor of one wheel step towards the target"}
     )
-    home_view: HomeView = field(default="three-quarter", metadata={"help": "The direction Home looks from"})
+    home_view: HomeView = field(default="three-quarter", metadata={"help": "The direction View > Reset View looks from"})
     recent_files: list[str] = field(default_factory=list, metadata={"gui": False})
     last_project: str = field(default="", metadata={"gui": False})
 

@@ -1,5 +1,7 @@
-"""The main window's status bar: the running background task (with progress and cancel), the device,
-the viewport's frame rate, what the visible layers hold, and this process's memory."""
+"""The main window's status bar: the engine job that runs (its progress and ETA), the running
+background task (with progress and cancel), how many splats of the current layer are selected, the
+device, the viewport's frame rate, what the visible layers hold, and this process's memory; tools'
+messages show there for a while."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
 from scene import Document
+from scene.edits import selected_count
 from studio.workers import Task, TaskRunner
 
 QUIET_TASKS = frozenset({"Autosave"})
@@ -42,6 +45,13 @@ def memory_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def selection_label(document: Document) -> str:
+    """The current layer's selected splats ("1,234 selected"), or "" when none are."""
+    layer = document.current
+    count = 0 if layer is None else selected_count(document, layer.id)
+    return f"{count:,} selected" if count else ""
+
+
 def splat_count_label(document: Document) -> str:
     """The splats the viewport draws (those of visible layers): what a frame's cost grows with."""
     count = sum(len(layer.data) for layer in document.layers if layer.visible and layer.kind == "splats")
@@ -54,6 +64,10 @@ class StatusBar(QStatusBar):
     def __init__(self, runner: TaskRunner, device: str, fps: Callable[[], float], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._runner, self._fps = runner, fps
+        self.job_label = QLabel()  # what engine job runs: "reconstruct 31% — ETA 2:10"
+        self.job_label.setObjectName("job")
+        self.addWidget(self.job_label)
+        self.job_label.hide()
         self.task_label = QLabel()
         self.task_progress = QProgressBar()
         self.task_progress.setRange(0, 1000)
@@ -68,6 +82,9 @@ class StatusBar(QStatusBar):
             widget.hide()
         self.device_label = QLabel(device_label(device))
         self.fps_label = QLabel()
+        self.selection_label = QLabel()
+        self.selection_label.hide()
+        self.addPermanentWidget(self.selection_label)
         self.splat_label = QLabel()
         self.memory_label = QLabel()
         for label in (self.device_label, self.fps_label, self.splat_label, self.memory_label):
@@ -83,11 +100,20 @@ class StatusBar(QStatusBar):
 
     def show_document(self, document: Document) -> None:
         self.splat_label.setText(splat_count_label(document))
+        self.selection_label.setText(selection_label(document))
+        self.selection_label.setVisible(bool(self.selection_label.text()))
 
     def _tick(self) -> None:
         fps = self._fps()
-        self.fps_label.setText(f"{fps:.0f} fps" if fps else "idle")  # a still view draws nothing
+        idle = "" if self.job_label.text() else "idle"  # not while a job works
+        self.fps_label.setText(f"{fps:.0f} fps" if fps else idle)  # a still view draws nothing
         self.memory_label.setText(f"{memory_mb():,.0f} MB")
+
+    def show_jobs(self, text: str) -> None:
+        """What the engine jobs do (:func:`studio.panels.jobs.activity_text`); empty: none runs."""
+        self.job_label.setText(text)
+        self.job_label.setVisible(bool(text))
+        self._tick()
 
     def show_task(self, task: Task) -> None:
         """The newest background task, with its progress and a cancel button."""

@@ -1,25 +1,30 @@
 """Viewport tools that edit the splat selection: box select, brush select, move selection.
 
-Each tool turns a mouse gesture on the current splat layer into :mod:`scene.edits` calls with
-the viewport's current camera, so every gesture is one undoable step. Shift adds to the
-selection, Ctrl subtracts from it. The left button belongs to the tool; the other buttons keep
-navigating (see :class:`studio.viewport.Viewport`).
+Each tool turns a mouse gesture into :mod:`scene.edits` calls with the viewport's current
+camera, so every gesture is one undoable step. The brush and move tools work on the current splat
+layer; a box selects in the splat layer it is drawn over (the current one first) and says in the
+status bar why nothing was selected when it holds no splats. Shift adds to the selection, Ctrl
+subtracts from it. The left button belongs to the tool; the other buttons keep navigating (see
+:class:`studio.viewport.Viewport`).
 """
 
 from __future__ import annotations
 
 from contextlib import ExitStack
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRect, QSize, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QRubberBand
 
-from scene import edits
+from scene import Document, edits
 from scene.edits import SelectMode
+from scene.kinds import SPLATS
 from studio.viewport import Viewport
 
 BRUSH_RADIUS_PX = 24.0
+REPORT_MS = 6000  # how long a tool's message stays in the status bar
 
 
 def select_mode(modifiers: Qt.KeyboardModifier, default: SelectMode = "replace") -> SelectMode:
@@ -36,6 +41,16 @@ def _splat_layer_id(viewport: Viewport) -> str | None:
     return layer.id if layer is not None and layer.payload_kind.selectable and layer.visible else None
 
 
+def nothing_selected_reason(document: Document) -> str:
+    """Why a box that selected nothing did so, in the artist's words."""
+    splat_layers = [layer for layer in document.layers if layer.payload_kind is SPLATS]
+    if not splat_layers:
+        return "Nothing selected: box select picks splats, and there is no splat layer"
+    if not any(layer.visible for layer in splat_layers):
+        return "Nothing selected: box select picks splats, and every splat layer is hidden"
+    return "Nothing selected: no splats inside the box"
+
+
 def _device(viewport: Viewport, point: QPointF) -> tuple[float, float]:
     """Widget coordinates to the camera's (device) pixels."""
     ratio = viewport.devicePixelRatioF()
@@ -43,17 +58,22 @@ def _device(viewport: Viewport, point: QPointF) -> tuple[float, float]:
 
 
 class BoxSelectTool:
-    """Drag a rectangle; the splats whose centres fall inside it are selected on release."""
+    """Drag a rectangle; the splats whose centres fall inside it are selected on release.
+
+    ``report`` shows a message to the artist (the status bar): which layer a box selected in
+    when that layer was not the current one, or why nothing was selected.
+    """
 
     name = "box"
 
-    def __init__(self) -> None:
+    def __init__(self, report: Callable[[str], None] = lambda text: None) -> None:
+        self.report = report
         self._start: QPointF | None = None
         self._mode: SelectMode = "replace"
         self._band: QRubberBand | None = None
 
     def press(self, viewport: Viewport, event: QMouseEvent) -> bool:
-        if event.button() != Qt.MouseButton.LeftButton or _splat_layer_id(viewport) is None:
+        if event.button() != Qt.MouseButton.LeftButton:
             return False
         self._start, self._mode = event.position(), select_mode(event.modifiers())
         if self._band is None or self._band.parent() is not viewport:
@@ -76,13 +96,19 @@ class BoxSelectTool:
         self.select(viewport, (*_device(viewport, start), *_device(viewport, event.position())), self._mode)
         return True
 
-    @staticmethod
-    def select(viewport: Viewport, rect: tuple[float, float, float, float], mode: SelectMode = "replace") -> int:
-        """Select the current layer's splats inside ``rect`` (device pixels); how many are selected."""
-        layer_id = _splat_layer_id(viewport)
-        if layer_id is None:
+    def select(self, viewport: Viewport, rect: tuple[float, float, float, float], mode: SelectMode = "replace") -> int:
+        """Select the splats inside ``rect`` (device pixels) in the layer it is drawn over (see
+        :func:`scene.edits.box_select`); how many are selected there afterwards."""
+        document = viewport.document
+        before = document.current_id
+        layer = edits.box_select(document, viewport.camera(), rect, mode)
+        if layer is None:
+            self.report(nothing_selected_reason(document))
             return 0
-        return edits.select_rect(viewport.document, layer_id, viewport.camera(), rect, mode)
+        count = edits.selected_count(document, layer.id)
+        if layer.id != before:
+            self.report(f"{count:,} selected in {layer.name}, now the current layer")
+        return count
 
 
 class BrushSelectTool:

@@ -3,9 +3,9 @@
 moderngl attaches to the context Qt made (``initializeGL``) and draws into Qt's framebuffer
 (``paintGL``). Pointer input goes to the current :class:`ViewportTool` (box select, brush...);
 what it does not use goes to the navigation tool (orbit LMB, pan MMB or Shift+LMB, zoom wheel).
-The current layer's selected splats are drawn over it as points of the selection colour. The
-artist's viewport preferences (background, selection colour, grid, zoom step, home view) are
-fields of :class:`studio.settings.Settings`, applied with :meth:`Viewport.apply_settings`.
+Selected splats are drawn tinted with the selection colour. The artist's viewport preferences
+(background, selection colour, grid, zoom step, home view) are fields of
+:class:`studio.settings.Settings`, applied with :meth:`Viewport.apply_settings`.
 
 Frames use the renderer's progressive mode: a big layer uploads, and a still picture of many
 splats builds up, a slice per frame within ``REFINE_BUDGET_MS``, with the events handled between
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Literal, NamedTuple, Protocol
+from typing import Callable, Literal, NamedTuple, Protocol
 
 import moderngl
 import numpy as np
@@ -27,7 +27,8 @@ from PySide6.QtWidgets import QWidget
 
 from render import FrameStats, Renderer, RenderSettings
 from render.controllers import HOME_VIEWS, OrbitController
-from scene import Camera, Document, Layer, PointCloud
+from scene import Camera, Document, Layer
+from scene.bounds import dense_box, document_dense_box, layer_dense_box
 from scene.edits import world_centres
 from scene.events import DocumentEvent, UndoChanged
 from studio.settings import Settings
@@ -37,14 +38,14 @@ SHADINGS: tuple[Shading, ...] = ("splats", "mesh", "both", "points")
 BACKGROUND = Settings().viewport_background  # until apply_settings says otherwise
 REFINE_DELAY_MS = 40
 REFINE_BUDGET_MS = 15.0  # splat work per frame while a still picture builds up; Qt's compositing comes on top
-SELECTION_LAYER_ID = "studio-splat-selection"
 _SHOWN_KINDS = {"splats": ("splats", "points"), "mesh": ("mesh", "points"), "both": None, "points": None}
 
 
 class _ShadedView(NamedTuple):
-    """The part of a document a shading mode shows (the renderer reads only ``layers``)."""
+    """The part of a document a shading mode shows, and its splat selections (which the renderer tints)."""
 
     layers: tuple[Layer, ...]
+    splat_selection: Callable[[str], np.ndarray | None]
 
 
 class ViewportTool(Protocol):
@@ -107,11 +108,9 @@ class Viewport(QOpenGLWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(320, 240)
         self.preferences = Settings()  # the viewport fields of the artist's settings
-        self._home = (np.zeros(3), 5.0)  # target and distance Home returns to: the last framing
         self.controller = self._home_controller()
         self.navigate = NavigateTool()
         self.tool: ViewportTool = self.navigate
-        self._selection_overlay: tuple[object, tuple, Layer | None] = (None, (), None)  # (mask, colour, points layer)
         self.shading: Shading = "both"
         self.ctx: moderngl.Context | None = None
         self.renderer: Renderer | None = None
@@ -134,7 +133,7 @@ class Viewport(QOpenGLWidget):
 
     def apply_settings(self, settings: Settings) -> None:
         """Take the viewport preferences of ``settings`` (background, selection colour, grid, zoom
-        step, home view); the next frame shows them, the next Home goes to the new home view."""
+        step, home view); the next frame shows them, the next Reset View looks from the new home view."""
         self.preferences = settings
         self.update()
 
@@ -145,19 +144,22 @@ class Viewport(QOpenGLWidget):
         self.update()
 
     def frame_selected(self) -> None:
-        """Frame the current layer, or everything visible when no layer is current."""
+        """Frame the selection (``F``): the current layer's selected splats, else the current
+        layer, else everything visible; from the same direction, stray floaters left out."""
         layer = self.document.current
-        bounds = layer.world_bounds() if layer is not None else self.document.bounds()
-        self._frame(bounds)
+        if layer is None:
+            self.frame_all()
+            return
+        mask = self.document.splat_selection(layer.id)
+        self._frame(layer_dense_box(layer) if mask is None else dense_box(world_centres(layer)[mask]))
 
     def frame_all(self) -> None:
-        """Frame everything visible; that view becomes what Home returns to."""
-        self._frame(self.document.bounds())
+        """Frame every visible layer (``Home``) from the same direction, stray floaters left out."""
+        self._frame(document_dense_box(self.document))
 
     def _frame(self, bounds: tuple[np.ndarray, np.ndarray] | None) -> None:
         if bounds is not None:
             self.controller.frame(*bounds, aspect=self.width() / max(self.height(), 1))
-            self._home = (self.controller.target.copy(), self.controller.distance)
             self.camera_changed()
 
     @property
@@ -168,22 +170,21 @@ class Viewport(QOpenGLWidget):
 
     def set_view(self, camera: Camera) -> None:
         """Look as ``camera`` does (a saved view), orbiting about the point ahead of it nearest the
-        scene's centre; Home still returns to the framing of everything."""
-        bounds = self.document.bounds()
-        self._frame(bounds)
-        centre = np.zeros(3) if bounds is None else 0.5 * (bounds[0] + bounds[1])
-        ahead = float(np.dot(centre - camera.position, camera.forward))
-        self.controller = OrbitController.from_camera(camera, ahead if ahead > 1e-3 else self._home[1])
+        centre of what is visible (or, with that behind it, as far ahead as framing it would be)."""
+        self.frame_all()
+        ahead = float(np.dot(self.controller.target - camera.position, camera.forward))
+        self.controller = OrbitController.from_camera(camera, ahead if ahead > 1e-3 else self.controller.distance)
         self.camera_changed()
 
     def reset_view(self) -> None:
-        """Back to the home view: the last framing, seen from the preferred direction."""
+        """Everything visible framed from the preferred direction (the home view of Preferences)."""
         self.controller = self._home_controller()
+        self.frame_all()
         self.camera_changed()
 
     def _home_controller(self) -> OrbitController:
         yaw, pitch = HOME_VIEWS[self.preferences.home_view]
-        return OrbitController(self._home[0].copy(), self._home[1], yaw_deg=yaw, pitch_deg=pitch)
+        return OrbitController(np.zeros(3), 5.0, yaw_deg=yaw, pitch_deg=pitch)
 
     def camera_changed(self) -> None:
         self.update()
@@ -201,28 +202,13 @@ class Viewport(QOpenGLWidget):
 
     # ----------------------------------------------------------------- GL
     def shaded_view(self) -> _ShadedView:
-        """The document as the shading mode shows it (splats only, meshes only, or everything),
-        plus the selected splats of the current layer as points."""
+        """The document as the shading mode shows it (splats only, meshes only, or everything)."""
         kinds = _SHOWN_KINDS[self.shading]
         layers = tuple(
             layer for layer in self.document.layers
             if kinds is None or layer.kind in kinds
         )
-        overlay = self._selection_layer()
-        return _ShadedView(layers if overlay is None else (*layers, overlay))
-
-    def _selection_layer(self) -> Layer | None:
-        """A points layer at the selected splats' centres (rebuilt only when the selection changes)."""
-        layer = self.document.current
-        mask = None if layer is None or layer.kind != "splats" else self.document.splat_selection(layer.id)
-        if mask is None or not layer.visible:
-            return None
-        colour = self.preferences.selection_color
-        if self._selection_overlay[0] is not mask or self._selection_overlay[1] != colour:
-            centres = world_centres(layer)[mask].astype(np.float32)
-            points = PointCloud(centres, np.tile(np.float32(colour), (len(centres), 1)))
-            self._selection_overlay = (mask, colour, Layer("selection", points, id=SELECTION_LAYER_ID))
-        return self._selection_overlay[2]
+        return _ShadedView(layers, self.document.splat_selection)
 
     def render_settings(self) -> RenderSettings:
         """The renderer's settings for this frame (preferences, adaptive resolution, selection outline)."""

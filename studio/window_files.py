@@ -8,6 +8,7 @@ the document, so the viewport keeps drawing and the artist keeps editing.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -15,12 +16,16 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from scene import Document, Layer
 from studio.autosave import discard_recovery, find_recovery
-from studio.files import PROJECT_SUFFIX, SCREENSHOT_SUFFIX
+from studio.files import PROJECT_SUFFIX, SCREENSHOT_SUFFIX, VIDEO_SUFFIX
+from studio.turntable import TurntableSettings, orbit_start
 from studio.workers import Task, snapshot
 
 
 class FileCommands:
     """Open, import, save and export for :class:`~studio.main_window.MainWindow`."""
+
+    _last_folder: Path | None = None  # where the artist last picked a file to write
+    _turntable_settings = TurntableSettings()  # the last turntable's, offered again
 
     def new_document(self) -> None:
         if self.confirm_discard():
@@ -38,13 +43,29 @@ class FileCommands:
             self.set_document(Document())
             return self.import_files([path])
         if kind == "image":
-            if self.generate.add_input_image(path):
-                self.docks["Generate"].raise_()
-            else:
-                self.show_error("Open image", f"{path.name}: no engine of the Generate panel takes an image yet.")
+            self.give_image(path)
             return None
         self.show_error("Cannot open file", f"{path.name}: not a format Atelier4D reads.")
         return None
+
+    def give_image(self, path: Path) -> bool:
+        """Make an image the input of Generate: the current tab's image field if it has one, else the first
+        engine's that has; the Generate dock comes to the front. Says why when no engine takes images."""
+        engines = self._image_engines()
+        if not engines:
+            self.show_error("Import image", f"{path.name}: no engine of the Generate panel takes an image.")
+            return False
+        panel = self.generate
+        panel.setCurrentIndex(next(i for i in range(panel.count()) if panel.tabText(i) == engines[0]))
+        panel.add_input_image(path)
+        self.docks["Generate"].raise_()
+        return True
+
+    def _image_engines(self) -> list[str]:
+        """The Generate tabs whose engine takes an image, the current tab first."""
+        panel = self.generate
+        names = [name for name, form in panel.forms.items() if any(s.path == "image" and s.gui for s in form.fields())]
+        return sorted(names, key=lambda name: name != panel.tabText(panel.currentIndex()))
 
     def open_project(self, path: Path) -> Task:
         def loaded(document: Document) -> None:
@@ -64,8 +85,9 @@ class FileCommands:
     def import_files(self, paths: list[Path]) -> Task | None:
         """Add each file as a layer of the current document (one undo step each), then frame it."""
         assets = [p for p in paths if self.files.kind_of(p) == "asset"]
-        for image in (p for p in paths if self.files.kind_of(p) == "image"):
-            self.generate.add_input_image(image)
+        images = [p for p in paths if self.files.kind_of(p) == "image"]
+        if images:
+            self.give_image(images[0])  # an engine takes one picture
         if not assets:
             return None
         document = self.document
@@ -94,10 +116,9 @@ class FileCommands:
         return self._save_to(self.path)
 
     def save_as(self, path: str | os.PathLike | None = None) -> Task | None:
-        chosen = path or self.ask_save_path("Save project", f"Atelier4D project (*{PROJECT_SUFFIX})", self._suggested_name(PROJECT_SUFFIX))
-        if not chosen:
+        path = self._target(path, "Save project", f"Atelier4D project (*{PROJECT_SUFFIX})", self._document_name(), PROJECT_SUFFIX)
+        if path is None:
             return None
-        path = Path(chosen)
         if path.suffix.lower() != PROJECT_SUFFIX:
             path = path.with_name(path.name + PROJECT_SUFFIX)
         return self._save_to(path)
@@ -128,22 +149,27 @@ class FileCommands:
 
     def export_layer(self, path: str | os.PathLike | None = None) -> Task | None:
         """Write the current layer as PLY, .splat, GLB or OBJ (by the extension)."""
+        from scene.io import WRITE_EXTENSIONS, dialog_filter
+
         layer = self.document.current
         if layer is None:
             self.show_error("Export", "Select a layer to export first.")
             return None
-        chosen = path or self.ask_save_path("Export layer", self._export_filter(layer), self._suggested_name(""))
-        if not chosen:
+        extensions = WRITE_EXTENSIONS.get(layer.kind, ())
+        if not extensions:
+            self.show_error("Export", f"A {layer.payload_kind.label} layer has no file format of its own; save it in a project.")
             return None
-        target, data = Path(chosen), layer.payload_kind.transformed(layer.data, layer.transform.matrix())
+        target = self._target(path, "Export layer", dialog_filter(extensions), layer.name, extensions[0])
+        if target is None:
+            return None
+        data = layer.payload_kind.transformed(layer.data, layer.transform.matrix())
         return self.runner.start(f"Exporting {target.name}", lambda progress: self.files.save_asset(target, data), None, self._failed("Export"))
 
     def export_screenshot(self, path: str | os.PathLike | None = None) -> bool:
         """The viewport as a PNG (``.png`` is added to a name typed without it)."""
-        chosen = path or self.ask_save_path("Save screenshot", "PNG image (*.png)", self._suggested_name(SCREENSHOT_SUFFIX))
-        if not chosen:
+        target = self._target(path, "Save screenshot", "PNG image (*.png)", self._document_name(), SCREENSHOT_SUFFIX)
+        if target is None:
             return False
-        target = Path(chosen)
         if target.suffix.lower() != SCREENSHOT_SUFFIX:
             target = target.with_name(target.name + SCREENSHOT_SUFFIX)
         ok = self.viewport.grabFramebuffer().save(str(target))
@@ -151,29 +177,62 @@ class FileCommands:
             self.show_error("Screenshot", f"Could not write {target}.")
         return ok
 
-    def export_turntable(self, path: str | os.PathLike | None = None) -> Task | None:
-        """An MP4 orbiting the scene, rendered offscreen by ``render.video`` in the background."""
-        chosen = path or self.ask_save_path("Export turntable", "MP4 video (*.mp4)", self._suggested_name(".mp4"))
-        if not chosen:
+    def export_turntable(self, path: str | os.PathLike | None = None, settings: TurntableSettings | None = None) -> Task | None:
+        """An MP4 orbiting the current layer (else the visible ones), of the size, length and frame rate the
+        artist picks (:meth:`ask_turntable_settings`), framed on its dense part; rendered in the background."""
+        current = self.document.current
+        subject = current if current is not None and current.visible else None
+        settings = settings or self.ask_turntable_settings(
+            self._turntable_settings, f"'{subject.name}'" if subject else "the visible layers"
+        )
+        if settings is None:
             return None
+        target = self._target(path, "Export turntable", "MP4 video (*.mp4)", subject.name if subject else self._document_name(), VIDEO_SUFFIX)
+        if target is None:
+            return None
+        if target.suffix.lower() != VIDEO_SUFFIX:
+            target = target.with_name(target.name + VIDEO_SUFFIX)
         from render.video import render_turntable
 
-        copy, camera, target = snapshot(self.document), self.viewport.camera(), Path(chosen)
+        self._turntable_settings = settings
+        copy, view = snapshot(self.document), self.viewport.camera()
 
         def render(progress) -> None:
-            render_turntable(copy, target, camera=camera, progress=lambda f: (progress.report(f), progress.check()))
+            layers = None if subject is None else [copy.layer(subject.id)]
+            camera, centre = orbit_start(copy, settings.width, settings.height, layers, view=view)
+            render_turntable(
+                copy, target, camera=camera, target=centre, frames=settings.frames, fps=settings.fps,
+                progress=lambda f: (progress.report(f), progress.check()),
+            )
 
         return self.runner.start(f"Rendering {target.name}", render, None, self._failed("Turntable"))
 
-    def _export_filter(self, layer: Layer) -> str:
-        from scene.io import WRITE_EXTENSIONS, dialog_filter
+    def ask_turntable_settings(self, settings: TurntableSettings, subject: str) -> TurntableSettings | None:
+        """The turntable dialog, filled with ``settings``; None when cancelled (tests replace this)."""
+        from studio.turntable_dialog import TurntableDialog
 
-        return dialog_filter(WRITE_EXTENSIONS.get(layer.kind, ()))
+        dialog = TurntableDialog(settings, subject, self)
+        return dialog.settings() if dialog.exec() == TurntableDialog.DialogCode.Accepted else None
 
-    def _suggested_name(self, suffix: str) -> str:
-        base = self.path.stem if self.path else (self.document.current.name if self.document.current else "untitled")
-        folder = self.path.parent if self.path else Path.home()
-        return str(folder / f"{base}{suffix}")
+    def _target(self, path: str | os.PathLike | None, title: str, filter_: str, name: str, suffix: str) -> Path | None:
+        """``path``, or the file the artist picks (``name`` + ``suffix`` suggested in :meth:`_suggested_folder`);
+        its folder is the next suggestion. None when the artist cancels."""
+        chosen = path or self.ask_save_path(title, filter_, str(self._suggested_folder() / f"{_file_name(name)}{suffix}"))
+        if not chosen:
+            return None
+        self._last_folder = Path(chosen).parent
+        return Path(chosen)
+
+    def _suggested_folder(self) -> Path:
+        """Where file dialogs start: the folder last used, else the project's, else the home folder
+        (never the folder the studio was started from)."""
+        return self._last_folder or (self.path.parent if self.path else Path.home())
+
+    def _document_name(self) -> str:
+        """The project's name, else the current layer's, else "untitled": the name suggested for its files."""
+        if self.path:
+            return self.path.stem
+        return self.document.current.name if self.document.current else "untitled"
 
     def _remember(self, path: Path) -> None:
         self.settings.add_recent(path)
@@ -214,12 +273,12 @@ class FileCommands:
         event.acceptProposedAction()
 
     def _open_dialog(self) -> None:
-        paths = self.ask_open_paths("Open", self.files.import_filter())
+        paths = self.ask_open_paths("Open", self.files.import_filter(images=bool(self._image_engines())))
         if paths:
             self.open_path(paths[0])
 
     def _import_dialog(self) -> None:
-        paths = self.ask_open_paths("Import", self.files.import_filter())
+        paths = self.ask_open_paths("Import", self.files.import_filter(images=bool(self._image_engines())))
         if paths:
             self.import_files([Path(p) for p in paths])
 
@@ -229,3 +288,8 @@ class FileCommands:
             self._action(self.recent_menu, path, lambda p=path: self.open_path(p))
         if not self.settings.recent_files:
             self.recent_menu.addAction("(none)").setEnabled(False)
+
+
+def _file_name(name: str) -> str:
+    """``name`` as a file name: characters no file system takes replaced, "untitled" when nothing is left."""
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", name).strip(" .") or "untitled"

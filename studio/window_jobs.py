@@ -1,11 +1,17 @@
 """The main window's generation jobs: one Generate tab per engine, runs submitted to the job
-manager, and each output's snapshots streamed into a layer (:class:`studio.jobs.JobLayers`).
+manager, each output's snapshots streamed into a layer (:class:`studio.jobs.JobLayers`), and a
+finished job's result shown where it is: its layer selected and framed, or its file revealed.
 
 A mixin of :class:`studio.main_window.MainWindow`; the policy (run folders, worker settings,
 layer names) is :mod:`studio.jobs`, shared with the command line.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
 
 from engines.runtime import JobInfo, JobManager, JobState, discard_checkpoint
 from studio.jobs import new_run_dir, runtime_options, worker_settings
@@ -66,3 +72,19 @@ class JobCommands:
             self.show_error(f"Generate {info.engine} failed", info.error.message)
         elif info.state is JobState.FINISHED and info.run_dir is not None:
             discard_checkpoint(info.run_dir)
+
+    def show_job_result(self, job_id: str) -> None:
+        """Select and frame the job's layer in the viewport; when it is gone (deleted, or in a
+        document no longer open) reveal its output file instead. The open document stays."""
+        layer = self.job_layers.layer_in(job_id, self.document)
+        if layer is not None:
+            self.document.set_current(layer.id)
+            self.viewport.frame_selected()
+            return
+        result = self.job_manager.info(job_id).result
+        if result is not None and result.paths:
+            self.reveal_file(result.paths[0])
+
+    def reveal_file(self, path: str) -> None:
+        """Show the folder holding ``path`` in the file manager (tests replace this)."""
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).parent)))

@@ -30,6 +30,28 @@ settings.register_profile("atelier4d", deadline=None, max_examples=100)
 settings.load_profile("atelier4d")
 
 
+@pytest.fixture(scope="session")
+def depth_folder(tmp_path_factory):
+    """A tiny random-weight depth model in the real layout (``tests/tiny_models.py``), built once."""
+    from tests.tiny_models import tiny_model
+
+    return tiny_model("depth", tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """An empty Hugging Face cache of this test's own, with downloads off (as on a machine offline)."""
+    import huggingface_hub.constants
+    import huggingface_hub.utils._cache_manager  # scan_cache_dir's own copy of the constant
+
+    cache = tmp_path / "hub-cache"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    for module in (huggingface_hub.constants, huggingface_hub.utils._cache_manager):
+        monkeypatch.setattr(module, "HF_HUB_CACHE", str(cache))  # read once, at import
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return cache
+
+
 def pytest_collection_modifyitems(config, items):
     gpu_items = [item for item in items if "gpu" in item.keywords]
     if not gpu_items:

@@ -4,7 +4,9 @@ Each engine is a sub-subcommand whose options are built from its config dataclas
 field (``steps`` -> ``--steps``, ``views_per_step`` -> ``--views-per-step``; a field of a nested
 group is dotted: ``--densify.refine-every``), typed, parsed and documented by the same field
 description the GUI's forms use (:func:`engines.fields.describe_fields`), so the two never drift
-apart. The config is built, and so validated, before any worker starts: a value it refuses is a
+apart. ``--preset NAME`` starts from one of the engine's presets (``fast``, ``balanced``, ``quality``:
+:class:`engines.fields.Preset`, the GUI's Preset box); options given with it win over the preset's
+values. The config is built, and so validated, before any worker starts: a value it refuses is a
 usage error (exit status 2) naming the option. The run goes through the same job runtime as the GUI's
 (:func:`engines.runtime.foreground.run_foreground`): a progress bar, Ctrl-C leaves a checkpoint in
 ``--run-dir``, and ``--resume`` continues from it.
@@ -18,12 +20,23 @@ import typing
 from pathlib import Path
 from typing import Any, Callable
 
-from engines.fields import FieldError, FieldSpec, describe_fields
+from engines.fields import (
+    FieldError,
+    FieldSpec,
+    config_presets,
+    default_preset,
+    describe_fields,
+    find_preset,
+    nested,
+    preset_values,
+)
 from engines.registry import config_from_dict, engine_names, find_engine, load_engines
 from studio.commands.common import CliError
 
 RUN_OPTIONS = ("run_dir", "resume", "device", "checkpoint_every_s")
 """Options of every engine's command that belong to the run, not the config."""
+PRESET = "config_preset"
+"""Where argparse keeps ``--preset`` (a name no config field has)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,6 +83,15 @@ def add_config_options(parser: argparse.ArgumentParser, config_cls: type) -> Non
     their own and options named with the group's: ``--densify.refine-every``.
     """
     sections = {"": parser.add_argument_group("engine settings")}
+    presets = config_presets(config_cls)
+    if presets:
+        default = default_preset(config_cls)
+        sections[""].add_argument(
+            "--preset", dest=PRESET, choices=[preset.name for preset in presets], default=argparse.SUPPRESS,
+            help="settings chosen together; options given as well win over them: "
+            + "; ".join(f"{preset.name}: {preset.label}, {preset.doc}" for preset in presets)
+            + (f" (default: {default.name}, the engine's defaults)" if default else ""),
+        )
     for spec in describe_fields(config_cls):
         for item in spec.walk():
             if item.kind == "group":
@@ -154,18 +176,14 @@ def _seconds(text: str) -> float:
 
 
 def config_values(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
-    """The config fields given on the command line, nested as the config's groups are (others keep their defaults)."""
+    """The config fields given on the command line over those of ``--preset``, nested as the
+    config's groups are (others keep their defaults)."""
     given = vars(args)
-    values: dict[str, Any] = {}
+    preset = given.get(PRESET)
+    values = preset_values(config_cls, find_preset(config_cls, preset)) if preset else {}
     for spec in describe_fields(config_cls):
-        for item in spec.walk():
-            if item.kind != "group" and item.key in given:
-                *groups, name = item.key.split(".")
-                target = values
-                for group in groups:
-                    target = target.setdefault(group, {})
-                target[name] = given[item.key]
-    return values
+        values.update({item.key: given[item.key] for item in spec.walk() if item.kind != "group" and item.key in given})
+    return nested(values)
 
 
 def build_config(args: argparse.Namespace) -> Any:

@@ -1,14 +1,16 @@
-"""``atelier4d info PATH [--json]``: what a file holds: kind, counts, SH degree, bounds."""
+"""``atelier4d info PATH [--json]``: what a file holds: kind (first), counts, SH degree, bounds; a project's
+layers each with the bounds its transform gives it."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
-
 from typing import Any
 
-from scene import Document
+import numpy as np
+
+from scene import Document, Layer
 from scene.io import load
 from scene.io.project import PROJECT_SUFFIX, load_project
 from scene.kinds import kind_of
@@ -23,20 +25,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def describe(data: Any) -> dict:
-    """A JSON-ready summary of one layer payload: its bounds, kind and the kind's own facts."""
+    """A JSON-ready summary of one layer payload: its kind first, the kind's own facts, its bounds."""
     kind = kind_of(data)
-    lo, hi = kind.bounds(data)
-    return {
-        "bounds_min": [float(v) for v in lo],
-        "bounds_max": [float(v) for v in hi],
-        "kind": kind.name,
-        **kind.summary(data),
-    }
+    return {"kind": kind.name, **kind.summary(data), **_bounds(kind.bounds(data))}
+
+
+def describe_layer(layer: Layer) -> dict:
+    """A project layer's summary: its bounds where the project places it (its transform applied)."""
+    return {"name": layer.name, **describe(layer.data), "visible": layer.visible, **_bounds(layer.world_bounds())}
 
 
 def describe_document(document: Document) -> dict:
-    layers = [{"name": layer.name, "visible": layer.visible, **describe(layer.data)} for layer in document.layers]
-    return {"kind": "project", "layers": layers}
+    return {"kind": "project", "layers": [describe_layer(layer) for layer in document.layers]}
+
+
+def _bounds(box: tuple[np.ndarray, np.ndarray]) -> dict:
+    return {"bounds_min": [float(v) for v in box[0]], "bounds_max": [float(v) for v in box[1]]}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         summary = describe_document(load_project(args.path))
     else:
         summary = describe(load(args.path))
-    summary["path"] = str(args.path)
+    summary = {"kind": summary["kind"], "path": str(args.path), **summary}
     if args.json:
         print(json.dumps(summary))
     else:

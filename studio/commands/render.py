@@ -13,6 +13,7 @@ from scene import Camera, Document
 from scene.io import atomic_output, load
 from scene.io.project import PROJECT_SUFFIX, load_project
 from studio.commands.common import CliError, image_size, vector
+from studio.turntable import TurntableSettings, orbit_start
 
 if TYPE_CHECKING:
     from render import RenderSettings
@@ -23,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "render",
         help="render a scene file to a PNG, or a turntable to MP4 / PNG frames (no display needed)",
         description="Render a project (.a4d) or any scene file headless (OpenGL through EGL). Without "
-        "--camera-pos the whole scene is framed from the front, slightly above.",
+        "--camera-pos the scene is framed from the front, slightly above: its dense part, stray floaters "
+        "left out (as the studio's turntable export frames it).",
     )
     parser.add_argument("path", type=Path, help="a .a4d project or any file 'atelier4d info' reads")
     parser.add_argument("--out", type=Path, required=True,
@@ -42,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "else 0); static layers look the same at every time")
     parser.add_argument("--orbit", type=int, default=None, metavar="N",
                         help="render N frames orbiting the scene about --up instead of one picture")
-    parser.add_argument("--fps", type=float, default=30.0, help="frames per second of an --orbit video (30)")
+    parser.add_argument("--fps", type=float, default=TurntableSettings.fps,
+                        help=f"frames per second of an --orbit video ({TurntableSettings.fps:g})")
     parser.set_defaults(func=run)
 
 
@@ -56,18 +59,19 @@ def read_scene(path: Path) -> Document:
 
 
 def make_camera(args: argparse.Namespace, document: Document) -> tuple[Camera, np.ndarray]:
-    """The camera the options describe and the point it looks at."""
-    from render.video import default_camera, scene_centre
+    """The camera the options describe and the point it looks at (the orbit's centre with ``--orbit``).
 
+    Without ``--camera-pos`` it frames the dense part of the scene, stray floaters left out, as the
+    studio's turntable does; without ``--look-at`` it looks at that part's centre.
+    """
     width, height = args.size
     if not 1.0 <= args.fov_y <= 170.0:
         raise CliError(f"--fov-y must be between 1 and 170 degrees, got {args.fov_y}")
-    target = np.array(args.look_at) if args.look_at is not None else scene_centre(document)
     if args.camera_pos is None:
         if args.look_at is not None:
             raise CliError("--look-at needs --camera-pos")
-        camera = default_camera(document, width, height, args.fov_y)
-        return camera, target
+        return orbit_start(document, width, height, fov_y_deg=args.fov_y)
+    target = np.array(args.look_at) if args.look_at is not None else orbit_start(document, width, height)[1]
     eye = np.array(args.camera_pos)
     distance = float(np.linalg.norm(target - eye))
     bounds = document.bounds()
@@ -90,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--background takes 0-1 floats, got {','.join(map(str, args.background))}")
     if args.time is not None and not (math.isfinite(args.time) and args.time >= 0.0):
         raise CliError(f"--time must be a finite number of seconds >= 0, got {args.time}")
+    turntable = None if args.orbit is None else _turntable(args)
     _check_output(args)
     document = read_scene(args.path)
     if args.time is not None:
@@ -97,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
     camera, target = make_camera(args, document)
     settings = RenderSettings(background=tuple(args.background))
     try:
-        if args.orbit is not None:
-            written = _render_orbit(args, document, camera, target, settings)
+        if turntable is not None:
+            written = _render_orbit(args, document, camera, target, settings, turntable)
             print(f"wrote {written[0] if len(written) == 1 else f'{len(written)} frames to {written[0].parent}'}")
         else:
             _render_still(args.out, document, camera, settings)
@@ -116,12 +121,18 @@ def _check_output(args: argparse.Namespace) -> None:
     if args.orbit is None:
         if out.suffix.lower() != ".png":
             raise CliError(f"{out}: a single picture is written as .png (use --orbit N for a video)")
-    elif args.orbit < 1:
-        raise CliError(f"--orbit needs at least 1 frame, got {args.orbit}")
     elif not is_frame_folder(out) and out.suffix.lower() not in VIDEO_SUFFIXES:
         raise CliError(f"{out}: --orbit writes {', '.join(VIDEO_SUFFIXES)}, a folder or a pattern like frame_%04d.png")
     if not (args.orbit is not None and is_frame_folder(out)) and not out.parent.is_dir():
         raise CliError(f"{out}: the folder {out.parent} does not exist")
+
+
+def _turntable(args: argparse.Namespace) -> TurntableSettings:
+    """The ``--orbit`` video the options describe (the studio's Export > Turntable takes the same settings)."""
+    try:
+        return TurntableSettings(*args.size, frames=args.orbit, fps=args.fps)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _render_still(out: Path, document: Document, camera: Camera, settings: RenderSettings) -> None:
@@ -135,11 +146,12 @@ def _render_still(out: Path, document: Document, camera: Camera, settings: Rende
 
 
 def _render_orbit(
-    args: argparse.Namespace, document: Document, camera: Camera, target: np.ndarray, settings: RenderSettings
+    args: argparse.Namespace, document: Document, camera: Camera, target: np.ndarray, settings: RenderSettings,
+    turntable: TurntableSettings,
 ) -> list[Path]:
     from render.video import render_turntable
 
     return render_turntable(
-        document, args.out, camera=camera, target=target, up=np.array(args.up), frames=args.orbit, fps=args.fps,
-        settings=settings,
+        document, args.out, camera=camera, target=target, up=np.array(args.up), frames=turntable.frames,
+        fps=turntable.fps, settings=settings,
     )

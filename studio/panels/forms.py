@@ -5,7 +5,10 @@ one editor per field kind (check box, spin box, combo box, line edit with a brow
 a row of spin boxes for a tuple, a text box for a list or a multi-line prompt) and a titled group
 box for a nested config. Tooltips are the fields' docs (the text of the CLI's ``--help`` too);
 metadata ``step`` and ``decimals`` tune the spin boxes, ``gui: False`` leaves a field out of the
-form (it keeps the initial value). :meth:`DataclassForm.value` builds the config instance, so its
+form (it keeps the initial value), ``advanced`` puts it under a folded "Advanced" section. A config
+with presets (:class:`engines.fields.Preset`) gets a "Preset" box above its fields: choosing one sets
+the fields it names, a field edited by hand keeps its value, and the box shows the preset the values
+match ("Custom" when none). :meth:`DataclassForm.value` builds the config instance, so its
 own ``__post_init__`` validation runs; :meth:`DataclassForm.problems` says in words what keeps it
 from being built.
 
@@ -18,8 +21,9 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterator
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractSpinBox,
     QCheckBox,
     QComboBox,
@@ -37,10 +41,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engines.fields import FieldError, FieldSpec, PathKind, describe_fields
+from engines.fields import FieldError, FieldSpec, PathKind, config_presets, describe_fields, matching_preset, preset_values
 
 _BIG = 1e9
 _INT_LIMIT = 2**31 - 1
+CUSTOM = "Custom"
+"""What the preset box shows when the values match none of the presets."""
 
 
 def _narrow(widget: QWidget, chars: int) -> None:
@@ -107,11 +113,15 @@ def _text_box(spec: FieldSpec) -> _Field:
 
 
 class DataclassForm(QWidget):
-    """A ``QFormLayout`` with one editor per field of ``config_type`` (a group box per nested config).
+    """A ``QFormLayout`` with one editor per field of ``config_type`` (a group box per nested config),
+    its presets above them and its advanced fields in a folded section below.
 
     ``specs`` is for the form of a group inside another form: its fields' description, with the
     parent's defaults and dotted names.
     """
+
+    changed = Signal()
+    """Any editor's value changed (by hand or by a preset)."""
 
     def __init__(
         self, config_type: type, initial: Any = None, parent: QWidget | None = None,
@@ -129,6 +139,10 @@ class DataclassForm(QWidget):
         self._hidden: dict[str, Any] = {}
         self._wheel_guard = _WheelGuard(self)
         self.required: set[str] = {s.name for s in self.specs if s.required and s.gui}  # labelled "Name *"
+        self.presets = config_presets(config_type) if specs is None else ()
+        self.preset_box: QComboBox | None = self._preset_box() if self.presets else None
+        self.advanced_toggle: QToolButton | None = None
+        self.advanced: QWidget | None = None
         for spec in self.specs:
             if not spec.gui:
                 self._hidden[spec.name] = None if spec.required else spec.default
@@ -137,16 +151,108 @@ class DataclassForm(QWidget):
             editor.widget.setObjectName(spec.key)
             tip = ("Required. " if spec.required else "") + spec.doc
             editor.widget.setToolTip(tip)
+            rows = self._advanced_rows() if spec.advanced else self.layout_
             if spec.kind == "group":
-                self.layout_.addRow(editor.widget)
+                rows.addRow(editor.widget)
             else:
                 self._guard_wheel(editor.widget)
+                self._report_changes(editor.widget)
                 label = QLabel(spec.label + (" *" if spec.required else ""))
                 label.setBuddy(editor.widget)
                 label.setToolTip(tip)
-                self.layout_.addRow(label, editor.widget)
+                rows.addRow(label, editor.widget)
             self._fields[spec.name] = editor
         self.set_value(initial if initial is not None else _defaults(self.specs))
+        if self.preset_box is not None:
+            self.changed.connect(self._show_matching_preset)
+            self._show_matching_preset()
+
+    # ----------------------------------------------------------------- presets and advanced fields
+    def _preset_box(self) -> QComboBox:
+        """The "Preset" row: one item per preset (its doc as the item's tooltip), then "Custom"."""
+        box = QComboBox()
+        box.setObjectName("preset")
+        for preset in self.presets:
+            box.addItem(preset.label, preset.name)
+            box.setItemData(box.count() - 1, preset.doc, Qt.ItemDataRole.ToolTipRole)
+        box.addItem(CUSTOM, None)
+        box.setItemData(box.count() - 1, "Settings of your own: choose a preset to start again from one",
+                        Qt.ItemDataRole.ToolTipRole)
+        tip = "Settings chosen together; a setting you change afterwards keeps your value.\n" + "\n".join(
+            f"{preset.label}: {preset.doc}" for preset in self.presets)
+        box.setToolTip(tip)
+        box.currentIndexChanged.connect(self._on_preset_chosen)
+        self._guard_wheel(box)
+        label = QLabel("Preset")
+        label.setBuddy(box)
+        label.setToolTip(tip)
+        self.layout_.addRow(label, box)
+        return box
+
+    def _on_preset_chosen(self, index: int) -> None:
+        name = self.preset_box.itemData(index)
+        if name is None:  # "Custom" by hand: the box goes back to the preset the values are, if any
+            self._show_matching_preset()
+        else:
+            self.apply_preset(name)
+
+    def apply_preset(self, name: str) -> None:
+        """Set the fields the preset ``name`` names (KeyError for an unknown name)."""
+        preset = next((p for p in self.presets if p.name == name), None)
+        if preset is None:
+            raise KeyError(f"{self.config_type.__name__} has no preset {name!r}")
+        for key, value in preset_values(self.config_type, preset).items():
+            self.set_field(key, value)
+
+    def _show_matching_preset(self) -> None:
+        """Show the preset the editors' values are, or "Custom" (without applying anything)."""
+        keys = {key for preset in self.presets for key in preset.values}
+        preset = matching_preset(self.config_type, {key: self._field(key).get() for key in keys})
+        self.preset_box.blockSignals(True)
+        self.preset_box.setCurrentIndex(self.preset_box.findData(preset.name) if preset else self.preset_box.count() - 1)
+        self.preset_box.blockSignals(False)
+
+    def _advanced_rows(self) -> QFormLayout:
+        """The rows of the "Advanced" section, folded until its toggle is clicked (made on first use)."""
+        if self.advanced is None:
+            self.advanced_toggle = QToolButton()
+            self.advanced_toggle.setObjectName("advanced")
+            self.advanced_toggle.setText("Advanced")
+            self.advanced_toggle.setToolTip("Show or hide the settings the preset chooses for you")
+            self.advanced_toggle.setCheckable(True)
+            self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+            self.advanced_toggle.setAutoRaise(True)
+            self.advanced = QWidget()
+            rows = QFormLayout(self.advanced)
+            rows.setContentsMargins(0, 0, 0, 0)
+            rows.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            rows.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+            self.advanced.hide()
+            self.advanced_toggle.toggled.connect(self.show_advanced)
+            self.layout_.addRow(self.advanced_toggle)
+            self.layout_.addRow(self.advanced)
+        return self.advanced.layout()
+
+    def show_advanced(self, shown: bool = True) -> None:
+        """Unfold (or fold) the "Advanced" section."""
+        if self.advanced is None:
+            return
+        self.advanced_toggle.setChecked(shown)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.advanced.setVisible(shown)
+
+    def _report_changes(self, editor: QWidget) -> None:
+        """Emit :attr:`changed` whenever ``editor`` (or a widget in it) changes its value."""
+        for widget in [editor, *editor.findChildren(QWidget)]:
+            if isinstance(widget, QAbstractSpinBox):
+                widget.valueChanged.connect(self.changed)
+            elif isinstance(widget, QComboBox):
+                widget.currentIndexChanged.connect(self.changed)
+            elif isinstance(widget, (QLineEdit, QPlainTextEdit)) and not isinstance(widget.parentWidget(), QAbstractSpinBox):
+                widget.textChanged.connect(self.changed)
+            elif isinstance(widget, QAbstractButton) and widget.isCheckable():
+                widget.toggled.connect(self.changed)
 
     def _guard_wheel(self, editor: QWidget) -> None:
         for widget in [editor, *editor.findChildren(QWidget)]:
@@ -250,6 +356,7 @@ class DataclassForm(QWidget):
         """A titled box around the form of a nested config."""
         box = QGroupBox(spec.label)
         inner = DataclassForm(spec.config_type, spec.default, box, specs=spec.fields)
+        inner.changed.connect(self.changed)
         QVBoxLayout(box).addWidget(inner)
         self._groups[spec.name] = inner
 

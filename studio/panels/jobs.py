@@ -4,6 +4,9 @@ The panel polls the Qt-free :class:`engines.runtime.JobManager` on a timer (``po
 blocks), so the engine never waits for the GUI and the GUI never waits for the engine. Each new
 snapshot is announced with :attr:`JobsPanel.snapshot` (latest wins: one per output key and poll
 at most). While a job prepares (checks, model loading) the bar shows that phase's progress.
+
+The panel follows the work: a job that starts (or starts again) becomes the shown one, so the bar
+and the plot are the new run's, and :attr:`JobsPanel.activity` tells the status bar what runs.
 """
 
 from __future__ import annotations
@@ -25,6 +28,12 @@ from engines.runtime import JobInfo, JobManager, JobState
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.STARTING, JobState.PREPARING, JobState.RUNNING, JobState.PAUSED)
 _PEN_COLOURS = ("#4fa3ff", "#f0a030", "#60d060", "#e05050", "#c080ff")
+_BUTTON_TIPS = {
+    "pause": "Pause the job after its current step",
+    "resume": "Go on with a paused job, or continue a cancelled or failed one from its last checkpoint",
+    "cancel": "Stop the job (it keeps a checkpoint to resume from)",
+    "open": "Select and frame the job's layer (or show its file when the layer is gone)",
+}
 
 
 def format_eta(seconds: float | None) -> str:
@@ -44,12 +53,23 @@ def progress_text(job: JobInfo) -> str:
     return f"{job.fraction:.0%} — {suffix}"
 
 
+def activity_text(jobs: list[JobInfo]) -> str:
+    """What runs, for the status bar: ``reconstruct 31% — ETA 2:10`` (the first of the active jobs,
+    ``(+1 more)`` after it when others wait or run); empty when none is active."""
+    active = [job for job in jobs if job.state in ACTIVE_STATES]
+    if not active:
+        return ""
+    more = f" (+{len(active) - 1} more)" if len(active) > 1 else ""
+    return f"{active[0].engine} {progress_text(active[0])}{more}"
+
+
 class JobsPanel(QWidget):
     """The job list; the selected job's progress, ETA, metric plot and buttons below it."""
 
     snapshot = Signal(str, str, object)  # job id, output key, its newest payload
     finished = Signal(str, object)  # job id, its final JobInfo
-    open_result = Signal(str)
+    show_result = Signal(str)  # job id: the artist asked to see what a finished job made
+    activity = Signal(str)  # what runs (activity_text), each time it changes
 
     def __init__(self, manager: JobManager | None = None, interval_ms: int = 100, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,9 +87,10 @@ class JobsPanel(QWidget):
         self.plot.setLabel("bottom", "step")
         self.buttons: dict[str, QPushButton] = {}
         row = QHBoxLayout()
-        for name in ("pause", "resume", "cancel", "open"):
+        for name, tip in _BUTTON_TIPS.items():
             button = QPushButton(name.capitalize())
             button.setObjectName(name)
+            button.setToolTip(tip)
             button.clicked.connect(lambda _=False, n=name: self.act(n))
             row.addWidget(button)
             self.buttons[name] = button
@@ -81,6 +102,7 @@ class JobsPanel(QWidget):
         layout.addWidget(self.plot, 2)
         layout.addLayout(row)
         self.manager: JobManager | None = None
+        self._activity = ""
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.poll)
@@ -100,22 +122,42 @@ class JobsPanel(QWidget):
         item = self.list.currentItem()
         return None if item is None else item.data(Qt.ItemDataRole.UserRole)
 
+    def select(self, job_id: str) -> None:
+        """Show ``job_id`` (its progress, plot and buttons)."""
+        for row in range(self.list.count()):
+            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == job_id:
+                self.list.setCurrentRow(row)
+                return
+
     def poll(self) -> None:
-        """Read what changed since the last poll and redraw."""
+        """Read what changed since the last poll and redraw; a job that starts is shown."""
         if self.manager is None:
             return
         updates = self.manager.poll()
         if not updates:
             return
+        started = None
         for job_id, update in updates.items():
+            before = self.jobs.get(job_id)
             info = self.manager.info(job_id)
             self.jobs[job_id] = info
+            if before is None or (before.state.is_terminal and info.state in ACTIVE_STATES):
+                started = job_id
             for key, payload in update.snapshots.items():
                 self.snapshot.emit(job_id, key, payload)
             if update.state.is_terminal:
                 self.finished.emit(job_id, info)
         self._sync_list()
+        if started is not None:
+            self.select(started)
         self._show_selected()
+        self._report_activity()
+
+    def _report_activity(self) -> None:
+        text = activity_text(list(self.jobs.values()))
+        if text != self._activity:
+            self._activity = text
+            self.activity.emit(text)
 
     def _sync_list(self) -> None:
         selected = self.selected_id
@@ -177,7 +219,7 @@ class JobsPanel(QWidget):
         if job is None or self.manager is None:
             return
         if action == "open":
-            self.open_result.emit(job.result.paths[0])
+            self.show_result.emit(job.id)
             return
         try:
             getattr(self.manager, action)(job.id)

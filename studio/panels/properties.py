@@ -1,4 +1,5 @@
-"""The Properties dock: the current layer's transform, display sliders and statistics.
+"""The Properties dock: the current layer's transform, display sliders, statistics and how many of
+its splats are selected.
 
 Edits become ``Document.set_layer`` calls (one undo step each); the panel redraws from document
 events, so undo, redo and edits made elsewhere show up here.
@@ -23,7 +24,8 @@ from PySide6.QtWidgets import (
 
 from scene import Document, Layer, Transform
 from scene.document import LayerDisplay
-from scene.events import DocumentEvent, LayerChanged, TimeChanged, UndoChanged
+from scene.edits import selected_count
+from scene.events import DocumentEvent, LayerChanged, SplatsSelected, TimeChanged, UndoChanged
 from scene.rotation import axis_angle_to_quat, quat_multiply, quat_to_matrix
 
 _AXES = np.eye(3)
@@ -61,6 +63,8 @@ class PropertiesPanel(QWidget):
         self.title.setObjectName("title")
         self.stats = QLabel()
         self.stats.setObjectName("stats")
+        self.selection = QLabel()
+        self.selection.setObjectName("selection")
         self.translation = self._vector_row(-1e6, 1e6, 0.1)
         self.rotation = self._vector_row(-360.0, 360.0, 5.0)
         self.scale = self._vector_row(1e-3, 1e6, 0.1)
@@ -82,6 +86,7 @@ class PropertiesPanel(QWidget):
         layout.addWidget(transform_box)
         layout.addWidget(self.display_box)
         layout.addWidget(self.stats)
+        layout.addWidget(self.selection)
         layout.addStretch(1)
         self._syncing = False
         self.document = document
@@ -140,9 +145,19 @@ class PropertiesPanel(QWidget):
     def _on_event(self, event: DocumentEvent) -> None:
         if isinstance(event, (UndoChanged, TimeChanged)):
             return
-        if isinstance(event, LayerChanged) and event.layer_id != self.document.current_id:
+        if isinstance(event, (LayerChanged, SplatsSelected)) and event.layer_id != self.document.current_id:
+            return
+        if isinstance(event, SplatsSelected):
+            self._show_selection()
             return
         self.refresh()
+
+    def _show_selection(self) -> None:
+        """How many of the current layer's splats are selected ("1,234 selected"); hidden when none are."""
+        layer = self.document.current
+        count = 0 if layer is None else selected_count(self.document, layer.id)
+        self.selection.setText(f"{count:,} selected")
+        self.selection.setVisible(count > 0)
 
     def refresh(self) -> None:
         """Show the current layer's values (without turning them into edits)."""
@@ -150,6 +165,7 @@ class PropertiesPanel(QWidget):
         self.setEnabled(layer is not None)
         self._syncing = True
         try:
+            self._show_selection()
             if layer is None:
                 self.title.setText("No layer selected")
                 self.stats.setText("")

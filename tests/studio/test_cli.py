@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scene import GaussianCloud, MeshAsset
+from scene import Document, GaussianCloud, Layer, MeshAsset
+from scene.io.project import save_project
+from scene.transform import Transform
 from scene.io import load, save
 from studio.cli import main
 from studio.commands.common import join_negative_vectors, vector
@@ -57,7 +60,7 @@ def test_mesh_to_glb(capsys, tmp_path):
 
 def test_info_text_and_json(capsys, splat_ply):
     status, out, _ = run_cli(capsys, "info", splat_ply)
-    assert status == 0 and "kind: splats" in out and "sh_degree: 2" in out
+    assert status == 0 and out.startswith("kind: splats\n") and "sh_degree: 2" in out
     status, out, _ = run_cli(capsys, "info", splat_ply, "--json")
     summary = json.loads(out)
     assert summary["count"] == 100 and summary["kind"] == "splats" and len(summary["bounds_min"]) == 3
@@ -71,6 +74,85 @@ def test_info_on_a_project(capsys, tmp_path):
     summary = json.loads(run_cli(capsys, "info", tmp_path / "d.a4d", "--json")[1])
     assert summary["kind"] == "project"
     assert [layer["kind"] for layer in summary["layers"]] == ["mesh", "mesh", "splats"]
+
+
+@pytest.fixture
+def project(tmp_path, splat_ply) -> Path:
+    """Splats moved by +10 along x, a mesh, and two point clouds both named "dust"."""
+    document = Document()
+    document.add_layer(Layer("rock", load(splat_ply), transform=Transform(translation=np.array([10.0, 0.0, 0.0]))))
+    document.add_layer(Layer("floor", MeshAsset([[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 1, 2]])))
+    for _ in range(2):
+        document.add_layer(Layer("dust", load(splat_ply)))
+    path = tmp_path / "scene.a4d"
+    save_project(document, path)
+    return path
+
+
+def test_info_on_a_project_shows_each_layer_where_its_transform_places_it(capsys, project, splat_ply):
+    status, out, _ = run_cli(capsys, "info", project)
+    assert status == 0 and out.startswith("kind: project\n")
+    assert "  - rock\n    kind: splats\n" in out  # each layer's kind first too
+    summary = json.loads(run_cli(capsys, "info", project, "--json")[1])
+    assert list(summary)[0] == "kind"
+    rock, own = summary["layers"][0], load(splat_ply).bounds()
+    assert list(rock)[:2] == ["name", "kind"]
+    np.testing.assert_allclose(rock["bounds_min"], own[0] + [10.0, 0.0, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(rock["bounds_max"], own[1] + [10.0, 0.0, 0.0], rtol=1e-6)
+
+
+def test_convert_pulls_a_layer_out_of_a_project(capsys, project, splat_ply, tmp_path):
+    status, out, _ = run_cli(capsys, "convert", project, tmp_path / "rock.splat", "--layer", "rock")
+    assert status == 0 and "wrote" in out
+    np.testing.assert_allclose(load(tmp_path / "rock.splat").means, load(splat_ply).means + [10.0, 0.0, 0.0], rtol=1e-5)
+    assert run_cli(capsys, "convert", project, tmp_path / "floor.glb", "--layer", "floor")[0] == 0
+    assert len(load(tmp_path / "floor.glb").faces) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "scene.a4d is a project: name the layer to convert with --layer NAME (its layers: 'rock', 'floor', 'dust', 'dust')"),
+        (("--layer", "stone"), "scene.a4d has no layer named 'stone' (its layers: 'rock', 'floor', 'dust', 'dust')"),
+        (("--layer", "dust"), "scene.a4d has 2 layers named 'dust'; rename them apart in the studio first"),
+        (("--layer", "floor"), "out.splat: a mesh layer can be saved as .glb, .obj or .ply, not as .splat"),
+    ],
+)
+def test_convert_from_a_project_says_which_layers_it_has(capsys, project, tmp_path, args, message):
+    status, _, err = run_cli(capsys, "convert", project, tmp_path / "out.splat", *args)
+    assert status == 1 and err.startswith("atelier4d: error: ") and err.endswith(f"{message}\n")
+    assert not (tmp_path / "out.splat").exists()
+
+
+def test_cli_messages_speak_the_users_words(capsys, splat_ply, tmp_path):
+    damaged = tmp_path / "damaged.ply"
+    raw = bytearray(splat_ply.read_bytes())
+    start = raw.index(b"end_header\n") + len(b"end_header\n")
+    raw[start : start + 4] = np.array([np.nan], np.float32).tobytes()  # the first splat's x
+    damaged.write_bytes(bytes(raw))
+    cases = [
+        (("info", damaged), "damaged.ply: splat positions: 1 value(s) are NaN or infinite"),
+        (("convert", splat_ply, tmp_path / "out.glb"), "a splat layer can be saved as .ply or .splat, not as .glb"),
+        (("convert", splat_ply, tmp_path / "out.a4d"), "to make a project, open the file in the studio and save it"),
+        (("convert", splat_ply, tmp_path / "out.ply", "--layer", "rock"), "--layer picks a layer of a project (.a4d)"),
+    ]
+    for argv, words in cases:
+        status, _, err = run_cli(capsys, *argv)
+        assert status == 1 and words in err
+        assert not any(name in err for name in ("GaussianCloud", "MeshAsset", "PointCloud", "scene.io"))
+
+
+def test_output_into_a_reader_that_stopped_ends_quietly(project):
+    """``atelier4d info X | head``: the reader is gone before the command writes."""
+    read, write = os.pipe()
+    os.close(read)
+    script = Path(sys.executable).parent / "atelier4d"
+    try:
+        for argv in (["info", str(project)], ["info", str(project), "--json"]):
+            result = subprocess.run([str(script), *argv], stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+            assert (result.returncode, result.stderr) == (0, "")
+    finally:
+        os.close(write)
 
 
 def test_bad_file_is_one_clear_line(capsys, tmp_path):

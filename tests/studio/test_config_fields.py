@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLabel, QPushButton
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLabel, QPushButton, QToolButton, QToolTip, QWidget
 
 from engines import registry
-from engines.fields import FieldSpec, describe_fields
+from engines.fields import FieldSpec, config_presets, default_preset, describe_fields, preset_values
 from engines.registry import config_from_dict, engine_names, find_engine, load_engines, register_engine
 from studio.cli import main
 from studio.commands.generate import config_values, option_name
@@ -229,3 +230,95 @@ def test_options_are_dotted_inside_groups():
     assert isinstance(args, argparse.Namespace)
     config = config_from_dict(AllKinds, config_values(args, AllKinds))
     assert (config.inner.tries, config.inner.rate, config.tags, config.mode.name) == (4, 0.25, ["x", "y"], "CAREFUL")
+
+
+# --------------------------------------------------------------------- presets in both
+PRESET_ENGINES = [name for name in ENGINES if config_presets(TEST_ONLY.get(name) or find_engine(name).config_cls)]
+
+
+def test_the_app_engines_with_long_forms_have_presets():
+    assert "reconstruct" in PRESET_ENGINES and "all_kinds" in PRESET_ENGINES
+
+
+@pytest.mark.parametrize("name", PRESET_ENGINES)
+def test_each_preset_gives_the_same_config_in_the_form_and_the_cli(name, qtbot, tmp_path, no_worker):
+    config_cls = find_engine(name).config_cls
+    form = make_form(qtbot, config_cls)
+    fill_required(form, config_cls, tmp_path)
+    assert form.preset_box.currentData() == default_preset(config_cls).name  # the defaults are a preset
+    parser = engine_parser(name)
+    for preset in config_presets(config_cls):
+        form.preset_box.setCurrentIndex(form.preset_box.findData(preset.name))  # as a pick from the list does
+        from_cli = config_from_dict(
+            config_cls, config_values(parser.parse_args([*required_argv(config_cls, tmp_path), "--preset", preset.name]), config_cls))
+        assert form.value() == from_cli, preset.name
+        for key, value in preset_values(config_cls, preset).items():
+            assert value_at(from_cli, key) == value, (preset.name, key)
+
+
+@pytest.mark.parametrize("name", PRESET_ENGINES)
+def test_a_setting_changed_after_a_preset_keeps_its_value(name, qtbot, tmp_path):
+    config_cls = find_engine(name).config_cls
+    last = config_presets(config_cls)[-1]
+    key = next(iter(last.values))
+    spec = next(spec for spec in leaves(config_cls) if spec.key == key)
+    mine = spec.maximum if spec.maximum is not None and spec.maximum != last.values[key] else last.values[key] + 1
+    form = make_form(qtbot, config_cls)
+    fill_required(form, config_cls, tmp_path)
+    form.preset_box.setCurrentIndex(form.preset_box.findData(last.name))
+    form.editor(key).setValue(mine)  # by hand, after the preset
+    assert value_at(form.value(), key) == mine and form.preset_box.currentText() == "Custom"
+    others = {k: v for k, v in preset_values(config_cls, last).items() if k != key}
+    assert all(value_at(form.value(), k) == v for k, v in others.items())
+
+    for argv in (["--preset", last.name, option_name(key), str(mine)], [option_name(key), str(mine), "--preset", last.name]):
+        args = engine_parser(name).parse_args([*required_argv(config_cls, tmp_path), *argv])
+        config = config_from_dict(config_cls, config_values(args, config_cls))
+        assert value_at(config, key) == mine and all(value_at(config, k) == v for k, v in others.items()), argv
+
+
+def test_an_unknown_preset_is_a_usage_error_naming_the_known_ones(tmp_path, capsys, no_worker):
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "reconstruct", "--data", str(tmp_path), "--preset", "slow"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "--preset: invalid choice: 'slow'" in err and "'fast', 'balanced', 'quality'" in err
+    assert no_worker == []
+
+
+# --------------------------------------------------------------------- tooltips
+def hover_tooltip(widget: QWidget) -> str:
+    """The tooltip Qt shows when the pointer rests on the middle of ``widget`` (a child without a
+    tooltip of its own shows its parent's); empty when no widget takes the event."""
+    centre = widget.rect().center()
+    event = QHelpEvent(QEvent.Type.ToolTip, centre, widget.mapToGlobal(centre))
+    QApplication.sendEvent(widget, event)
+    return QToolTip.text() if event.isAccepted() and QToolTip.isVisible() else ""
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_every_field_of_every_engine_form_shows_a_tooltip(name, qtbot):
+    """Hovering any part of any field's editor (a spin box of a row, a path's line edit, a group's
+    box), its label, the preset box and the Advanced toggle shows a tooltip that says something."""
+    panel = GeneratePanel()
+    qtbot.addWidget(panel)
+    form = panel.add_engine(name, find_engine(name).config_cls, lambda config: None)
+    panel.resize(400, 3000)
+    with qtbot.waitExposed(panel):
+        panel.show()
+    form.show_advanced(True)
+    for spec in (item for top in describe_fields(form.config_type) for item in top.walk()):
+        if not spec.gui:
+            continue
+        editor = form.editor(spec.key)
+        label = editor.parentWidget().layout().labelForField(editor) if spec.kind != "group" else None
+        parts = [editor, *(w for w in editor.findChildren(QWidget) if w.isVisible() and not isinstance(w, QToolButton)),
+                 *([label] if label is not None else [])]
+        if spec.kind == "group":  # the group's own box, not the fields inside it
+            parts = [editor]
+        for part in parts:
+            assert part.isVisible(), (spec.key, part)
+            tip = hover_tooltip(part)
+            assert spec.doc and spec.doc in tip, (spec.key, type(part).__name__, tip)
+    for extra in (form.preset_box, form.advanced_toggle):
+        if extra is not None:
+            assert len(hover_tooltip(extra)) > 20, extra.objectName()

@@ -12,7 +12,17 @@ from typing import Literal
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication, QDoubleSpinBox, QLabel, QLineEdit, QPushButton, QScrollArea, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDoubleSpinBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QWidget,
+)
 
 from engines import registry
 from engines.fields import field_docs, field_label
@@ -204,9 +214,10 @@ def reconstruct_panel(qtbot, width: int, on_run=lambda config: None) -> Generate
 @pytest.mark.parametrize("width", [340, 280])
 def test_the_reconstruct_tab_fits_a_narrow_dock(qtbot, width):
     panel = reconstruct_panel(qtbot, width)
+    panel.forms["reconstruct"].show_advanced(True)  # all of it
     scroll = panel.currentWidget()
     assert isinstance(scroll, QScrollArea)
-    assert scroll.verticalScrollBar().maximum() > 0
+    qtbot.waitUntil(lambda: scroll.verticalScrollBar().maximum() > 0)  # laid out again
     assert scroll.horizontalScrollBar().maximum() == 0
     assert scroll.widget().width() <= scroll.viewport().width()
     description = scroll.widget().findChildren(QLabel)[0]
@@ -252,6 +263,58 @@ def test_run_shows_the_configs_own_validation_error(qtbot):
     qtbot.mouseClick(panel.findChild(QPushButton, "run"), Qt.MouseButton.LeftButton)
     error = panel.currentWidget().widget().findChild(QLabel, "error")
     assert sent == [] and "positive" in error.text()
+
+
+def test_the_raw_settings_fold_away_under_advanced(qtbot):
+    panel = reconstruct_panel(qtbot, 340)
+    form = panel.forms["reconstruct"]
+    basic = ["data", "out", "steps", "resolution", "background"]
+    advanced = ["sh_degree", "lambda_dssim", "backend", "densify", "densify.refine_every", "learning_rates.means"]
+    assert all(form.editor(key).isVisible() for key in basic)
+    assert not any(form.editor(key).isVisible() for key in advanced)
+    scroll = panel.currentWidget()
+    assert scroll.verticalScrollBar().maximum() == 0  # the folded form fits the dock
+    toggle = form.advanced_toggle
+    assert toggle.text() == "Advanced" and not toggle.isChecked()
+    qtbot.mouseClick(toggle, Qt.MouseButton.LeftButton)
+    assert toggle.isChecked() and all(form.editor(key).isVisible() for key in basic + advanced)
+    assert form.layout_.indexOf(toggle) > max(form.layout_.indexOf(form.editor(key)) for key in basic)  # below them
+    qtbot.mouseClick(toggle, Qt.MouseButton.LeftButton)
+    assert not any(form.editor(key).isVisible() for key in advanced)
+
+
+def test_a_preset_sets_the_advanced_fields_and_a_hand_edit_keeps_its_value(qtbot, tmp_path):
+    sent = []
+    panel = reconstruct_panel(qtbot, 340, sent.append)
+    form = panel.forms["reconstruct"]
+    box = form.preset_box
+    assert [box.itemText(i) for i in range(box.count())] == ["Fast preview", "Balanced", "Quality", "Custom"]
+    assert box.currentText() == "Balanced" and form.editor("steps").value() == ReconstructConfig.steps
+    assert box.isVisible() and form.layout_.indexOf(box) < form.layout_.indexOf(form.editor("data"))  # on top
+    form.editor("data").findChild(QLineEdit).setText(str(tmp_path))
+
+    box.setCurrentIndex(box.findText("Fast preview"))
+    fast = next(p for p in ReconstructConfig.PRESETS if p.name == "fast").values
+    assert form.editor("steps").value() == fast["steps"] and form.editor("sh_degree").value() == fast["sh_degree"]
+    assert form.editor("densify.max_splats").value() == fast["densify.max_splats"]
+    form.editor("densify.max_splats").setValue(1234)  # the artist's own budget
+    assert box.currentText() == "Custom"
+    qtbot.mouseClick(panel.findChild(QPushButton, "run"), Qt.MouseButton.LeftButton)
+    (config,) = sent
+    assert config.densify.max_splats == 1234 and config.steps == fast["steps"] and config.sh_degree == fast["sh_degree"]
+
+    box.setCurrentIndex(box.findText("Balanced"))  # back to the defaults, every one of them
+    assert form.value() == ReconstructConfig(data=str(tmp_path)) and box.currentText() == "Balanced"
+    form.editor("steps").setValue(fast["steps"])
+    assert box.currentText() == "Custom"  # one preset value is not the preset
+    box.setCurrentIndex(box.findText("Custom"))  # picked by hand: nothing changes
+    assert form.editor("steps").value() == fast["steps"] and form.editor("sh_degree").value() == ReconstructConfig.sh_degree
+
+
+def test_a_form_without_presets_or_advanced_fields_has_neither(qtbot):
+    form = DataclassForm(Everything)
+    qtbot.addWidget(form)
+    assert form.preset_box is None and form.advanced_toggle is None and form.findChild(QComboBox, "preset") is None
 
 
 def test_small_floats_show_their_digits_and_step_by_their_magnitude(qtbot):

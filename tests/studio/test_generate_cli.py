@@ -65,10 +65,12 @@ def test_defaults_come_from_the_dataclass_and_help_from_its_docs(tmp_path):
     args = parser.parse_args(["--data", str(tmp_path)])
     assert config_from_dict(ReconstructConfig, config_values(args, ReconstructConfig)) == ReconstructConfig(data=str(tmp_path))
     text = " ".join(parser.format_help().split())
-    assert "Optimization steps. (default: 800)" in text.replace("--steps STEPS ", "")
+    assert "Optimization steps. (default: 600)" in text.replace("--steps STEPS ", "")
     assert "Steps between densifications. (default: 50)" in text.replace("--densify.refine-every REFINE_EVERY ", "")
     assert "engine settings: densify: When and how Gaussians are cloned" in text
     assert "--run-dir" in text and "--resume" in text and "--device" in text
+    assert "--preset {fast,balanced,quality}" in text and "fast: Fast preview, a rough cloud" in text
+    assert "(default: balanced, the engine's defaults)" in text
 
 
 def test_one_setting_of_a_group_keeps_the_engines_defaults_for_the_others(tmp_path):

@@ -10,15 +10,15 @@ from PySide6.QtCore import Qt
 
 import tests.engines.runtime_engines  # noqa: F401  (registers "fit_points")
 from engines.runtime import JobInfo, JobManager, JobState, Preparing, RuntimeOptions
-from studio.panels.jobs import JobsPanel, format_eta, progress_text
+from studio.panels.jobs import ACTIVE_STATES, JobsPanel, activity_text, format_eta, progress_text
 
 TIMEOUT_MS = 30_000
 STEPS = 300
 
 
 def job_info(state: JobState, step: int = 0, total: int = 0, steps_per_s: float | None = None,
-             preparing: Preparing | None = None) -> JobInfo:
-    return JobInfo("job-1", "fit_points", "cpu", None, state, step, total, steps_per_s, {}, {}, None, None, None, None,
+             preparing: Preparing | None = None, engine: str = "fit_points") -> JobInfo:
+    return JobInfo("job-1", engine, "cpu", None, state, step, total, steps_per_s, {}, {}, None, None, None, None,
                    preparing)
 
 
@@ -32,6 +32,15 @@ def test_eta_and_progress_texts():
     assert progress_text(job_info(JobState.QUEUED)) == "0% — queued"
     assert progress_text(job_info(JobState.PREPARING, preparing=Preparing(0.4, "loading the model"))) == "40% — loading the model"
     assert progress_text(job_info(JobState.PREPARING, preparing=Preparing(None, "downloading"))) == "0% — downloading"
+
+
+def test_the_activity_text_says_what_runs():
+    running = job_info(JobState.RUNNING, 31, 100, steps_per_s=69 / 130, engine="reconstruct")
+    assert activity_text([running]) == "reconstruct 31% — ETA 2:10"
+    cancelled, finished = job_info(JobState.CANCELLED, 10, 100), job_info(JobState.FINISHED, 100, 100)
+    assert activity_text([cancelled, running, finished]) == "reconstruct 31% — ETA 2:10"
+    assert activity_text([running, job_info(JobState.QUEUED)]) == "reconstruct 31% — ETA 2:10 (+1 more)"
+    assert activity_text([cancelled, finished]) == activity_text([]) == ""
 
 
 @pytest.fixture
@@ -88,9 +97,9 @@ def test_buttons_follow_the_state_and_act(qtbot, panel, tmp_path):
     assert job_id == job and info.state is JobState.FINISHED
     assert info.result.summary["first_step"] == cancelled_at + 1  # went on from the checkpoint
     assert enabled(panel) == {"open"} and panel.progress.text() == "100% — finished"
-    with qtbot.waitSignal(panel.open_result) as opened:
+    with qtbot.waitSignal(panel.show_result) as opened:
         qtbot.mouseClick(panel.buttons["open"], Qt.MouseButton.LeftButton)
-    assert opened.args == [str(tmp_path / "means.npy")]
+    assert opened.args == [job] and info.result.paths == [str(tmp_path / "means.npy")]
 
     curves = panel.plot.getPlotItem().listDataItems()
     assert [curve.name() for curve in curves] == ["loss"]
@@ -108,3 +117,34 @@ def test_preparing_shows_its_progress_and_cancel_stops_it(qtbot, panel):
     qtbot.waitUntil(lambda: panel.progress.value() >= 100, timeout=TIMEOUT_MS)  # 10 % of the load, at least
     click_and_wait(qtbot, panel, "cancel", JobState.CANCELLED)
     assert panel.manager.info(job).step == 0 and panel.progress.text() == "0% — cancelled"
+
+
+def test_a_new_job_is_shown_not_the_old_cancelled_one(qtbot, panel, tmp_path):
+    """The bar, the list's selection and the plot follow the job that starts; the status bar's text too."""
+    activity: list[str] = []
+    panel.activity.connect(activity.append)
+    old = panel.manager.submit("fit_points", {"steps": STEPS, "step_sleep_s": 0.01}, run_dir=tmp_path)
+    qtbot.waitUntil(lambda: old in panel.jobs and panel.jobs[old].step >= 5, timeout=TIMEOUT_MS)
+    assert re.fullmatch(r"fit_points \d+% — (ETA \d+:\d\d|ETA …)", activity[-1]), activity
+    click_and_wait(qtbot, panel, "cancel", JobState.CANCELLED)
+    assert panel.selected_id == old and panel.progress.text().endswith("— cancelled")
+    qtbot.waitUntil(lambda: activity[-1] == "", timeout=TIMEOUT_MS)  # nothing runs
+
+    new = panel.manager.submit("fit_points", {"steps": STEPS, "step_sleep_s": 0.01, "seed": 1})
+    qtbot.waitUntil(lambda: new in panel.jobs and panel.jobs[new].step >= 5, timeout=TIMEOUT_MS)
+    assert panel.selected_id == new and panel.list.currentItem().text().startswith(f"fit_points ({new}) — running")
+    qtbot.waitUntil(lambda: re.fullmatch(r"\d+% — ETA \d+:\d\d", panel.progress.text()) is not None, timeout=TIMEOUT_MS)
+    steps, _ = panel.plot.getPlotItem().listDataItems()[0].getData()
+    assert steps[-1] == panel.jobs[new].metrics["loss"][-1][0] > 0 and activity[-1].startswith("fit_points ")
+
+    panel.select(old)  # the artist looks back at the old one: it stays shown while the new one runs
+    qtbot.wait(300)
+    assert panel.selected_id == old
+    panel.select(new)
+    panel.manager.resume(old)  # started again: shown
+    qtbot.waitUntil(lambda: panel.jobs[old].state in ACTIVE_STATES, timeout=TIMEOUT_MS)
+    assert panel.selected_id == old
+    panel.manager.cancel(new)
+    panel.manager.cancel(old)
+    qtbot.waitUntil(lambda: all(panel.jobs[j].state.is_terminal for j in (old, new)), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: activity[-1] == "", timeout=TIMEOUT_MS)

@@ -8,12 +8,14 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from assets import demo_project_path
-from scene import Layer
+from scene import Layer, Transform
+from scene.bounds import document_dense_box, layer_dense_box
 from scene.edits import mask_in_box, mask_in_rect, world_centres
 from scene.io import load, save
 from studio import main_window
 from studio.viewport import BACKGROUND
 from tests.studio.conftest import cloud, cloud_document, wait_drawn, wait_idle
+from tests.studio.test_window_user import focus_viewport, menu_action, press
 
 
 def _colour_distance(image, x: int, y: int) -> float:
@@ -136,24 +138,24 @@ def test_brush_separate_crop_and_move(make_window, qtbot):
 def test_turntable_export_renders_in_the_background(make_window, qtbot, tmp_path):
     import imageio.v2 as imageio
 
+    from studio.turntable import TurntableSettings
+
     window = make_window()
     window.set_document(cloud_document(800))
     window.viewport.frame_all()
     out = tmp_path / "turntable.mp4"
-    task = window.export_turntable(out)
+    task = window.export_turntable(out, TurntableSettings(160, 96, frames=24, fps=12))
     assert task is not None and window.status.task_label.isVisible()  # the status bar shows it running
     wait_idle(qtbot, window, timeout=60000)
     assert window.errors == []
     reader = imageio.get_reader(out)
     try:
         frames = [frame for frame in reader]
-        size = reader.get_meta_data()["size"]
+        meta = reader.get_meta_data()
     finally:
         reader.close()
-    assert len(frames) == 120
-    camera = window.viewport.camera()
-    assert size == (camera.width, camera.height)  # the viewport's view and size
-    assert frames[0].std() > 5 and np.abs(frames[0].astype(int) - frames[30].astype(int)).mean() > 1  # it turns
+    assert len(frames) == 24 and meta["size"] == (160, 96) and meta["fps"] == 12  # as chosen, not the viewport's
+    assert frames[0].std() > 5 and np.abs(frames[0].astype(int) - frames[6].astype(int)).mean() > 1  # it turns
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".mp4"] == ["turntable.mp4"]
 
 
@@ -286,3 +288,44 @@ def test_first_launch_opens_the_demo(qtbot):
     wait_idle(qtbot, window)
     assert window.path == demo_project_path() and len(window.document.layers) == 3
     window.close()
+
+
+def test_home_frames_every_visible_layer_and_f_the_selection(make_window, qtbot):
+    """As in Blender: ``Home`` frames all visible layers, ``F`` the selected splats, else the current
+    layer; both keep the view's direction and leave stray floaters out (View menu: Frame All, Frame Selected)."""
+    window = make_window()
+    document = window.document
+    near, far = cloud(3000, seed=1), cloud(3000, seed=2)
+    stray = far.means.copy()
+    stray[0] = (80.0, 0.0, 0.0)  # one floater far out
+    document.add_layer(Layer("near", near))
+    document.add_layer(Layer("far", far.replace(means=stray), transform=Transform(translation=[6.0, 0.0, 0.0])))
+    document.add_layer(Layer("hidden", cloud(100, seed=3), visible=False, transform=Transform(translation=[-40.0, 0.0, 0.0])))
+    document.set_current(document.layers[0].id)
+    viewport = window.viewport
+    assert menu_action(window, "View", "Frame All").shortcut().toString() == "Home"
+    assert menu_action(window, "View", "Frame Selected").shortcut().toString() == "F"
+    assert menu_action(window, "View", "Reset View").shortcut().isEmpty()
+
+    focus_viewport(qtbot, window)
+    viewport.controller.orbit(120.0, 40.0)
+    forward = viewport.camera().forward
+    press(qtbot, window, Qt.Key.Key_Home)
+    lo, hi = document_dense_box(document)
+    np.testing.assert_allclose(viewport.controller.target, 0.5 * (lo + hi), atol=1e-9)
+    assert 2.0 < viewport.controller.target[0] < 4.0 and viewport.controller.distance < 20.0  # no floater, no hidden layer
+    np.testing.assert_allclose(viewport.camera().forward, forward, atol=1e-9)
+    camera = viewport.camera()
+    uv, depth = camera.project(np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]))
+    assert (depth > 0).all() and (uv >= 0).all() and (uv[:, 0] <= camera.width).all() and (uv[:, 1] <= camera.height).all()
+
+    press(qtbot, window, Qt.Key.Key_F)  # no splat selected: the current layer
+    np.testing.assert_allclose(viewport.controller.target, np.mean(layer_dense_box(document.layers[0]), axis=0), atol=1e-9)
+    whole_layer = viewport.controller.distance
+    chosen = near.means[:, 0] > 0.6
+    document.select_splats(document.layers[0].id, chosen)
+    press(qtbot, window, Qt.Key.Key_F)  # the selected splats
+    centres = near.means[chosen]
+    np.testing.assert_allclose(viewport.controller.target, 0.5 * (centres.min(axis=0) + centres.max(axis=0)), atol=0.05)
+    assert viewport.controller.distance < 0.9 * whole_layer
+    np.testing.assert_allclose(viewport.camera().forward, forward, atol=1e-9)

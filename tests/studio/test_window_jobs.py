@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QLineEdit, QPushButton
 
 import tests.engines.runtime_engines  # noqa: F401  (registers "two_outputs" and "fit_points")
 from engines.runtime import JobManager, JobState, RuntimeOptions, checkpoint_step
-from scene import GaussianCloud, MeshAsset
+from scene import GaussianCloud, Layer, MeshAsset
 from scene.events import LayerAdded, LayerChanged
 from scene.io import load
 from tests.engines.test_nerf_synthetic import orbit_cameras, write_dataset
@@ -92,7 +92,11 @@ def test_generate_reconstruct_streams_into_a_layer(make_window, qtbot, dataset):
     assert layer.name == "reconstruct" and layer.data.count > 0
     assert window.undo_action.text() == "&Undo Generate reconstruct"
     qtbot.waitUntil(lambda: re.fullmatch(r"\d+% — ETA \d+:\d\d", window.jobs.progress.text()) is not None, timeout=TIMEOUT_MS)
+    status = window.status  # says what runs, not "idle"
+    assert re.fullmatch(r"reconstruct \d+% — ETA \d+:\d\d", status.job_label.text()) and status.job_label.isVisible()
+    assert status.fps_label.text() != "idle"
     qtbot.waitUntil(lambda: job_state(window, job_id) is JobState.FINISHED, timeout=TIMEOUT_MS)
+    assert not status.job_label.isVisible() and status.job_label.text() == ""
 
     while_running = [count for count, state in seen if state is JobState.RUNNING]
     assert len(while_running) >= 2 and min(while_running) > 0, seen
@@ -122,11 +126,23 @@ def test_generate_reconstruct_streams_into_a_layer(make_window, qtbot, dataset):
     window.redo_action.trigger()
     assert window.document.layers == (layer,) and layer.data is final
 
+    document, revealed = window.document, []
+    window.reveal_file = revealed.append
+    far_means = np.random.default_rng(1).uniform(19, 21, size=(50, 3)).astype(np.float32)
+    far = document.add_layer(Layer("far away", GaussianCloud.create(far_means, 0.03, np.full((50, 3), 0.5, np.float32))))
+    window.viewport.frame_selected()  # the new layer is current, and framed
     open_button = window.jobs.buttons["open"]
     assert open_button.isEnabled()
-    qtbot.mouseClick(open_button, Qt.MouseButton.LeftButton)  # the written PLY, as a new document
-    qtbot.waitUntil(lambda: len(window.document.layers) == 1 and window.document.layers[0].name == "reconstruction")
-    assert window.document.layers[0].data.count == final.count
+    qtbot.mouseClick(open_button, Qt.MouseButton.LeftButton)  # the job's layer, selected and framed
+    assert window.document is document and document.layers == (layer, far) and document.current is layer
+    target = window.viewport.controller.target
+    centre = np.mean(layer.world_bounds(), axis=0)
+    assert np.linalg.norm(target - centre) < 0.5 * np.linalg.norm(np.ptp(layer.world_bounds(), axis=0)), (target, centre)
+    assert revealed == []
+
+    document.remove_layer(layer.id)  # the layer is gone: its file is shown in the file manager
+    qtbot.mouseClick(open_button, Qt.MouseButton.LeftButton)
+    assert revealed == [info.result.paths[0]] and window.document is document and document.layers == (far,)
 
 
 def test_a_killed_worker_is_reported_keeps_its_layer_and_resumes(make_window, qtbot, dataset):
@@ -172,6 +188,22 @@ def test_a_killed_worker_is_reported_keeps_its_layer_and_resumes(make_window, qt
     assert info.pid is None and [step for step, _ in info.metrics["loss"]] == kept + list(range(resumed_from + 1, 41))
     assert len(window.errors) == 1 and window.document.layers == (layer,)
     assert_holds_the_written_ply(layer, info.result)
+
+
+def test_the_jobs_dock_shows_the_job_that_starts_not_the_cancelled_one(make_window, qtbot):
+    window = make_window()
+    old = window.run_engine("two_outputs", {"load_s": 30.0})
+    qtbot.waitUntil(lambda: job_state(window, old) is JobState.PREPARING, timeout=TIMEOUT_MS)
+    assert window.status.job_label.text().startswith("two_outputs ")
+    qtbot.mouseClick(window.jobs.buttons["cancel"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: job_state(window, old) is JobState.CANCELLED, timeout=TIMEOUT_MS)
+    assert window.jobs.selected_id == old and window.status.job_label.text() == ""
+    new = window.run_engine("two_outputs", {"load_s": 30.0})
+    qtbot.waitUntil(lambda: job_state(window, new) is JobState.PREPARING, timeout=TIMEOUT_MS)
+    assert window.jobs.selected_id == new and window.jobs.buttons["cancel"].isEnabled()
+    assert window.jobs.progress.text().endswith("— loading the fake model")
+    window.job_manager.cancel(new)
+    qtbot.waitUntil(lambda: job_state(window, new) is JobState.CANCELLED, timeout=TIMEOUT_MS)
 
 
 def test_each_output_key_streams_into_a_layer_of_its_own(make_window, qtbot):

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from render.controllers import framing
 from scene import Document, GaussianCloud, Layer, MeshAsset
+from scene.bounds import dense_box, layer_dense_box
 from scene.edits import mask_in_rect, world_centres
 from scene.io import load, save
 from scene.io.project import load_project
@@ -150,7 +151,7 @@ def test_drags_orbit_and_pan_the_wheel_zooms(make_window, qtbot):
     np.testing.assert_allclose(viewport.controller.target, target)
 
 
-def test_f_frames_the_current_layer_and_home_resets_the_view(make_window, qtbot):
+def test_f_frames_the_current_layer_and_home_frames_everything(make_window, qtbot):
     window = make_window()
     document = Document()
     document.add_layer(Layer("left", dense_cloud((-2.0, 0.5, 0.0))))
@@ -159,6 +160,7 @@ def test_f_frames_the_current_layer_and_home_resets_the_view(make_window, qtbot)
     viewport = window.viewport
     viewport.frame_all()
     home = viewport.camera().c2w.copy()
+    everything = (viewport.controller.target.copy(), viewport.controller.distance)
     focus_viewport(qtbot, window)
     centre = QPoint(viewport.width() // 2, viewport.height() // 2)
     drag(qtbot, viewport, LEFT, centre, centre + QPoint(60, -30))
@@ -166,7 +168,12 @@ def test_f_frames_the_current_layer_and_home_resets_the_view(make_window, qtbot)
     wheel(viewport, 2)
     assert not np.allclose(viewport.camera().c2w, home, atol=1e-3)
 
-    press(qtbot, window, Qt.Key.Key_Home)
+    turned = viewport.camera().forward
+    press(qtbot, window, Qt.Key.Key_Home)  # frames everything again, looking the same way (as Blender)
+    np.testing.assert_allclose(viewport.controller.target, everything[0], atol=1e-9)
+    assert viewport.controller.distance == pytest.approx(everything[1])
+    np.testing.assert_allclose(viewport.camera().forward, turned, atol=1e-9)
+    choose(window, "View", "Reset View")  # and from the home view of Preferences
     np.testing.assert_allclose(viewport.camera().c2w, home, atol=1e-9)
 
     press(qtbot, window, Qt.Key.Key_F)  # the current layer is the last one added: the box
@@ -177,7 +184,7 @@ def test_f_frames_the_current_layer_and_home_resets_the_view(make_window, qtbot)
 
     document.set_current(document.layers[0].id)
     press(qtbot, window, Qt.Key.Key_F)
-    np.testing.assert_allclose(viewport.controller.target, np.mean(document.layers[0].world_bounds(), axis=0), atol=1e-6)
+    np.testing.assert_allclose(viewport.controller.target, np.mean(layer_dense_box(document.layers[0]), axis=0), atol=1e-6)
 
 
 def test_number_keys_switch_the_shading(make_window, qtbot):
@@ -275,8 +282,8 @@ def test_edit_and_view_menus_on_a_box_selection(make_window, qtbot):
     assert document.current.data.count == 2000 and menu_action(window, "Edit", "Redo").text() == f"&Redo Delete {count} splats"
 
     drag(qtbot, viewport, MIDDLE, QPoint(100, 100), QPoint(180, 60))
-    choose(window, "View", "Frame Selected")
-    np.testing.assert_allclose(viewport.controller.target, np.mean(document.current.world_bounds(), axis=0), atol=1e-6)
+    choose(window, "View", "Frame Selected")  # the selected splats (the undo brought them back)
+    np.testing.assert_allclose(viewport.controller.target, np.mean(dense_box(original.means[selected]), axis=0), atol=1e-6)
 
 
 def test_file_menu_import_export_save_and_screenshot(make_window, qtbot, tmp_path, monkeypatch):
