@@ -34,7 +34,7 @@ def worker_settings(settings: Settings) -> WorkerSettings:
     return WorkerSettings(
         tuple(settings.model_folders), str(settings.cache_path), settings.offline,
         model_choices=tuple(sorted(settings.model_choices.items())), allow_pickle=tuple(settings.allow_pickle_models),
-        model_memory_gb=settings.model_memory_gb,
+        model_memory_gb=settings.model_memory_gb, memory_savers=settings.memory_savers,
     )
 
 

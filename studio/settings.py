@@ -55,6 +55,10 @@ class Settings:
     offline: bool = field(default=False, metadata={"help": "Engines never download models (use the model folders and the cache)"})
     model_choices: dict[str, str] = field(default_factory=dict, metadata={"gui": False})  # role -> hub id or folder (Models page)
     allow_pickle_models: list[str] = field(default_factory=list, metadata={"gui": False})  # roles allowed pickle weights
+    memory_savers: Literal["none", "8gb", "4gb"] = field(
+        default="none",
+        metadata={"help": "Fit models in a small GPU, a little slower: 8gb slices attention and tiles images, 4gb also offloads"},
+    )
     model_memory_gb: float = field(
         default=16.0, metadata={"min": 1.0, "max": 1024.0, "help": "Memory a worker may keep loaded models in between runs (GB)"}
     )

@@ -51,9 +51,10 @@ class Task(QObject):
     cancelled = Signal()
     finished = Signal()  # after any of the three above
 
-    def __init__(self, name: str, fn: Callable[[Progress], Any]) -> None:
+    def __init__(self, name: str, fn: Callable[[Progress], Any], cancel_on_quit: bool = False) -> None:
         super().__init__()
         self.name = name
+        self.cancel_on_quit = cancel_on_quit  # quitting stops it (a download), not waits for it (a save)
         self._fn = fn
         self.progress = Progress(self.progressed.emit)
         self.done = False
@@ -103,8 +104,9 @@ class TaskRunner(QObject):
         fn: Callable[[Progress], Any],
         on_success: Callable[[Any], None] | None = None,
         on_failure: Callable[[str], None] | None = None,
+        cancel_on_quit: bool = False,
     ) -> Task:
-        task = Task(name, fn)
+        task = Task(name, fn, cancel_on_quit)
         if on_success is not None:
             task.succeeded.connect(on_success)
         if on_failure is not None:
@@ -120,7 +122,11 @@ class TaskRunner(QObject):
         return tuple(self._running)
 
     def wait(self, timeout_ms: int = -1) -> bool:
-        """Block until all tasks are done (at exit, so a save is never cut short)."""
+        """Block until all tasks are done (at exit, so a save is never cut short); those marked
+        ``cancel_on_quit`` are cancelled first."""
+        for task in self.running:
+            if task.cancel_on_quit:
+                task.cancel()
         return self.pool.waitForDone(timeout_ms)
 
 

@@ -54,6 +54,8 @@ class WorkerSettings:
     """Roles whose models may load pickle weights (the user trusts where they came from)."""
     model_memory_gb: float = 16.0
     """How much memory a worker may keep warm models in between runs."""
+    memory_savers: str = "none"
+    """A :meth:`engines.models.placement.MemorySavers.preset`: "none", "8gb" or "4gb" (the GPU's size)."""
 
     def model_choice(self, role: str, default: str) -> str:
         """The hub id or folder to use for ``role``."""
@@ -164,7 +166,8 @@ class RunContext:
             self._on_preparing(fraction, text)
 
         placement = choose_placement(self.device, dtype)
-        return warm_model(role, self.settings, placement, savers or MemorySavers(), progress)
+        savers = savers or MemorySavers.preset(self.settings.memory_savers)
+        return warm_model(role, self.settings, placement, savers, progress)
 
     def save_output(self, write: Callable[[Path], None], path: str | Path | None, default_name: str) -> Path | None:
         """Write a result with ``write(target)`` to ``path``, or to ``default_name`` in the run

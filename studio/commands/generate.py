@@ -57,7 +57,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     for module, error in failed.items():
         name = module.rpartition(".")[2]
         if name not in engines.choices:
-            add_unavailable(engines, name, f"engine {name!r} is unavailable: {module} failed to import ({error})")
+            add_unavailable(
+                engines, name, f"the {name} engine cannot run here: its code failed to load ({type(error).__name__}: {error}); "
+                "`bash packaging/bootstrap.sh test` reinstalls what it needs"
+            )
 
 
 def add_unavailable(engines: argparse._SubParsersAction, name: str, reason: str) -> None:

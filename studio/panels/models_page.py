@@ -366,11 +366,12 @@ class ModelsPage(QWidget):
 
     def _start(self, name: str, title: str, work: Callable[[Progress], Any]) -> Task:
         """Run ``work`` for the row of ``name``; the row follows the task from before it runs (the
-        runner announces a task before starting it), so no signal of a quick task is missed."""
+        runner announces a task before starting it), so no signal of a quick task is missed.
+        Quitting the studio cancels it (a download can be resumed later; a save is never cut)."""
         row = self.rows[name]
         self.runner.task_started.connect(row.follow)
         try:
-            return self.runner.start(title, work)
+            return self.runner.start(title, work, cancel_on_quit=True)
         finally:
             self.runner.task_started.disconnect(row.follow)
 

@@ -60,7 +60,9 @@ def test_preferences_become_runtime_options_and_worker_settings(tmp_path):
     settings = Settings(model_folders=["/m"], cache_folder=str(tmp_path), offline=True, checkpoint_every_s=5)
     assert worker_settings(settings) == WorkerSettings(("/m",), str(tmp_path), True)
     settings.model_choices, settings.allow_pickle_models, settings.model_memory_gb = {"depth": "/d", "text": "a/b@v1"}, ["depth"], 6.0
+    settings.memory_savers = "8gb"
     chosen = worker_settings(settings)
+    assert chosen.memory_savers == "8gb"
     assert chosen.model_choice("depth", "x") == "/d" and chosen.model_choice("text", "x") == "a/b@v1"
     assert chosen.model_choice("video", "default/id") == "default/id"
     assert chosen.allow_pickle == ("depth",) and chosen.model_memory_gb == 6.0

@@ -334,3 +334,22 @@ def test_a_download_goes_on_in_the_window_after_the_dialog_closes(qtbot, make_wi
     assert window.status.task_label.text().startswith("Downloading the depth model")
     qtbot.waitUntil(lambda: not window.runner.running, timeout=20000)
     assert (tmp_path / "snapshot" / "model.safetensors").is_file()
+
+
+def test_quitting_during_a_download_stops_it_instead_of_waiting_for_it(qtbot, make_window, depth_folder, tmp_path, monkeypatch):
+    steps = hub_with(monkeypatch, depth_folder, tmp_path, updates=4000, pause_s=0.005)  # 20 s if left to finish
+    window = make_window()
+
+    def start_download_then_ok():
+        dialog = QApplication.activeModalWidget()
+        dialog.models.rows["depth"].choice_edit.setText(HUB_ID)
+        dialog.models.rows["depth"].download_button.click()
+        dialog.accept()
+
+    QTimer.singleShot(0, start_download_then_ok)
+    window.edit_preferences()
+    qtbot.waitUntil(lambda: len(steps) > 0, timeout=10000)
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 5 and len(steps) < 4000
+    assert not (tmp_path / "snapshot").exists()

@@ -263,3 +263,20 @@ def test_jobs_get_the_preferences_checkpoint_interval_and_worker_settings(make_w
     assert summary["model_folders"] == [str(tmp_path / "models")] and summary["offline"] is True
     assert summary["cache_folder"] == str(window.settings.cache_path)
     assert submitted[0]["options"] == RuntimeOptions(checkpoint_every_s=7.0)
+
+
+def test_a_missing_model_fails_the_job_in_seconds_with_one_clear_message(make_window, qtbot, tmp_path, monkeypatch):
+    """Offline, with nothing cached: the run fails while preparing, naming the model and its role and how
+    to get it, without a traceback; the window and the document stay as they were."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))  # the worker inherits it: nothing cached
+    window = make_window()
+    window.settings.offline = True
+    job_id = window.run_engine("uses_model", {"role": "depth"})
+    qtbot.waitUntil(lambda: job_state(window, job_id) is JobState.FAILED, timeout=10_000)
+    assert window.errors == [
+        "Generate uses_model failed: the depth model depth-anything/Depth-Anything-V2-Small-hf is not on this machine "
+        "and downloads are off; download it with `atelier4d models download depth` (or Preferences > Models) where "
+        "there is internet, or choose a local folder with `atelier4d models use depth FOLDER`"
+    ]
+    assert window.job_manager.info(job_id).error.traceback is None and window.document.layers == ()
+    assert window.isVisible()

@@ -216,3 +216,16 @@ def test_memory_savers_reach_the_pipeline(tiny_models):
     assert pipe.vae.use_tiling
     plain = load_model(role, fetch(role, ModelSource.parse(str(tiny_models("text")))), choose_placement("cpu"))
     assert not plain.vae.use_tiling
+
+
+def test_a_run_gets_its_model_with_the_users_memory_savers(tiny_models):
+    from engines.models.warm import warm_cache
+    from engines.runtime import RunContext, WorkerSettings
+
+    settings = WorkerSettings(model_choices=(("text", str(tiny_models("text"))),), memory_savers="8gb")
+    seen = []
+    ctx = RunContext(device="cpu", settings=settings, on_preparing=lambda fraction, text: seen.append(text))
+    pipe = ctx.model("text")
+    assert pipe.vae.use_tiling and any("loading the text model" in text for text in seen)
+    assert ctx.model("text") is pipe  # warm: the same object, nothing loaded again
+    warm_cache().clear()
