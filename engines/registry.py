@@ -40,10 +40,10 @@ if TYPE_CHECKING:
     from engines.runtime.context import RunContext
     from engines.runtime.events import Event
 
-ENGINE_MODULES: tuple[str, ...] = ("engines.reconstruct",)
+ENGINE_MODULES: tuple[str, ...] = ("engines.reconstruct", "engines.text_to_3d")
 """Modules whose import registers the engines offered by the GUI and the CLI.
 
-Each is named after the engine it registers (its main one, if several), so a module that fails to
+Each is named after the engine it registers (its main one, if several; "_" for the "-" of its name), so a module that fails to
 import can still be named to the user who asks for that engine.
 """
 

@@ -16,6 +16,7 @@ from engines.priors.depth import DepthMap
 from engines.priors.sds import score_distillation_loss
 from engines.priors.settings import SDSSettings
 from engines.priors.views import View
+from scene import GaussianCloud
 
 Truth = Callable[[Sequence[View]], torch.Tensor]  # views -> true renders [B, 3, H, W] in 0-1
 
@@ -115,3 +116,19 @@ class OracleVideo:
 
     def __call__(self, image: np.ndarray, frames: int = 14, **_: Any) -> np.ndarray:
         return self.truth(frames).astype(np.float32)
+
+
+def cloud_truth(cloud: GaussianCloud, background: float = 1.0) -> Truth:
+    """The true renders of a known splat object from the views' cameras (``View.camera``), on a
+    grey ``background`` (0 black, 1 white): the ``truth`` of an :class:`OracleSDS`."""
+    from engines.rasterizer import camera_to_tensors, rasterize
+
+    params = [torch.tensor(a) for a in (cloud.means, cloud.quats, cloud.scales, cloud.opacities, cloud.sh)]
+
+    def truth(views: Sequence[View]) -> torch.Tensor:
+        viewmats, Ks, width, height = camera_to_tensors([view.camera for view in views])
+        with torch.no_grad():
+            out = rasterize(*params, viewmats, Ks, width, height, sh_degree=cloud.sh_degree, background=torch.full((3,), background))
+        return out.rgb.permute(0, 3, 1, 2)
+
+    return truth

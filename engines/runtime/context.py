@@ -27,6 +27,8 @@ Settings the engine needs from the user's preferences (model folders, cache, off
 
 from __future__ import annotations
 
+import dataclasses
+
 import threading
 import time
 from dataclasses import dataclass
@@ -151,8 +153,9 @@ class RunContext:
         """Send a line to the job's log from inside a call (where the engine cannot ``yield Log``)."""
         self._on_log(text, level)
 
-    def model(self, role: str, *, dtype: str = "auto", savers: Any = None) -> Any:
-        """The model the user chose for ``role`` (see :mod:`engines.models.roles`) on this run's
+    def model(self, role: str, *, source: str = "", dtype: str = "auto", savers: Any = None) -> Any:
+        """The model for ``role`` (see :mod:`engines.models.roles`): ``source`` (a hub id or a
+        folder, as a run's ``--model`` option gives it) or else the one the user chose, on this run's
         device, loaded as its real class: from this worker's warm models when a previous run
         loaded it, else fetched (downloading when allowed) and loaded, with the progress reported
         as the preparing phase. Raises :class:`engines.models.ModelError` with the message to
@@ -167,7 +170,10 @@ class RunContext:
 
         placement = choose_placement(self.device, dtype)
         savers = savers or MemorySavers.preset(self.settings.memory_savers)
-        return warm_model(role, self.settings, placement, savers, progress)
+        settings = self.settings
+        if source:
+            settings = dataclasses.replace(settings, model_choices=(*settings.model_choices, (role, source)))  # the last one wins
+        return warm_model(role, settings, placement, savers, progress)
 
     def save_output(self, write: Callable[[Path], None], path: str | Path | None, default_name: str) -> Path | None:
         """Write a result with ``write(target)`` to ``path``, or to ``default_name`` in the run

@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         add_run_options(engine_parser)
         engine_parser.set_defaults(func=run, config_cls=entry.config_cls, engine_parser=engine_parser)
     for module, error in failed.items():
-        name = module.rpartition(".")[2]
+        name = module.rpartition(".")[2].replace("_", "-")  # engines.text_to_3d registers "text-to-3d"
         if name not in engines.choices:
             add_unavailable(
                 engines, name, f"the {name} engine cannot run here: its code failed to load ({type(error).__name__}: {error}); "

@@ -355,9 +355,9 @@ def test_a_broken_engine_module_is_left_out_and_the_cli_says_why(monkeypatch, ca
     assert isinstance(failed["engines.no_such_engine"], ModuleNotFoundError)
     assert "reconstruct" in engine_names()
 
-    assert main(["generate", "no_such_engine", "--steps", "3"]) == 1
+    assert main(["generate", "no-such-engine", "--steps", "3"]) == 1  # a module's "_" is its engine's "-"
     error = capsys.readouterr().err
-    assert "the no_such_engine engine cannot run here: its code failed to load (ModuleNotFoundError" in error
+    assert "the no-such-engine engine cannot run here: its code failed to load (ModuleNotFoundError" in error
     assert "bootstrap.sh" in error
 
 

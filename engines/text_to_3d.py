@@ -1,0 +1,233 @@
+"""Text-to-3D: a splat object grown from a prompt by score distillation (DreamGaussian's stage 1).
+
+Read top to bottom, as diffusers' pipelines are:
+
+1. the text prior: the text model the artist chose (or ``model``), as :class:`TextSDS`;
+2. Gaussians in a small sphere, random colours, low opacity;
+3. each step: random cameras on an orbit around the object (elevation and azimuth in ranges, at
+   ``radius``), renders at a resolution that ramps up over the run (a quarter, a half, then the
+   full ``size``) on a white or black background, the SDS loss of the renders under the prompt
+   (with the timestep range annealed down), Adam, and densification on the same optimizer core
+   as reconstruct;
+4. snapshots stream the growing object; the splats are saved as a standard 3DGS PLY.
+
+:func:`grow_object` is the optimization itself, for any prior with ``loss(images, views,
+progress)``: benches run it with an oracle prior that answers from a known object, so they measure
+how well and how fast it recovers the object without model weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterator, Literal
+
+import numpy as np
+
+from engines.fields import check_fields
+from engines.optim_settings import DensifySettings, LearningRates
+from engines.registry import register_engine
+from scene import Camera, GaussianCloud
+
+if TYPE_CHECKING:
+    import torch
+
+    from engines.priors.views import View
+    from engines.runtime import Event, RunContext
+
+
+@dataclass
+class ObjectCameras:
+    """Where the training cameras are: on an orbit around the origin, looking at it."""
+
+    radius: float = field(default=2.5, metadata={"min": 0.1})
+    """Distance of the cameras from the object's centre (the object fits in a unit sphere)."""
+    fov_y: float = field(default=49.1, metadata={"min": 1.0, "max": 170.0})
+    """Vertical field of view in degrees."""
+    elevation: tuple[float, float] = field(default=(-30.0, 30.0), metadata={"min": -89.0, "max": 89.0})
+    """Lowest and highest elevation in degrees."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.elevation[0] > self.elevation[1]:
+            raise ValueError("elevation: the lowest must not be above the highest")
+
+
+@dataclass
+class TextTo3DConfig:
+    """Settings of a text-to-3D run; the defaults are DreamGaussian's (500 steps)."""
+
+    prompt: str = field(metadata={"multiline": True})
+    """What to make: "a ceramic teapot with blue flowers"."""
+    negative: str = field(default="", metadata={"multiline": True})
+    """What it should not look like."""
+    model: str = field(default="", metadata={"model": "text"})
+    """Text-to-image model: a hub id or a folder; empty: the one chosen in Preferences > Models."""
+    ply: str = field(default="", metadata={"path": "save", "extensions": (".ply", ".splat")})
+    """Splat file to write at the end; empty: object.ply in the run folder."""
+    steps: int = field(default=500, metadata={"min": 1})
+    """Optimization steps."""
+    size: int = field(default=256, metadata={"min": 16, "max": 1024})
+    """Render side in pixels at the end of the run (it ramps up from a quarter)."""
+    guidance: float = field(default=100.0, metadata={"min": 0.0})
+    """How hard the prior pulls towards the prompt (classifier-free guidance)."""
+    seed: int = field(default=0, metadata={"min": 0})
+    """Random seed: the same seed gives the same object."""
+    background: Literal["random", "white", "black"] = field(default="random", metadata={"advanced": True})
+    """What the renders are composited on: white or black at random each step (so the object
+    carries no background colour), or always one."""
+    init_points: int = field(default=5000, metadata={"min": 1, "advanced": True})
+    """Gaussians to start from, in a sphere."""
+    init_radius: float = field(default=0.5, metadata={"min": 0.01, "advanced": True})
+    """Radius of the starting sphere."""
+    views_per_step: int = field(default=1, metadata={"min": 1, "advanced": True})
+    """Cameras rendered and scored in each step."""
+    cameras: ObjectCameras = field(default_factory=ObjectCameras, metadata={"advanced": True})
+    """The training cameras' orbit."""
+    timesteps: tuple[float, float, float] = field(default=(0.02, 0.98, 0.5), metadata={"min": 0.0, "max": 1.0, "advanced": True})
+    """Noise levels as fractions of the schedule: lowest, highest at the start, highest at the end."""
+    snapshot_every: int = field(default=10, metadata={"min": 1, "advanced": True})
+    """Steps between snapshots of the growing object."""
+    densify: DensifySettings = field(
+        default_factory=lambda: DensifySettings(
+            grow_grad2d=2e-4, grow_scale3d=0.01, prune_opa=0.01, prune_scale3d=0.1, refine_start=100, refine_stop=300,
+            refine_every=50, reset_every=0, max_splats=30000,
+        ),
+        metadata={"advanced": True},
+    )
+    """When and how Gaussians are cloned, split and pruned."""
+    learning_rates: LearningRates = field(
+        default_factory=lambda: LearningRates(
+            means=4e-4, means_final=8e-6, log_scales=5e-3, quats=5e-3, opacity_logits=5e-2, sh_dc=1e-2, sh_rest=5e-4
+        ),
+        metadata={"advanced": True},
+    )
+    """Adam's learning rate of each kind of parameter (DreamGaussian's, the centres' in orbit-radius units)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if not self.prompt.strip():
+            raise ValueError("prompt: say what to make")
+
+
+@register_engine("text-to-3d", TextTo3DConfig)
+def text_to_3d(config: TextTo3DConfig, ctx: "RunContext") -> Iterator["Event"]:
+    """A splat object from a prompt, growing live (DreamGaussian's stage 1); writes a standard PLY."""
+    import torch
+
+    from engines.priors.sds import TimestepRange
+    from engines.priors.settings import SDSSettings
+    from engines.priors.text_sds import TextSDS
+    from engines.runtime.events import MAIN, Log, Preparing, Result, Snapshot
+    from scene.io import save
+
+    started = time.perf_counter()
+    yield Preparing(None, "loading the text model")
+    pipeline = ctx.model("text", source=config.model)
+    low, start_high, end_high = config.timesteps
+    settings = SDSSettings(config.guidance, config.negative, TimestepRange(low, start_high, end_high))
+    prior = TextSDS(pipeline, config.prompt, settings, torch.Generator().manual_seed(config.seed))
+    yield Log(f"text model ready: {type(pipeline).__name__}")
+    final = yield from grow_object(config, prior, ctx, torch.device(pipeline.device.type))
+    yield Snapshot(final)
+    out_path = ctx.save_output(lambda path: save(path, final), config.ply, "object.ply")
+    outputs = {} if out_path is None else {MAIN: str(out_path)}
+    summary = {"steps": config.steps, "splats": len(final), "seconds": time.perf_counter() - started, "seed": config.seed}
+    yield Result(list(outputs.values()), summary, outputs)
+
+
+def grow_object(config: TextTo3DConfig, prior: Any, ctx: "RunContext", device: "torch.device") -> Iterator["Event"]:
+    """Optimize Gaussians under ``prior`` from random orbit cameras; yields progress and snapshots,
+    returns the final :class:`GaussianCloud`. Resumes from the run's checkpoint when it has one."""
+    import torch
+
+    from engines.optim import DensifyStrategy, GaussianModel
+    from engines.optim.checkpoint import restore_training, training_state
+    from engines.rasterizer import camera_to_tensors, rasterize
+    from engines.runtime.events import Log, Progress, Snapshot
+
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    scene_scale = config.cameras.radius
+    model = GaussianModel.from_cloud(
+        sphere_init(config.init_points, config.init_radius, rng), 0, device, lrs=config.learning_rates,
+        scene_scale=scene_scale, steps=config.steps,
+    )
+    strategy = DensifyStrategy(**dataclasses.asdict(config.densify))
+    strategy_state = strategy.initialize_state(scene_scale)
+    first = 1
+    if ctx.resume_state is not None:
+        strategy_state, done = restore_training(model, ctx.resume_state)
+        first = done + 1
+        yield Log(f"resumed after step {done} with {len(model)} splats")
+    for step in range(first, config.steps + 1):
+        progress = (step - 1) / max(1, config.steps - 1)
+        side = render_side(config.size, progress)
+        views = orbit_views(config.cameras, config.views_per_step, side, config.seed, step)
+        viewmats, Ks, width, height = camera_to_tensors([view.camera for view in views], device=device)
+        background = torch.full((3,), background_level(config.background, config.seed, step), device=device)
+        out = rasterize(
+            model.params["means"], model.params["quats"], model.scales, model.opacities, model.sh, viewmats, Ks, width,
+            height, sh_degree=0, background=background,
+        )
+        strategy.step_pre_backward(model.params, model.optimizers, strategy_state, step, out)
+        loss = prior.loss(out.rgb.permute(0, 3, 1, 2), views, progress)
+        model.zero_grad()
+        loss.backward()
+        model.step(step)
+        strategy.step_post_backward(model.params, model.optimizers, strategy_state, step, out)
+        if ctx.should_checkpoint(step):
+            ctx.save_checkpoint(step, training_state(model, strategy_state, step))
+        if step % config.snapshot_every == 0 and ctx.wants_snapshot():
+            yield Snapshot(model.live_arrays())
+        yield Progress(step, config.steps, {"loss": loss.item(), "splats": float(len(model)), "render_px": float(side)})
+    return model.to_cloud()
+
+
+def background_level(choice: str, seed: int, step: int) -> float:
+    """The grey level (0 black, 1 white) of ``step``'s background."""
+    if choice == "random":
+        return float(np.random.default_rng([seed, step, 1]).random() < 0.5)
+    return 1.0 if choice == "white" else 0.0
+
+
+def sphere_init(count: int, radius: float, rng: np.random.Generator) -> GaussianCloud:
+    """``count`` Gaussians uniformly in a ball of ``radius``: random colours, opacity 0.1, sizes
+    from the mean spacing (DreamGaussian's start)."""
+    directions = rng.normal(size=(count, 3))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    means = directions * radius * rng.uniform(size=(count, 1)) ** (1.0 / 3.0)
+    spacing = (4.0 / 3.0 * math.pi * radius**3 / count) ** (1.0 / 3.0)
+    return GaussianCloud.create(means, spacing / 2, rng.uniform(size=(count, 3)), opacities=0.1)
+
+
+def render_side(size: int, progress: float) -> int:
+    """The render side at ``progress`` (0-1) of the run: a quarter of ``size``, then a half, then
+    all of it (DreamGaussian's ramp), a multiple of 8 for the diffusion model's latents."""
+    fraction = 0.25 if progress < 0.3 else 0.5 if progress < 0.6 else 1.0
+    return max(16, int(size * fraction) // 8 * 8)
+
+
+def orbit_camera(azimuth: float, elevation: float, radius: float, side: int, fov_y: float) -> Camera:
+    """A square camera at ``radius`` from the origin looking at it; azimuth 0 looks from +Z (the
+    front), positive azimuth moves the camera towards +X; elevation lifts it towards +Y."""
+    az, el = math.radians(azimuth), math.radians(elevation)
+    eye = radius * np.array([math.sin(az) * math.cos(el), math.sin(el), math.cos(az) * math.cos(el)])
+    return Camera.look_at(eye, np.zeros(3), width=side, height=side, fov_y_deg=fov_y, near=0.01, far=100.0)
+
+
+def orbit_views(cameras: ObjectCameras, count: int, side: int, seed: int, step: int) -> list["View"]:
+    """The ``count`` random cameras of ``step``: azimuth anywhere, elevation in the range; a function
+    of (seed, step) alone, so a resumed run sees the cameras an uninterrupted one would."""
+    from engines.priors.views import View
+
+    rng = np.random.default_rng([seed, step])
+    views = []
+    for _ in range(count):
+        azimuth = float(rng.uniform(-180.0, 180.0))
+        elevation = float(rng.uniform(*cameras.elevation))
+        camera = orbit_camera(azimuth, elevation, cameras.radius, side, cameras.fov_y)
+        views.append(View(azimuth, elevation, cameras.radius, camera))
+    return views
