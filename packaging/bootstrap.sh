@@ -17,6 +17,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 BIN_DIR="${ATELIER4D_BIN_DIR:-$HOME/.local/bin}"
 TORCH_PIN="torch==2.13.0"
+GLTF_VALIDATOR="gltf-validator@2.0.0-dev.3.10"  # Khronos' validator; the tests check every GLB we write with it
 APT_PACKAGES=(
   python3 python3-venv python3-pip
   xvfb xauth libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libgbm1
@@ -39,6 +40,19 @@ install_apt_packages() {
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The test tools that come from npm, in .tools/ (node and npm from Debian when the machine has none).
+install_node_tools() {
+  if ! command -v npm >/dev/null; then
+    local APT_PACKAGES=(nodejs npm)
+    install_apt_packages
+  fi
+  local stamp="$ROOT/.tools/.installed"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$GLTF_VALIDATOR" ] && return
+  say "installing $GLTF_VALIDATOR into .tools"
+  npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools" "$GLTF_VALIDATOR" >/dev/null
+  echo "$GLTF_VALIDATOR" > "$stamp"
 }
 
 install_python_packages() {
@@ -92,6 +106,7 @@ main() {
     fi
     exec "$VENV/bin/atelier4d" open "$ROOT/assets/demo.a4d"
   fi
+  install_node_tools
   # The whole suite measures coverage and holds each package to its floor (tests/coverage_floor.py);
   # a run of chosen tests (extra args) does not.
   local coverage=()

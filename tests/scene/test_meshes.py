@@ -374,3 +374,14 @@ def test_obj_names_its_material_after_the_file_and_stores_normals(tmp_path):
     normals = [list(map(float, line.split()[1:])) for line in text.splitlines() if line.startswith("vn ")]
     np.testing.assert_allclose(normals, DOUBLED["normals"], atol=1e-6)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crate.mtl", "crate.obj", "crate.png"]
+
+
+@pytest.mark.parametrize("colouring", ["plain", "vertex colours", "texture"])
+def test_the_khronos_validator_finds_no_error_in_our_glb(tmp_path, helpers, colouring):
+    from tests.gltf_validator import validate
+
+    options = {"plain": {}, "vertex colours": {"vertex_colors": COLORS}, "texture": {"uvs": UVS, "texture": texture()}}
+    write_glb(tmp_path / "m.glb", helpers.quad_mesh(**options[colouring]))
+    issues = validate(tmp_path / "m.glb")["issues"]
+    assert issues["numErrors"] == 0, [m for m in issues["messages"] if m["severity"] == 0]
+    assert issues["numWarnings"] == 0, [m for m in issues["messages"] if m["severity"] == 1]
