@@ -1,4 +1,4 @@
-"""Text-to-3D: a splat object grown from a prompt by score distillation (DreamGaussian's stage 1).
+"""Text-to-3D: a splat object grown from a prompt by score distillation, then a textured mesh (DreamGaussian).
 
 Read top to bottom, as diffusers' pipelines are:
 
@@ -9,7 +9,10 @@ Read top to bottom, as diffusers' pipelines are:
    full ``size``) on a white or black background, the SDS loss of the renders under the prompt
    (with the timestep range annealed down), Adam, and densification on the same optimizer core
    as reconstruct;
-4. snapshots stream the growing object; the splats are saved as a standard 3DGS PLY.
+4. snapshots stream the growing object; the splats are saved as a standard 3DGS PLY;
+5. stage 2: a mesh from the Gaussians' density (:mod:`engines.meshing.extract`), its UV atlas and
+   a base-colour texture baked from renders of the Gaussians (:mod:`engines.meshing.uv_bake`),
+   written as GLB; it streams into a mesh layer of its own.
 
 :func:`grow_object` is the optimization itself, for any prior with ``loss(images, views,
 progress)``: benches run it with an oracle prior that answers from a known object, so they measure
@@ -27,9 +30,16 @@ from typing import TYPE_CHECKING, Any, Iterator, Literal
 import numpy as np
 
 from engines.fields import check_fields
+from engines.meshing.extract import MeshingSettings
+from engines.meshing.uv_bake import BakeSettings
 from engines.optim_settings import DensifySettings, LearningRates
 from engines.registry import register_engine
 from scene import Camera, GaussianCloud
+
+MESH = "mesh"
+"""The output key of the textured mesh (the splats are the main output)."""
+STAGE_2_STEPS = 2
+"""Progress steps of stage 2: the mesh, then its texture."""
 
 if TYPE_CHECKING:
     import torch
@@ -65,6 +75,8 @@ class TextTo3DConfig:
     """What it should not look like."""
     model: str = field(default="", metadata={"model": "text"})
     """Text-to-image model: a hub id or a folder; empty: the one chosen in Preferences > Models."""
+    out: str = field(default="", metadata={"path": "save", "extensions": (".glb",)})
+    """Textured mesh (GLB) to write at the end; empty: object.glb in the run folder."""
     ply: str = field(default="", metadata={"path": "save", "extensions": (".ply", ".splat")})
     """Splat file to write at the end; empty: object.ply in the run folder."""
     steps: int = field(default=500, metadata={"min": 1})
@@ -105,6 +117,14 @@ class TextTo3DConfig:
         metadata={"advanced": True},
     )
     """Adam's learning rate of each kind of parameter (DreamGaussian's, the centres' in orbit-radius units)."""
+    meshing: MeshingSettings = field(default_factory=MeshingSettings, metadata={"advanced": True})
+    """How the splats become a mesh (stage 2)."""
+    texture_size: int = field(default=1024, metadata={"min": 16, "max": 4096, "advanced": True})
+    """Side of the mesh's baked base-colour texture in pixels."""
+    bake_views: int = field(default=8, metadata={"min": 1, "advanced": True})
+    """Renders of the splats the texture is baked from (spread around the object)."""
+    bake: BakeSettings = field(default_factory=BakeSettings, metadata={"advanced": True})
+    """How texels are matched with the renders and how the texture is finished."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -130,17 +150,56 @@ def text_to_3d(config: TextTo3DConfig, ctx: "RunContext") -> Iterator["Event"]:
     settings = SDSSettings(config.guidance, config.negative, TimestepRange(low, start_high, end_high))
     prior = TextSDS(pipeline, config.prompt, settings, torch.Generator().manual_seed(config.seed))
     yield Log(f"text model ready: {type(pipeline).__name__}")
-    final = yield from grow_object(config, prior, ctx, torch.device(pipeline.device.type))
+    final = yield from grow_object(config, prior, ctx, torch.device(pipeline.device.type), total=config.steps + STAGE_2_STEPS)
     yield Snapshot(final)
-    out_path = ctx.save_output(lambda path: save(path, final), config.ply, "object.ply")
-    outputs = {} if out_path is None else {MAIN: str(out_path)}
+    outputs = {}
+    splats_path = ctx.save_output(lambda path: save(path, final), config.ply, "object.ply")
+    if splats_path is not None:
+        outputs[MAIN] = str(splats_path)
+    mesh = yield from make_mesh(config, final)
+    if mesh is not None:
+        mesh_path = ctx.save_output(lambda path: save(path, mesh), config.out, "object.glb")
+        if mesh_path is not None:
+            outputs[MESH] = str(mesh_path)
     summary = {"steps": config.steps, "splats": len(final), "seconds": time.perf_counter() - started, "seed": config.seed}
+    if mesh is not None:
+        summary["faces"] = len(mesh.faces)
     yield Result(list(outputs.values()), summary, outputs)
 
 
-def grow_object(config: TextTo3DConfig, prior: Any, ctx: "RunContext", device: "torch.device") -> Iterator["Event"]:
-    """Optimize Gaussians under ``prior`` from random orbit cameras; yields progress and snapshots,
-    returns the final :class:`GaussianCloud`. Resumes from the run's checkpoint when it has one."""
+def make_mesh(config: TextTo3DConfig, cloud: GaussianCloud) -> Iterator["Event"]:
+    """Stage 2: the splats' mesh with its texture baked from their renders, streamed under "mesh" as
+    it gets ready; returns it (untextured when nothing could be baked), or None when the splats hold
+    no surface (the reason goes to the log either way)."""
+    from engines.meshing.extract import mesh_from_gaussians
+    from engines.meshing.uv_bake import bake_cameras, render_views, textured_mesh
+    from engines.runtime.events import Log, Progress, Snapshot
+
+    total = config.steps + STAGE_2_STEPS
+    try:
+        mesh = mesh_from_gaussians(cloud.means, cloud.quats, cloud.scales, cloud.opacities, **dataclasses.asdict(config.meshing))
+    except ValueError as exc:
+        yield Log(f"no mesh: {exc}", "warning")
+        return None
+    yield Snapshot(mesh, key=MESH)
+    yield Progress(config.steps + 1, total, {"faces": float(len(mesh.faces))})
+    cameras = bake_cameras(mesh, config.bake_views, resolution=max(64, config.texture_size // 2))
+    try:
+        textured = textured_mesh(mesh, render_views(cloud, cameras), config.texture_size, config.bake)
+    except ValueError as exc:  # e.g. the splats are too faint for any render to cover the mesh
+        yield Log(f"the mesh stays untextured: {exc}", "warning")
+        return mesh
+    yield Snapshot(textured, key=MESH)
+    yield Progress(total, total, {"faces": float(len(textured.faces))})
+    return textured
+
+
+def grow_object(
+    config: TextTo3DConfig, prior: Any, ctx: "RunContext", device: "torch.device", total: int | None = None
+) -> Iterator["Event"]:
+    """Optimize Gaussians under ``prior`` from random orbit cameras; yields progress (out of ``total``
+    steps, default the config's: a run with more stages after this one counts them too) and
+    snapshots, returns the final :class:`GaussianCloud`. Resumes from the run's checkpoint when it has one."""
     import torch
 
     from engines.optim import DensifyStrategy, GaussianModel
@@ -182,7 +241,7 @@ def grow_object(config: TextTo3DConfig, prior: Any, ctx: "RunContext", device: "
             ctx.save_checkpoint(step, training_state(model, strategy_state, step))
         if step % config.snapshot_every == 0 and ctx.wants_snapshot():
             yield Snapshot(model.live_arrays())
-        yield Progress(step, config.steps, {"loss": loss.item(), "splats": float(len(model)), "render_px": float(side)})
+        yield Progress(step, total or config.steps, {"loss": loss.item(), "splats": float(len(model)), "render_px": float(side)})
     return model.to_cloud()
 
 

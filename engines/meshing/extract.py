@@ -1,0 +1,126 @@
+"""A clean triangle mesh from Gaussians, as DreamGaussian's stage 2 starts.
+
+The steps, one function each, in the order :func:`mesh_from_gaussians` runs them: the density on a
+grid (:mod:`engines.meshing.density`), marching cubes at a threshold, the largest connected parts
+kept (floaters dropped), small holes closed, decimation to a face budget, clean-up (merged
+vertices, no degenerate or duplicate faces), faces wound outward; the vertex normals follow from
+the winding (:class:`scene.MeshAsset` computes them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import fast_simplification
+import mcubes
+import numpy as np
+import torch
+import trimesh
+from torch import Tensor
+
+from engines.fields import check_fields
+from engines.meshing.density import DensityGrid, density_grid
+from scene import MeshAsset
+
+
+@dataclass
+class MeshingSettings:
+    """How Gaussians become a mesh (defaults: DreamGaussian's stage 2)."""
+
+    resolution: int = field(default=128, metadata={"min": 8, "max": 1024})
+    """Density samples along the longest side of the box; memory and time grow as its cube."""
+    threshold: float = field(default=1.0, metadata={"min": 0.0})
+    """Density at which the surface lies. The density is the sum of each Gaussian's opacity times
+    its bell (1 at its centre), so 1.0 (DreamGaussian's value) means "as dense as one fully opaque
+    Gaussian's centre": the inside of an object whose Gaussians overlap, not a lone or faint one."""
+    face_budget: int = field(default=100_000, metadata={"min": 4})
+    """Most triangles the mesh keeps after decimation (DreamGaussian decimates to 100k)."""
+    min_part_fraction: float = field(default=0.05, metadata={"min": 0.0, "max": 1.0})
+    """Connected parts with fewer faces than this fraction of the largest part's are dropped as floaters."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
+def mesh_from_gaussians(
+    means: Tensor | np.ndarray,  # [N, 3]
+    quats: Tensor | np.ndarray,  # [N, 4] wxyz
+    scales: Tensor | np.ndarray,  # [N, 3] linear (activated)
+    opacities: Tensor | np.ndarray,  # [N] activated, 0-1
+    *,
+    resolution: int = MeshingSettings.resolution,
+    threshold: float = MeshingSettings.threshold,
+    face_budget: int = MeshingSettings.face_budget,
+    min_part_fraction: float = MeshingSettings.min_part_fraction,
+    box: tuple[np.ndarray, np.ndarray] | None = None,  # (low [3], high [3]); default: all Gaussians
+) -> MeshAsset:
+    """The closed surface where the Gaussians' density reaches ``threshold``, as a clean mesh.
+
+    Raises ValueError when there are no Gaussians or the density never reaches the threshold.
+    ``MeshingSettings`` holds the same settings: ``mesh_from_gaussians(..., **asdict(settings))``.
+    """
+    MeshingSettings(resolution, threshold, face_budget, min_part_fraction)  # validates them
+    if len(means) == 0:
+        raise ValueError("no Gaussians to mesh: the splat layer is empty")
+    grid = density_grid(*map(_tensor, (means, quats, scales, opacities)), resolution, box)
+    mesh = marching_cubes(grid, threshold)
+    mesh = keep_largest_parts(mesh, min_part_fraction)
+    trimesh.repair.fill_holes(mesh)
+    mesh = decimate(mesh, face_budget)
+    mesh = clean(mesh)
+    orient_outward(mesh)
+    return MeshAsset(mesh.vertices, mesh.faces)
+
+
+def _tensor(values: Tensor | np.ndarray) -> Tensor:
+    """A float32 tensor of ``values`` (a copy of a numpy array: a cloud's arrays are read-only)."""
+    return values.float() if isinstance(values, Tensor) else torch.from_numpy(np.array(values, dtype=np.float32))
+
+
+def marching_cubes(grid: DensityGrid, threshold: float) -> trimesh.Trimesh:
+    """The iso-surface at ``threshold``, in world coordinates, closed where it meets the box."""
+    peak = float(grid.values.max())
+    if not peak >= threshold:
+        raise ValueError(
+            f"no surface: the density never reaches the threshold {threshold:g} (its highest value is "
+            f"{peak:.3g}); lower the threshold, or mesh Gaussians that are denser or more opaque"
+        )
+    padded = np.pad(grid.values, 1)  # an empty layer all round closes surfaces cut by the box
+    vertices, faces = mcubes.marching_cubes(padded.astype(np.float64), threshold)
+    return trimesh.Trimesh(grid.to_world(vertices - 1.0), faces, process=True)  # process: merge vertices
+
+
+def keep_largest_parts(mesh: trimesh.Trimesh, min_part_fraction: float) -> trimesh.Trimesh:
+    """The connected parts with at least ``min_part_fraction`` of the largest part's faces."""
+    labels = trimesh.graph.connected_component_labels(mesh.face_adjacency, node_count=len(mesh.faces))
+    faces_per_part = np.bincount(labels)
+    mesh.update_faces(faces_per_part[labels] >= min_part_fraction * faces_per_part.max())
+    mesh.remove_unreferenced_vertices()
+    return mesh
+
+
+def decimate(mesh: trimesh.Trimesh, face_budget: int) -> trimesh.Trimesh:
+    """The mesh simplified (quadric edge collapses) to at most ``face_budget`` faces."""
+    if len(mesh.faces) <= face_budget:
+        return mesh
+    vertices, faces = fast_simplification.simplify(mesh.vertices, mesh.faces, target_count=face_budget)
+    return trimesh.Trimesh(vertices, faces, process=False)
+
+
+def clean(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """The mesh with coincident vertices merged and degenerate, duplicate and unused elements removed."""
+    mesh.merge_vertices()
+    mesh.update_faces(mesh.nondegenerate_faces())
+    mesh.update_faces(mesh.unique_faces())
+    mesh.remove_unreferenced_vertices()
+    return mesh
+
+
+def orient_outward(mesh: trimesh.Trimesh) -> None:
+    """Wind the faces so that their normals point out of the enclosed volume (in place).
+
+    Marching cubes winds every face the same way, so one global sign decides: a surface wound
+    outward encloses a positive volume.
+    """
+    if mesh.volume < 0:
+        mesh.invert()
