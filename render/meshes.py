@@ -76,6 +76,7 @@ class MeshDrawer(Drawer):
             u_campos=view.camera.position,
             u_textured=self._texture is not None,
             u_flat_color=(0.0, 0.0, 0.0, 0.0),
+            u_lit=view.settings.lit_meshes,
         )
         if self._texture is not None:
             self._texture.use(0)

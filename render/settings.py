@@ -17,6 +17,7 @@ class RenderSettings:
     point_mode: bool = False  # splats drawn as their centres only
     point_size_px: float = 3.0  # for point mode and point-cloud layers
     wireframe: bool = False  # edges over meshes
+    lit_meshes: bool = True  # False: meshes in their own colours, unlit (to judge a baked texture)
     show_grid: bool = False
     show_axes: bool = False
     grid_extent: float = 10.0

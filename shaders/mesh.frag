@@ -6,6 +6,7 @@ uniform vec3 u_campos;
 uniform bool u_textured;
 uniform sampler2D u_texture;
 uniform vec4 u_flat_color;  // alpha > 0: draw this colour unlit (wireframe overlay)
+uniform bool u_lit;  // false: the base colour as it is (to judge a baked texture)
 
 in vec3 v_world;
 in vec3 v_normal;
@@ -19,6 +20,10 @@ void main() {
         return;
     }
     vec4 base = u_textured ? texture(u_texture, v_uv) * v_color : v_color;
+    if (!u_lit) {
+        frag = vec4(base.rgb, 1.0);
+        return;
+    }
     vec3 n = normalize(v_normal);
     vec3 to_eye = normalize(u_campos - v_world);
     if (dot(n, to_eye) < 0.0) n = -n;

@@ -136,3 +136,15 @@ def test_settings_are_checked():
         MeshingSettings(resolution=2)
     with pytest.raises(FieldError, match="min_part_fraction"):
         mesh_from_gaussians(*filled_ball(10), min_part_fraction=1.5)
+
+
+def test_smoothing_closes_a_porous_shell():
+    """Small faint splats on a sphere: at the threshold their density is full of pores; blurred, one closed skin."""
+    rng = np.random.default_rng(3)
+    directions = rng.normal(size=(6000, 3))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    shell = (directions * 0.45, np.tile([1.0, 0.0, 0.0, 0.0], (6000, 1)), np.full((6000, 3), 0.012), np.full(6000, 0.3))
+    porous = as_trimesh(mesh_from_gaussians(*shell, resolution=96, threshold=0.3, min_part_fraction=0.0))
+    closed = as_trimesh(mesh_from_gaussians(*shell, resolution=96, threshold=0.2, smoothing=2.0))
+    assert not porous.is_watertight and len(porous.split(only_watertight=False)) > 1
+    assert closed.is_watertight and len(closed.split(only_watertight=False)) == 1

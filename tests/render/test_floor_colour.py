@@ -46,6 +46,13 @@ def test_a_textured_floor_shows_its_texture_under_the_headlight(offscreen, eye) 
     np.testing.assert_allclose(centre, np.array(WARM_GREY) * headlight(cos_to_eye), atol=1.5)
 
 
+@pytest.mark.parametrize("eye", [(0.0, 3.0, 3.0), (0.0, 1.0, 4.0)])
+def test_unlit_meshes_show_their_texture_as_it_is_from_any_angle(offscreen, eye) -> None:
+    camera = Camera.look_at(eye, (0.0, 0.0, 0.0), up=(0.0, 0.0, -1.0), width=64, height=64)
+    image = offscreen.render(floor(plain_texture(WARM_GREY)), camera, RenderSettings(lit_meshes=False))
+    np.testing.assert_allclose(image[32, 32], WARM_GREY, atol=1)
+
+
 def test_seen_from_straight_above_a_floor_shows_exactly_its_texture(offscreen) -> None:
     camera = Camera.look_at((0.0, 5.0, 0.0), (0.0, 0.0, 0.0), up=(0.0, 0.0, -1.0), width=64, height=64)
     image = offscreen.render(floor(plain_texture((*WARM_GREY, 0))), camera)  # the texture's alpha is ignored
