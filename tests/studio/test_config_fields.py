@@ -60,8 +60,9 @@ def sample(spec: FieldSpec, folder: Path) -> str:
     if spec.path == "folder":
         return str(folder)
     if spec.path in ("file", "image"):
-        (folder / "input.png").write_bytes(b"")
-        return str(folder / "input.png")
+        name = "input" + (spec.extensions[0] if spec.extensions else ".png")  # a file of a kind the field takes
+        (folder / name).write_bytes(b"")
+        return str(folder / name)
     return {"int": "1", "float": "0.5"}.get(spec.kind, "something")
 
 
