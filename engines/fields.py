@@ -9,6 +9,7 @@ default (or :data:`REQUIRED`), docstring, and what its ``metadata`` says:
   ``Path`` fields; ``extensions``: the suffixes such a path may have, e.g. ``(".ply", ".splat")``;
 - ``multiline``: a ``str`` edited as several lines (a prompt);
 - ``model``: a ``str`` naming a model of that role (a hub id or a folder);
+- ``seed``: an ``int`` that seeds a run (the GUI offers a dice button that picks a new one);
 - ``help``: a description that wins over the docstring; ``gui: False``: left out of the GUI's form
   (the CLI still offers it); ``step`` / ``decimals``: hints for the GUI's spin boxes;
 - ``advanced``: a setting most runs leave to a preset (a raw optimizer setting): the GUI folds it away

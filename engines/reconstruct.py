@@ -63,7 +63,7 @@ class ReconstructConfig:
     """Weight of D-SSIM against L1 in the loss (3DGS: 0.2)."""
     snapshot_every: int = field(default=25, metadata={"min": 1, "advanced": True})
     """Steps between snapshots of the cloud."""
-    seed: int = field(default=0, metadata={"min": 0, "advanced": True})
+    seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1, "seed": True, "advanced": True})
     """Random seed (start cloud, view order, splits)."""
     backend: Literal["auto", "gsplat", "torch"] = field(default="auto", metadata={"advanced": True})
     """Rasterizer: gsplat on CUDA, our PyTorch one elsewhere ("auto" picks)."""

@@ -57,7 +57,7 @@ class RefineRegionConfig:
     """Render side in pixels."""
     guidance: float = field(default=100.0, metadata={"min": 0.0})
     """How hard the prior pulls towards the prompt."""
-    seed: int = field(default=0, metadata={"min": 0})
+    seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1, "seed": True})
     """Random seed."""
     distance: float = field(default=2.5, metadata={"min": 0.1, "advanced": True})
     """Camera distance from the region's centre, in region radii."""

@@ -85,7 +85,7 @@ class TextTo3DConfig:
     """Render side in pixels at the end of the run (it ramps up from a quarter)."""
     guidance: float = field(default=100.0, metadata={"min": 0.0})
     """How hard the prior pulls towards the prompt (classifier-free guidance)."""
-    seed: int = field(default=0, metadata={"min": 0})
+    seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1, "seed": True})
     """Random seed: the same seed gives the same object."""
     background: Literal["random", "white", "black"] = field(default="random", metadata={"advanced": True})
     """What the renders are composited on: white or black at random each step (so the object

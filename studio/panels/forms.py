@@ -19,6 +19,7 @@ room for their longest value, and rows wrap (label above editor) only when even 
 from __future__ import annotations
 
 import math
+import secrets
 from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -60,6 +61,21 @@ class _Field:
 
     def __init__(self, widget: QWidget, get: Callable[[], Any], set_: Callable[[Any], None]) -> None:
         self.widget, self.get, self.set = widget, get, set_
+
+
+def _with_dice(spin: QSpinBox, key: str) -> QWidget:
+    """``spin`` with a dice button that rolls a new random seed into it (a seed field)."""
+    row = QWidget()
+    dice = QToolButton()
+    dice.setText("🎲")
+    dice.setObjectName(f"{key}_dice")
+    dice.setToolTip("A new random seed: the same seed gives the same result, another one a new variation")
+    dice.clicked.connect(lambda: spin.setValue(spin.minimum() + secrets.randbelow(spin.maximum() - spin.minimum() + 1)))
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(spin, 1)
+    layout.addWidget(dice)
+    return row
 
 
 def _spin(kind: type, spec: FieldSpec, chars: int = 6, typical: float | None = None) -> QSpinBox | QDoubleSpinBox:
@@ -330,6 +346,8 @@ class DataclassForm(QWidget):
         if spec.kind in ("int", "float"):
             typical = spec.default if isinstance(spec.default, float) else None
             spin = _spin(int if spec.kind == "int" else float, spec, typical=typical)
+            if spec.meta.get("seed"):
+                return _Field(_with_dice(spin, spec.key), spin.value, spin.setValue)
             return _Field(spin, spin.value, spin.setValue)
         if spec.kind == "path":
             return self._path_editor(spec)

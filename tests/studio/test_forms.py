@@ -387,3 +387,20 @@ def test_the_preferences_round_trip_through_the_form(qtbot, tmp_path):
     assert form.editor("autosave_interval_s").maximum() == 3600 and form.editor("ui_scale").minimum() == 0.5
     with pytest.raises(KeyError):
         form.editor("recent_files")  # gui False: kept, not shown
+
+
+def test_a_seed_field_has_a_dice_that_rolls_a_new_seed(qtbot):
+    from PySide6.QtWidgets import QToolButton
+
+    from engines.text_to_3d import TextTo3DConfig
+
+    form = DataclassForm(TextTo3DConfig)
+    qtbot.addWidget(form)
+    form.set_value({"prompt": "a fox"})
+    dice = form.findChild(QToolButton, "seed_dice")
+    assert dice is not None and dice.toolTip()
+    rolled = set()
+    for _ in range(3):
+        qtbot.mouseClick(dice, Qt.MouseButton.LeftButton)
+        rolled.add(form.value().seed)
+    assert len(rolled) > 1 and all(0 <= seed < 2**31 for seed in rolled)
