@@ -68,7 +68,7 @@ def splat_layer_in_rect(
     splats inside: ``preferred`` when the box holds any of its splat centres, otherwise the layer
     whose centres it holds most of; None when it holds no splat of a visible layer."""
     layers = sorted(
-        (layer for layer in document.layers if layer.visible and layer.payload_kind is SPLATS),
+        (layer for layer in document.layers if layer.visible and layer.payload_kind.selectable),
         key=lambda layer: layer.id != preferred,  # the preferred layer first
     )
     best: tuple[Layer, np.ndarray] | None = None
