@@ -1,0 +1,87 @@
+"""The reference image of image-to-3D, as the novel-view model expects it: the object cut out,
+centred, scaled to a fixed share of a square, on white.
+
+zero123 was trained on objects centred in square renders, filling about 80% of the side, on a
+white background; an input photo rarely is. This turns any RGBA picture (or RGB with a mask, e.g.
+from the GUI's mask brush) into that: the object's mask from the alpha, its box, the crop padded
+to a square around the box's centre, resized so the object fills ``fill`` of the side. A picture
+that cannot serve says why in the artist's words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MIN_OBJECT_PIXELS = 16
+"""Fewer covered pixels than this is no object."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """``rgb`` ``[S, S, 3]`` float32 0-1 composited on white, ``mask`` ``[S, S]`` float32 0-1."""
+
+    rgb: np.ndarray
+    mask: np.ndarray
+
+
+def read_rgba(path: str | Path) -> np.ndarray:
+    """``[H, W, 4]`` float32 0-1 of an image file; ValueError saying why it cannot be read."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+    except FileNotFoundError:
+        raise ValueError(f"image: {path} does not exist") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"image: {path} cannot be read as a picture ({exc})") from None
+
+
+def prepare_reference(rgba: np.ndarray, size: int = 256, fill: float = 0.8, mask: np.ndarray | None = None) -> Reference:
+    """The object of ``rgba`` (``[H, W, 4]``, or ``[H, W, 3]`` with ``mask`` ``[H, W]``, all 0-1)
+    centred in a ``size`` square, its larger side ``fill`` of it, composited on white."""
+    if not 0.0 < fill <= 1.0:
+        raise ValueError(f"fill must be within (0, 1], got {fill}")
+    rgb = np.asarray(rgba, dtype=np.float32)[..., :3]
+    if mask is None:
+        if rgba.shape[-1] != 4:
+            raise ValueError("image: it has no transparent background; cut the object out (a PNG with alpha) or paint its mask")
+        mask = rgba[..., 3]
+    mask = np.asarray(mask, dtype=np.float32)
+    if mask.shape != rgb.shape[:2]:
+        raise ValueError(f"mask: it is {mask.shape[1]}x{mask.shape[0]} but the image {rgb.shape[1]}x{rgb.shape[0]}")
+    covered = mask > 0.5
+    if covered.sum() < MIN_OBJECT_PIXELS:
+        raise ValueError("image: no object in it (its background covers everything); cut the object out or paint its mask")
+    if covered.all():
+        raise ValueError("image: the object covers the whole picture, so nothing tells it from its background; cut it out")
+    rows, cols = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    side = int(np.ceil(max(bottom - top, right - left) / fill))
+    centre_y, centre_x = (top + bottom) / 2, (left + right) / 2
+    y0, x0 = int(round(centre_y - side / 2)), int(round(centre_x - side / 2))
+    square = np.zeros((side, side, 4), np.float32)  # transparent padding all round
+    sy0, sx0 = max(0, y0), max(0, x0)
+    sy1, sx1 = min(rgb.shape[0], y0 + side), min(rgb.shape[1], x0 + side)
+    square[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0, :3] = rgb[sy0:sy1, sx0:sx1]
+    square[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0, 3] = mask[sy0:sy1, sx0:sx1]
+    resized = _resize(square, size)
+    alpha = np.clip(resized[..., 3], 0.0, 1.0)
+    on_white = resized[..., :3] * alpha[..., None] + (1.0 - alpha[..., None])
+    return Reference(np.clip(on_white, 0.0, 1.0).astype(np.float32), alpha.astype(np.float32))
+
+
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    """``image`` ``[S, S, 4]`` resized to ``size`` with premultiplied alpha (no dark fringes)."""
+    from PIL import Image
+
+    premultiplied = image.copy()
+    premultiplied[..., :3] *= image[..., 3:4]
+    channels = [np.asarray(Image.fromarray(premultiplied[..., c]).resize((size, size), Image.BILINEAR)) for c in range(4)]
+    out = np.stack(channels, axis=-1)
+    alpha = out[..., 3:4]
+    out[..., :3] = np.where(alpha > 1e-6, out[..., :3] / np.maximum(alpha, 1e-6), 0.0)
+    return out
