@@ -28,18 +28,9 @@ import torch  # noqa: E402
 from engines.optim import psnr  # noqa: E402
 from engines.priors.oracle import OracleSDS, cloud_truth  # noqa: E402
 from engines.priors.views import View  # noqa: E402
-from engines.runtime import RunContext  # noqa: E402
+from engines.runtime import RunContext, drain  # noqa: E402
 from engines.text_to_3d import TextTo3DConfig, grow_object, make_mesh, orbit_camera  # noqa: E402
 from tests.known_objects import striped_ball  # noqa: E402
-
-
-def finish(generator):
-    """Run an engine generator to its end; what it returned."""
-    while True:
-        try:
-            next(generator)
-        except StopIteration as stop:
-            return stop.value
 
 
 def mesh_psnr(mesh, views, truth) -> float:
@@ -69,9 +60,9 @@ def main() -> None:
     config = TextTo3DConfig(prompt="(oracle)", steps=args.steps, size=args.size, background="white", seed=args.seed)
     prior = OracleSDS(truth, generator=torch.Generator().manual_seed(args.seed))
     started = time.perf_counter()
-    cloud = finish(grow_object(config, prior, RunContext(), torch.device("cpu")))
+    cloud = drain(grow_object(config, prior, RunContext(), torch.device("cpu")))
     seconds = time.perf_counter() - started
-    mesh = finish(make_mesh(config, cloud))
+    mesh = drain(make_mesh(config, cloud))
     mesh_seconds = time.perf_counter() - started - seconds
     held_out = [View(a, e, 2.5, orbit_camera(a, e, 2.5, args.size, 49.1)) for a in (15.0, 105.0, 195.0, 285.0) for e in (-20.0, 25.0)]
     report = {

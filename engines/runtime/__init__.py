@@ -28,6 +28,7 @@ from engines.runtime.events import (
     Progress,
     Result,
     Snapshot,
+    drain,
 )
 from engines.runtime.manager import JobInfo, JobManager, JobUpdate, RuntimeOptions
 
@@ -51,6 +52,7 @@ __all__ = [
     "WorkerSettings",
     "checkpoint_step",
     "discard_checkpoint",
+    "drain",
     "load_checkpoint",
     "path_problems",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
 
 @dataclass(frozen=True)
@@ -112,3 +112,16 @@ class JobState(str, enum.Enum):
     def holds_device(self) -> bool:
         """Whether a worker process exists (and may hold device memory)."""
         return self in (JobState.STARTING, JobState.PREPARING, JobState.RUNNING, JobState.PAUSED, JobState.CANCELLING)
+
+
+def drain(stage: Iterator[Event], events: list[Event] | None = None) -> Any:
+    """Run an engine stage (a generator of events that returns a value, as ``grow_object`` does)
+    in this thread to its end and return its value; its events go into ``events`` when given.
+    For benches and tests that drive an optimization without a worker."""
+    while True:
+        try:
+            event = next(stage)
+        except StopIteration as stop:
+            return stop.value
+        if events is not None:
+            events.append(event)

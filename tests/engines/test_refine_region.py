@@ -9,7 +9,7 @@ from engines.optim import psnr
 from engines.optim_settings import LearningRates
 from engines.priors.oracle import OracleSDS, cloud_truth
 from engines.refine_region import RefineRegionConfig, refine_splats, region_mask, region_views
-from engines.runtime import RunContext
+from engines.runtime import RunContext, drain
 from scene import GaussianCloud
 from scene.io import load, save
 from studio.cli import main
@@ -17,14 +17,6 @@ from tests.known_objects import striped_ball
 from tests.tiny_models import tiny_model
 
 BOX = (-1.0, 0.1, -1.0, 1.0, 1.0, 1.0)  # the top of the ball
-
-
-def finish(generator):
-    while True:
-        try:
-            next(generator)
-        except StopIteration as stop:
-            return stop.value
 
 
 def test_the_region_moves_towards_the_target_and_the_rest_is_bit_identical(tmp_path):
@@ -42,7 +34,7 @@ def test_the_region_moves_towards_the_target_and_the_rest_is_bit_identical(tmp_p
     )
     views = [v for step in range(1000, 1006) for v in region_views(scene, mask, config.distance, 32, 0, step)]
     before = psnr(cloud_truth(scene)(views), truth(views))
-    refined = finish(refine_splats(config, scene, mask, OracleSDS(truth), RunContext(), torch.device("cpu")))
+    refined = drain(refine_splats(config, scene, mask, OracleSDS(truth), RunContext(), torch.device("cpu")))
     after = psnr(cloud_truth(refined)(views), truth(views))
     assert after > before + 3, (before, after)
     for name in ("means", "log_scales", "quats", "opacity_logits", "sh"):

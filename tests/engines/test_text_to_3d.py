@@ -9,7 +9,7 @@ import trimesh
 from engines.optim import psnr
 from engines.priors.oracle import OracleSDS, cloud_truth
 from engines.priors.views import View
-from engines.runtime import JobManager, JobState, Log, Progress, RunContext, WorkerSettings
+from engines.runtime import JobManager, JobState, Log, Progress, RunContext, WorkerSettings, drain
 from engines.text_to_3d import ObjectCameras, TextTo3DConfig, grow_object, orbit_camera, orbit_views, render_side, sphere_init
 from scene import GaussianCloud
 from scene.io import load
@@ -21,16 +21,6 @@ from tests.tiny_models import tiny_model
 HELD_OUT = [View(a, 15.0, 2.5, orbit_camera(a, 15.0, 2.5, 32, 49.1)) for a in (20.0, 110.0, 200.0, 290.0)]
 
 
-def run(generator):
-    """Drive an engine generator to its end: (events, returned value)."""
-    events = []
-    while True:
-        try:
-            events.append(next(generator))
-        except StopIteration as stop:
-            return events, stop.value
-
-
 def held_out_psnr(cloud: GaussianCloud, truth) -> float:
     return psnr(cloud_truth(cloud)(HELD_OUT), truth(HELD_OUT))
 
@@ -38,7 +28,9 @@ def held_out_psnr(cloud: GaussianCloud, truth) -> float:
 def test_the_oracle_prior_grows_the_known_object():
     truth = cloud_truth(striped_ball(3000))
     config = TextTo3DConfig(prompt="oracle", steps=120, size=32, init_points=1500, background="white", snapshot_every=1000)
-    events, cloud = run(grow_object(config, OracleSDS(truth, generator=torch.Generator().manual_seed(0)), RunContext(), torch.device("cpu")))
+    events = []
+    prior = OracleSDS(truth, generator=torch.Generator().manual_seed(0))
+    cloud = drain(grow_object(config, prior, RunContext(), torch.device("cpu")), events)
     progress = [e for e in events if isinstance(e, Progress)]
     assert [p.step for p in progress] == list(range(1, 121))
     before = held_out_psnr(sphere_init(1500, 0.5, np.random.default_rng(0)), truth)
