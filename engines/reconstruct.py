@@ -112,7 +112,7 @@ def reconstruct(config: ReconstructConfig, ctx: "RunContext") -> Iterator["Event
 
     from engines.data import has_split, load_views
     from engines.optim import DensifyStrategy, GaussianModel, photometric_loss, psnr
-    from engines.optim.checkpoint import restore_training, training_state
+    from engines.optim.checkpoint import start_training, training_state
     from engines.runtime.events import MAIN, Log, Preparing, Progress, Result, Snapshot
     from scene.io import save
 
@@ -131,12 +131,9 @@ def reconstruct(config: ReconstructConfig, ctx: "RunContext") -> Iterator["Event
         sh_interval=config.sh_interval,
     )
     strategy = DensifyStrategy(**dataclasses.asdict(config.densify))
-    strategy_state = strategy.initialize_state(scene_scale)
-    first = 1
-    if ctx.resume_state is not None:
-        strategy_state, done = restore_training(model, ctx.resume_state)
-        first = done + 1
-        yield Log(f"resumed after step {done} with {len(model)} splats")
+    strategy_state, first = start_training(model, strategy, scene_scale, ctx.resume_state)
+    if first > 1:
+        yield Log(f"resumed after step {first - 1} with {len(model)} splats")
 
     images = torch.as_tensor(train.images, device=device)  # [V, H, W, 3]
     viewmats, Ks, width, height = _camera_tensors(train.cameras, device)

@@ -203,7 +203,7 @@ def grow_object(
     import torch
 
     from engines.optim import DensifyStrategy, GaussianModel
-    from engines.optim.checkpoint import restore_training, training_state
+    from engines.optim.checkpoint import start_training, training_state
     from engines.rasterizer import camera_to_tensors, rasterize
     from engines.runtime.events import Log, Progress, Snapshot
 
@@ -215,12 +215,9 @@ def grow_object(
         scene_scale=scene_scale, steps=config.steps,
     )
     strategy = DensifyStrategy(**dataclasses.asdict(config.densify))
-    strategy_state = strategy.initialize_state(scene_scale)
-    first = 1
-    if ctx.resume_state is not None:
-        strategy_state, done = restore_training(model, ctx.resume_state)
-        first = done + 1
-        yield Log(f"resumed after step {done} with {len(model)} splats")
+    strategy_state, first = start_training(model, strategy, scene_scale, ctx.resume_state)
+    if first > 1:
+        yield Log(f"resumed after step {first - 1} with {len(model)} splats")
     for step in range(first, config.steps + 1):
         progress = (step - 1) / max(1, config.steps - 1)
         side = render_side(config.size, progress)

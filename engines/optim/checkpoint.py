@@ -37,6 +37,17 @@ def restore_training(model: GaussianModel, state: dict[str, Any]) -> tuple[dict[
     return strategy, int(state["step"])
 
 
+def start_training(
+    model: GaussianModel, strategy: Any, scene_scale: float, resume_state: dict[str, Any] | None
+) -> tuple[dict[str, Any], int]:
+    """The densification state and the first step of a run: fresh, or restored into ``model`` from
+    ``resume_state`` (a checkpoint's ``training_state``) when the run resumes."""
+    if resume_state is None:
+        return strategy.initialize_state(scene_scale), 1
+    strategy_state, done = restore_training(model, resume_state)
+    return strategy_state, done + 1
+
+
 def save_training(path: str | Path, state: dict[str, Any]) -> None:
     """Write a :func:`training_state` dict to ``path`` atomically."""
     with atomic_output(path) as tmp:
