@@ -29,7 +29,8 @@ from engines.optim import psnr  # noqa: E402
 from engines.priors.oracle import OracleSDS, cloud_truth  # noqa: E402
 from engines.priors.views import View  # noqa: E402
 from engines.runtime import RunContext, drain  # noqa: E402
-from engines.text_to_3d import TextTo3DConfig, grow_object, make_mesh, orbit_camera  # noqa: E402
+from engines.object_stages import grow_object, make_mesh, orbit_camera  # noqa: E402
+from engines.text_to_3d import TextTo3DConfig  # noqa: E402
 from tests.known_objects import striped_ball  # noqa: E402
 
 

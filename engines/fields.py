@@ -222,7 +222,8 @@ class FieldSpec:
 
 
 def describe_fields(config_cls: type, defaults: Any = None, prefix: str = "") -> tuple[FieldSpec, ...]:
-    """The specs of the init fields of the dataclass ``config_cls``, in declaration order.
+    """The specs of the init fields of the dataclass ``config_cls``: its own first, in declaration
+    order, then those it inherits (a generator's prompt leads the settings its base shares).
 
     ``defaults`` (an instance) overrides the class's defaults, as a parent config's default for a
     group does; ``prefix`` is the group's dotted key. TypeError names a field of an unsupported type.
@@ -243,9 +244,9 @@ def _describe(config_cls: type, defaults: Any, prefix: str) -> tuple[FieldSpec, 
         raise TypeError(f"{config_cls!r} is not a dataclass")
     hints = typing.get_type_hints(config_cls, include_extras=False)
     docs = field_docs(config_cls)
-    return tuple(
-        _spec(f, hints[f.name], docs.get(f.name, ""), defaults, prefix) for f in dataclasses.fields(config_cls) if f.init
-    )
+    own = config_cls.__dict__.get("__annotations__", {})
+    ordered = sorted((f for f in dataclasses.fields(config_cls) if f.init), key=lambda f: f.name not in own)
+    return tuple(_spec(f, hints[f.name], docs.get(f.name, ""), defaults, prefix) for f in ordered)
 
 
 def _spec(f: dataclasses.Field, annotation: Any, doc: str, defaults: Any, prefix: str) -> FieldSpec:

@@ -24,7 +24,7 @@ import numpy as np
 from engines.fields import check_fields
 from engines.optim_settings import LearningRates
 from engines.registry import register_engine
-from engines.text_to_3d import background_level, orbit_camera
+from engines.object_stages import background_level, orbit_camera
 from scene import Camera, GaussianCloud
 
 if TYPE_CHECKING:

@@ -2,71 +2,30 @@
 
 Read top to bottom, as diffusers' pipelines are:
 
-1. the text prior: the text model the artist chose (or ``model``), as :class:`TextSDS`;
-2. Gaussians in a small sphere, random colours, low opacity;
-3. each step: random cameras on an orbit around the object (elevation and azimuth in ranges, at
-   ``radius``), renders at a resolution that ramps up over the run (a quarter, a half, then the
-   full ``size``) on a white or black background, the SDS loss of the renders under the prompt
-   (with the timestep range annealed down), Adam, and densification on the same optimizer core
-   as reconstruct;
-4. snapshots stream the growing object; the splats are saved as a standard 3DGS PLY;
-5. stage 2: a mesh from the Gaussians' density (:mod:`engines.meshing.extract`), its UV atlas and
-   a base-colour texture baked from renders of the Gaussians (:mod:`engines.meshing.uv_bake`),
-   written as GLB; it streams into a mesh layer of its own.
-
-:func:`grow_object` is the optimization itself, for any prior with ``loss(images, views,
-progress)``: benches run it with an oracle prior that answers from a known object, so they measure
-how well and how fast it recovers the object without model weights.
+1. the text prior: the text model the artist chose (or ``model``), as :class:`TextSDS`, with the
+   timestep range annealed down over the run;
+2. stage 1 (:func:`engines.object_stages.grow_object`): Gaussians in a small sphere grown under the
+   prior from random orbit cameras, the render side ramping up, snapshots streamed; the splats are
+   saved as a standard 3DGS PLY;
+3. stage 2 (:func:`engines.object_stages.make_mesh`): a mesh from the Gaussians' density, its UV
+   atlas and a baked base-colour texture, written as GLB; it streams into a mesh layer of its own.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, Literal
+from typing import TYPE_CHECKING, Iterator
 
-import numpy as np
-
-from engines.fields import check_fields
-from engines.meshing.extract import MeshingSettings
-from engines.meshing.uv_bake import BakeSettings
-from engines.optim_settings import DensifySettings, LearningRates
+from engines.object_stages import STAGE_2_STEPS, ObjectStages, finish_object, grow_object
 from engines.registry import register_engine
-from scene import Camera, GaussianCloud
-
-MESH = "mesh"
-"""The output key of the textured mesh (the splats are the main output)."""
-STAGE_2_STEPS = 2
-"""Progress steps of stage 2: the mesh, then its texture."""
 
 if TYPE_CHECKING:
-    import torch
-
-    from engines.priors.views import View
     from engines.runtime import Event, RunContext
 
 
 @dataclass
-class ObjectCameras:
-    """Where the training cameras are: on an orbit around the origin, looking at it."""
-
-    radius: float = field(default=2.5, metadata={"min": 0.1})
-    """Distance of the cameras from the object's centre (the object fits in a unit sphere)."""
-    fov_y: float = field(default=49.1, metadata={"min": 1.0, "max": 170.0})
-    """Vertical field of view in degrees."""
-    elevation: tuple[float, float] = field(default=(-30.0, 30.0), metadata={"min": -89.0, "max": 89.0})
-    """Lowest and highest elevation in degrees."""
-
-    def __post_init__(self) -> None:
-        check_fields(self)
-        if self.elevation[0] > self.elevation[1]:
-            raise ValueError("elevation: the lowest must not be above the highest")
-
-
-@dataclass
-class TextTo3DConfig:
+class TextTo3DConfig(ObjectStages):
     """Settings of a text-to-3D run; the defaults are DreamGaussian's (500 steps)."""
 
     prompt: str = field(metadata={"multiline": True})
@@ -75,73 +34,22 @@ class TextTo3DConfig:
     """What it should not look like."""
     model: str = field(default="", metadata={"model": "text"})
     """Text-to-image model: a hub id or a folder; empty: the one chosen in Preferences > Models."""
-    out: str = field(default="", metadata={"path": "save", "extensions": (".glb",)})
-    """Textured mesh (GLB) to write at the end; empty: object.glb in the run folder."""
-    ply: str = field(default="", metadata={"path": "save", "extensions": (".ply", ".splat")})
-    """Splat file to write at the end; empty: object.ply in the run folder."""
-    steps: int = field(default=500, metadata={"min": 1})
-    """Optimization steps."""
-    size: int = field(default=256, metadata={"min": 16, "max": 1024})
-    """Render side in pixels at the end of the run (it ramps up from a quarter)."""
-    guidance: float = field(default=100.0, metadata={"min": 0.0})
-    """How hard the prior pulls towards the prompt (classifier-free guidance)."""
-    seed: int = field(default=0, metadata={"min": 0, "max": 2**31 - 1, "seed": True})
-    """Random seed: the same seed gives the same object."""
-    background: Literal["random", "white", "black"] = field(default="random", metadata={"advanced": True})
-    """What the renders are composited on: white or black at random each step (so the object
-    carries no background colour), or always one."""
-    init_points: int = field(default=5000, metadata={"min": 1, "advanced": True})
-    """Gaussians to start from, in a sphere."""
-    init_radius: float = field(default=0.5, metadata={"min": 0.01, "advanced": True})
-    """Radius of the starting sphere."""
-    views_per_step: int = field(default=1, metadata={"min": 1, "advanced": True})
-    """Cameras rendered and scored in each step."""
-    cameras: ObjectCameras = field(default_factory=ObjectCameras, metadata={"advanced": True})
-    """The training cameras' orbit."""
-    timesteps: tuple[float, float, float] = field(default=(0.02, 0.98, 0.5), metadata={"min": 0.0, "max": 1.0, "advanced": True})
-    """Noise levels as fractions of the schedule: lowest, highest at the start, highest at the end."""
-    snapshot_every: int = field(default=10, metadata={"min": 1, "advanced": True})
-    """Steps between snapshots of the growing object."""
-    densify: DensifySettings = field(
-        default_factory=lambda: DensifySettings(
-            grow_grad2d=2e-4, grow_scale3d=0.01, prune_opa=0.01, prune_scale3d=0.1, refine_start=100, refine_stop=300,
-            refine_every=50, reset_every=0, max_splats=30000,
-        ),
-        metadata={"advanced": True},
-    )
-    """When and how Gaussians are cloned, split and pruned."""
-    learning_rates: LearningRates = field(
-        default_factory=lambda: LearningRates(
-            means=4e-4, means_final=8e-6, log_scales=5e-3, quats=5e-3, opacity_logits=5e-2, sh_dc=1e-2, sh_rest=5e-4
-        ),
-        metadata={"advanced": True},
-    )
-    """Adam's learning rate of each kind of parameter (DreamGaussian's, the centres' in orbit-radius units)."""
-    meshing: MeshingSettings = field(default_factory=MeshingSettings, metadata={"advanced": True})
-    """How the splats become a mesh (stage 2)."""
-    texture_size: int = field(default=1024, metadata={"min": 16, "max": 4096, "advanced": True})
-    """Side of the mesh's baked base-colour texture in pixels."""
-    bake_views: int = field(default=8, metadata={"min": 1, "advanced": True})
-    """Renders of the splats the texture is baked from (spread around the object)."""
-    bake: BakeSettings = field(default_factory=BakeSettings, metadata={"advanced": True})
-    """How texels are matched with the renders and how the texture is finished."""
 
     def __post_init__(self) -> None:
-        check_fields(self)
+        super().__post_init__()
         if not self.prompt.strip():
             raise ValueError("prompt: say what to make")
 
 
 @register_engine("text-to-3d", TextTo3DConfig)
 def text_to_3d(config: TextTo3DConfig, ctx: "RunContext") -> Iterator["Event"]:
-    """A splat object from a prompt, growing live (DreamGaussian's stage 1); writes a standard PLY."""
+    """A splat object from a prompt, growing live, then its textured mesh; writes a standard PLY and a GLB."""
     import torch
 
     from engines.priors.sds import TimestepRange
     from engines.priors.settings import SDSSettings
     from engines.priors.text_sds import TextSDS
-    from engines.runtime.events import MAIN, Log, Preparing, Result, Snapshot
-    from scene.io import save
+    from engines.runtime.events import Log, Preparing
 
     started = time.perf_counter()
     yield Preparing(None, "loading the text model")
@@ -151,139 +59,4 @@ def text_to_3d(config: TextTo3DConfig, ctx: "RunContext") -> Iterator["Event"]:
     prior = TextSDS(pipeline, config.prompt, settings, torch.Generator().manual_seed(config.seed))
     yield Log(f"text model ready: {type(pipeline).__name__}")
     final = yield from grow_object(config, prior, ctx, torch.device(pipeline.device.type), total=config.steps + STAGE_2_STEPS)
-    yield Snapshot(final)
-    outputs = {}
-    splats_path = ctx.save_output(lambda path: save(path, final), config.ply, "object.ply")
-    if splats_path is not None:
-        outputs[MAIN] = str(splats_path)
-    mesh = yield from make_mesh(config, final)
-    if mesh is not None:
-        mesh_path = ctx.save_output(lambda path: save(path, mesh), config.out, "object.glb")
-        if mesh_path is not None:
-            outputs[MESH] = str(mesh_path)
-    summary = {"steps": config.steps, "splats": len(final), "seconds": time.perf_counter() - started, "seed": config.seed}
-    if mesh is not None:
-        summary["faces"] = len(mesh.faces)
-    yield Result(list(outputs.values()), summary, outputs)
-
-
-def make_mesh(config: TextTo3DConfig, cloud: GaussianCloud) -> Iterator["Event"]:
-    """Stage 2: the splats' mesh with its texture baked from their renders, streamed under "mesh" as
-    it gets ready; returns it (untextured when nothing could be baked), or None when the splats hold
-    no surface (the reason goes to the log either way)."""
-    from engines.meshing.extract import mesh_from_gaussians
-    from engines.meshing.uv_bake import bake_cameras, render_views, textured_mesh
-    from engines.runtime.events import Log, Progress, Snapshot
-
-    total = config.steps + STAGE_2_STEPS
-    try:
-        mesh = mesh_from_gaussians(cloud.means, cloud.quats, cloud.scales, cloud.opacities, **dataclasses.asdict(config.meshing))
-    except ValueError as exc:
-        yield Log(f"no mesh: {exc}", "warning")
-        return None
-    yield Snapshot(mesh, key=MESH)
-    yield Progress(config.steps + 1, total, {"faces": float(len(mesh.faces))})
-    cameras = bake_cameras(mesh, config.bake_views, resolution=max(64, config.texture_size // 2))
-    try:
-        textured = textured_mesh(mesh, render_views(cloud, cameras), config.texture_size, config.bake)
-    except ValueError as exc:  # e.g. the splats are too faint for any render to cover the mesh
-        yield Log(f"the mesh stays untextured: {exc}", "warning")
-        return mesh
-    yield Snapshot(textured, key=MESH)
-    yield Progress(total, total, {"faces": float(len(textured.faces))})
-    return textured
-
-
-def grow_object(
-    config: TextTo3DConfig, prior: Any, ctx: "RunContext", device: "torch.device", total: int | None = None
-) -> Iterator["Event"]:
-    """Optimize Gaussians under ``prior`` from random orbit cameras; yields progress (out of ``total``
-    steps, default the config's: a run with more stages after this one counts them too) and
-    snapshots, returns the final :class:`GaussianCloud`. Resumes from the run's checkpoint when it has one."""
-    import torch
-
-    from engines.optim import DensifyStrategy, GaussianModel
-    from engines.optim.checkpoint import start_training, training_state
-    from engines.rasterizer import camera_to_tensors, rasterize
-    from engines.runtime.events import Log, Progress, Snapshot
-
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    scene_scale = config.cameras.radius
-    model = GaussianModel.from_cloud(
-        sphere_init(config.init_points, config.init_radius, rng), 0, device, lrs=config.learning_rates,
-        scene_scale=scene_scale, steps=config.steps,
-    )
-    strategy = DensifyStrategy(**dataclasses.asdict(config.densify))
-    strategy_state, first = start_training(model, strategy, scene_scale, ctx.resume_state)
-    if first > 1:
-        yield Log(f"resumed after step {first - 1} with {len(model)} splats")
-    for step in range(first, config.steps + 1):
-        progress = (step - 1) / max(1, config.steps - 1)
-        side = render_side(config.size, progress)
-        views = orbit_views(config.cameras, config.views_per_step, side, config.seed, step)
-        viewmats, Ks, width, height = camera_to_tensors([view.camera for view in views], device=device)
-        background = torch.full((3,), background_level(config.background, config.seed, step), device=device)
-        out = rasterize(
-            model.params["means"], model.params["quats"], model.scales, model.opacities, model.sh, viewmats, Ks, width,
-            height, sh_degree=0, background=background,
-        )
-        strategy.step_pre_backward(model.params, model.optimizers, strategy_state, step, out)
-        loss = prior.loss(out.rgb.permute(0, 3, 1, 2), views, progress)
-        model.zero_grad()
-        loss.backward()
-        model.step(step)
-        strategy.step_post_backward(model.params, model.optimizers, strategy_state, step, out)
-        if ctx.should_checkpoint(step):
-            ctx.save_checkpoint(step, training_state(model, strategy_state, step))
-        if step % config.snapshot_every == 0 and ctx.wants_snapshot():
-            yield Snapshot(model.live_arrays())
-        yield Progress(step, total or config.steps, {"loss": loss.item(), "splats": float(len(model)), "render_px": float(side)})
-    return model.to_cloud()
-
-
-def background_level(choice: str, seed: int, step: int) -> float:
-    """The grey level (0 black, 1 white) of ``step``'s background."""
-    if choice == "random":
-        return float(np.random.default_rng([seed, step, 1]).random() < 0.5)
-    return 1.0 if choice == "white" else 0.0
-
-
-def sphere_init(count: int, radius: float, rng: np.random.Generator) -> GaussianCloud:
-    """``count`` Gaussians uniformly in a ball of ``radius``: random colours, opacity 0.1, sizes
-    from the mean spacing (DreamGaussian's start)."""
-    directions = rng.normal(size=(count, 3))
-    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    means = directions * radius * rng.uniform(size=(count, 1)) ** (1.0 / 3.0)
-    spacing = (4.0 / 3.0 * math.pi * radius**3 / count) ** (1.0 / 3.0)
-    return GaussianCloud.create(means, spacing / 2, rng.uniform(size=(count, 3)), opacities=0.1)
-
-
-def render_side(size: int, progress: float) -> int:
-    """The render side at ``progress`` (0-1) of the run: a quarter of ``size``, then a half, then
-    all of it (DreamGaussian's ramp), a multiple of 8 for the diffusion model's latents."""
-    fraction = 0.25 if progress < 0.3 else 0.5 if progress < 0.6 else 1.0
-    return max(16, int(size * fraction) // 8 * 8)
-
-
-def orbit_camera(azimuth: float, elevation: float, radius: float, side: int, fov_y: float) -> Camera:
-    """A square camera at ``radius`` from the origin looking at it; azimuth 0 looks from +Z (the
-    front), positive azimuth moves the camera towards +X; elevation lifts it towards +Y."""
-    az, el = math.radians(azimuth), math.radians(elevation)
-    eye = radius * np.array([math.sin(az) * math.cos(el), math.sin(el), math.cos(az) * math.cos(el)])
-    return Camera.look_at(eye, np.zeros(3), width=side, height=side, fov_y_deg=fov_y, near=0.01, far=100.0)
-
-
-def orbit_views(cameras: ObjectCameras, count: int, side: int, seed: int, step: int) -> list["View"]:
-    """The ``count`` random cameras of ``step``: azimuth anywhere, elevation in the range; a function
-    of (seed, step) alone, so a resumed run sees the cameras an uninterrupted one would."""
-    from engines.priors.views import View
-
-    rng = np.random.default_rng([seed, step])
-    views = []
-    for _ in range(count):
-        azimuth = float(rng.uniform(-180.0, 180.0))
-        elevation = float(rng.uniform(*cameras.elevation))
-        camera = orbit_camera(azimuth, elevation, cameras.radius, side, cameras.fov_y)
-        views.append(View(azimuth, elevation, cameras.radius, camera))
-    return views
+    yield from finish_object(config, final, ctx, started)

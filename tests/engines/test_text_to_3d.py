@@ -10,7 +10,8 @@ from engines.optim import psnr
 from engines.priors.oracle import OracleSDS, cloud_truth
 from engines.priors.views import View
 from engines.runtime import JobManager, JobState, Log, Progress, RunContext, WorkerSettings, drain
-from engines.text_to_3d import ObjectCameras, TextTo3DConfig, grow_object, orbit_camera, orbit_views, render_side, sphere_init
+from engines.object_stages import ObjectCameras, grow_object, orbit_camera, orbit_views, render_side, sphere_init
+from engines.text_to_3d import TextTo3DConfig
 from scene import GaussianCloud
 from scene.io import load
 from studio.cli import main
