@@ -24,3 +24,8 @@ def test_the_priors_bench_measures_a_warm_second_run():
     report = bench("priors.py", "--roles", "depth", "--steps", "2")
     depth = report["roles"]["depth"]
     assert depth["warm_load_s"] < depth["cold_load_s"] and depth["warm_first_step_s"] < depth["cold_first_step_s"]
+
+
+def test_the_text_to_3d_gpu_bench_runs_its_code_on_the_tiny_models():
+    report = bench("text_to_3d_gpu.py", "--tiny", "--device", "cpu", "--steps", "3", "--size", "32")
+    assert report["models"] == "tiny" and report["steps"] == 3 and report["splats"] > 0 and report["stage_1_s"] > 0

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The GPU checks of the open issues, as one prepared run for a lent CUDA machine (see DEVELOPERS'
+# guide: the device tool). Each step prints one JSON line (or pytest's summary) into $OUT/gpu.log:
+#   1. the tests marked gpu (gsplat against our CPU rasterizer, the CUDA paths);
+#   2. one SDS step on full-size SD 2.1 networks (random weights): time and peak memory (issue 13);
+#   3. text-to-3D stage 1, 500 steps at DreamGaussian's settings on the same networks (issue 14:
+#      <= 25 s on an H100, peak <= 8 GB), then stage 2.
+#
+#   bash benches/gpu_checks.sh        # from the repository root, with torch (CUDA) and gsplat installed
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+OUT="${OUT:-/tmp/gpu_checks}"
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+PY="${PYTHON:-python3}"
+run() { echo "### $*" | tee -a "$OUT/gpu.log"; timeout 300 "$@" 2>&1 | tee -a "$OUT/gpu.log"; }
+"$PY" -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())" 2>&1 | tee -a "$OUT/gpu.log"
+run "$PY" -m pytest -q -p no:cacheprovider -m gpu tests
+run "$PY" benches/sds_gpu.py --repeats 10
+run "$PY" benches/text_to_3d_gpu.py --steps 500 --size 512
