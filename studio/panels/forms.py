@@ -22,7 +22,8 @@ import math
 import secrets
 from typing import Any, Callable, Iterator
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
@@ -63,11 +64,33 @@ class _Field:
         self.widget, self.get, self.set = widget, get, set_
 
 
+def _dice_icon(colour: QColor, side: int = 32) -> QIcon:
+    """A die showing five, drawn in ``colour`` (no emoji font needed)."""
+    pixmap = QPixmap(side, side)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    pen = painter.pen()
+    pen.setColor(colour)
+    pen.setWidthF(side / 14)
+    painter.setPen(pen)
+    margin = side / 10
+    painter.drawRoundedRect(QRectF(margin, margin, side - 2 * margin, side - 2 * margin), side / 6, side / 6)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(colour)
+    dot = side / 10
+    for x, y in ((0.3, 0.3), (0.7, 0.3), (0.5, 0.5), (0.3, 0.7), (0.7, 0.7)):
+        painter.drawEllipse(QRectF(x * side - dot, y * side - dot, 2 * dot, 2 * dot))
+    painter.end()
+    return QIcon(pixmap)
+
+
 def _with_dice(spin: QSpinBox, key: str) -> QWidget:
     """``spin`` with a dice button that rolls a new random seed into it (a seed field)."""
     row = QWidget()
     dice = QToolButton()
-    dice.setText("🎲")
+    dice.setIcon(_dice_icon(dice.palette().buttonText().color()))
+    dice.setText("Roll")
     dice.setObjectName(f"{key}_dice")
     dice.setToolTip("A new random seed: the same seed gives the same result, another one a new variation")
     dice.clicked.connect(lambda: spin.setValue(spin.minimum() + secrets.randbelow(spin.maximum() - spin.minimum() + 1)))
@@ -159,7 +182,7 @@ class DataclassForm(QWidget):
         self.preset_box: QComboBox | None = self._preset_box() if self.presets else None
         self.advanced_toggle: QToolButton | None = None
         self.advanced: QWidget | None = None
-        for spec in self.specs:
+        for spec in sorted(self.specs, key=lambda s: s.advanced):  # the folded section after every plain row
             if not spec.gui:
                 self._hidden[spec.name] = None if spec.required else spec.default
                 continue
