@@ -5,7 +5,7 @@
   payload kind, found by the kind's name (:mod:`render.drawers`; a new kind registers its own).
 * :func:`render_image` / :class:`OffscreenRenderer` render headless (EGL) to a numpy image.
 * :mod:`render.controllers` moves cameras (orbit, pan, zoom, fly, frame bounds); pure maths.
-* :mod:`render.video` renders turntables to MP4 or numbered PNGs.
+* :mod:`render.video` renders videos along any cameras (turntables, camera paths) to MP4 or numbered PNGs.
 
 Needs GL 3.3 core; nothing here assumes EGL except :mod:`render.context`.
 """

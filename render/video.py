@@ -1,4 +1,5 @@
-"""Turntables: frames rendered on a circle around the scene, written as MP4 or numbered PNGs.
+"""Videos of a scene: any list of cameras (a turntable's circle, a camera path's frames) rendered and
+written as MP4 or numbered PNGs.
 
 Every file is written through :func:`scene.io.atomic.atomic_output`, so a failure leaves no
 partial video or frame behind.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -86,14 +87,30 @@ def render_turntable(
     """
     if frames < 1:
         raise ValueError(f"a turntable needs at least one frame, got {frames}")
-    path = Path(path)
-    if not is_frame_folder(path) and path.suffix.lower() not in VIDEO_SUFFIXES:
-        raise ValueError(f"{path}: write a video ({', '.join(VIDEO_SUFFIXES)}), a folder or a pattern like {FRAME_PATTERN}")
     camera = camera if camera is not None else default_camera(document, 1280, 720)
     if target is None:
         along = float((scene_centre(document) - camera.position) @ camera.forward)
         target = camera.position + camera.forward * max(along, camera.near * 10.0)
-    images = _render_frames(document, orbit_cameras(camera, target, frames, up), settings, progress)
+    return render_video(document, path, orbit_cameras(camera, target, frames, up), fps, settings, progress)
+
+
+def render_video(
+    document: Document,
+    path: str | Path,
+    cameras: Sequence[Camera],
+    fps: float = 30.0,
+    settings: RenderSettings = RenderSettings(),
+    progress: Callable[[float], None] | None = None,
+) -> list[Path]:
+    """Render one frame per camera, in order, and write them to ``path``; returns the files written.
+
+    ``path`` is a video (``.mp4``, ``.mov``, ``.mkv``, ``.webm``) played at ``fps``, a folder (frames
+    named ``frame_0000.png`` ...) or a pattern such as ``shots/frame_%04d.png``.
+    """
+    path = Path(path)
+    if not is_frame_folder(path) and path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise ValueError(f"{path}: write a video ({', '.join(VIDEO_SUFFIXES)}), a folder or a pattern like {FRAME_PATTERN}")
+    images = _render_frames(document, cameras, settings, progress)
     if is_frame_folder(path):
         return _write_pngs(images, path)
     _write_video(images, path, fps)
@@ -101,7 +118,7 @@ def render_turntable(
 
 
 def _render_frames(
-    document: Document, cameras: list[Camera], settings: RenderSettings, progress: Callable[[float], None] | None
+    document: Document, cameras: Sequence[Camera], settings: RenderSettings, progress: Callable[[float], None] | None
 ) -> Iterator[np.ndarray]:
     offscreen = OffscreenRenderer()
     try:

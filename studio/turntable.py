@@ -1,7 +1,7 @@
 """What a turntable is, for the studio's Export > Turntable and for ``atelier4d render --orbit`` alike.
 
 :class:`TurntableSettings` is the video: size, frames and their rate (the duration follows from
-them). :func:`orbit_start` frames the dense part of the subject (:mod:`scene.bounds`: stray floaters
+them); ``atelier4d render --path`` checks its camera-path videos with it too. :func:`orbit_start` frames the dense part of the subject (:mod:`scene.bounds`: stray floaters
 do not push the camera away) and gives the first camera and the point the orbit turns around (``render``'s stills frame the same way).
 Qt-free.
 """
@@ -30,11 +30,11 @@ class TurntableSettings:
 
     def __post_init__(self) -> None:
         if not (1 <= self.width <= MAX_SIZE and 1 <= self.height <= MAX_SIZE):
-            raise ValueError(f"a turntable is 1x1 to {MAX_SIZE}x{MAX_SIZE} pixels, got {self.width}x{self.height}")
+            raise ValueError(f"a video is 1x1 to {MAX_SIZE}x{MAX_SIZE} pixels, got {self.width}x{self.height}")
         if self.frames < 1:
-            raise ValueError(f"a turntable needs at least 1 frame, got {self.frames}")
+            raise ValueError(f"a video needs at least 1 frame, got {self.frames}")
         if not 1.0 <= self.fps <= 240.0:
-            raise ValueError(f"a turntable plays at 1 to 240 frames a second, got {self.fps:g}")
+            raise ValueError(f"a video plays at 1 to 240 frames a second, got {self.fps:g}")
 
     @property
     def duration_s(self) -> float:
