@@ -2,7 +2,8 @@
 
 Read top to bottom:
 
-1. the scene's splats and the box; the splats whose centres lie in it are the region;
+1. the scene's splats and the region: the splats whose centres lie in the box, or the splats a
+   selection file numbers (the studio writes one from the viewport's selection);
 2. the text prior, as text-to-3D's;
 3. each step: cameras on an orbit around the region (so they see it), renders of the whole scene,
    the SDS loss, and Adam on the region's splats only: every other splat gets no gradient, so
@@ -38,13 +39,17 @@ if TYPE_CHECKING:
 class RefineRegionConfig:
     """Settings of a region refinement."""
 
-    input: str = field(metadata={"path": "file", "extensions": (".ply", ".splat")})
-    """The scene's splats (3DGS PLY or .splat)."""
     prompt: str = field(metadata={"multiline": True})
     """What the region should become."""
+    input: str = field(default="", metadata={"path": "file", "extensions": (".ply", ".splat")})
+    """The scene's splats (3DGS PLY or .splat). In the studio, when splats are selected in the
+    viewport, those are refined in their layer instead."""
+    selection: str = field(default="", metadata={"path": "file", "extensions": (".npy",), "gui": False})
+    """The splats to refine instead of the box's: a .npy of their indices in the input (the studio
+    writes one from the viewport's selection)."""
     box: tuple[float, float, float, float, float, float] = (-0.5, -0.5, -0.5, 0.5, 0.5, 0.5)
     """The region: the splats whose centres lie in this box (x0, y0, z0, x1, y1, z1; the default
-    is around the origin, where text-to-3D makes its objects)."""
+    is around the origin, where text-to-3D makes its objects). A selection takes its place."""
     negative: str = field(default="", metadata={"multiline": True})
     """What it should not look like."""
     model: str = field(default="", metadata={"model": "text"})
@@ -76,11 +81,13 @@ class RefineRegionConfig:
             raise ValueError("box: each of x0, y0, z0 must be below its x1, y1, z1")
         if not self.prompt.strip():
             raise ValueError("prompt: say what the region should become")
+        if self.selection and not self.input:
+            raise ValueError("selection: give the input whose splats it numbers")
 
 
 @register_engine("refine-region", RefineRegionConfig)
 def refine_region(config: RefineRegionConfig, ctx: "RunContext") -> Iterator["Event"]:
-    """The splats inside ``box`` refined towards ``prompt``; the rest left exactly as they were."""
+    """The splats of a region (in ``box``, or numbered by ``selection``) refined towards ``prompt``; the rest left as they were."""
     import torch
 
     from engines.priors.settings import SDSSettings
@@ -89,12 +96,17 @@ def refine_region(config: RefineRegionConfig, ctx: "RunContext") -> Iterator["Ev
     from scene.io import load, save
 
     started = time.perf_counter()
+    if not config.input:
+        raise ValueError("input: give the scene's splats (a PLY or .splat file), or select splats in the studio")
     cloud = load(config.input)
     if not isinstance(cloud, GaussianCloud):
         raise ValueError(f"input: {config.input} holds no splats")
-    mask = region_mask(cloud, config.box)
-    if not mask.any():
-        raise ValueError(f"box: none of the {len(cloud):,} splats has its centre in the box")
+    if config.selection:
+        mask = selection_mask(len(cloud), config.selection)
+    else:
+        mask = region_mask(cloud, config.box)
+        if not mask.any():
+            raise ValueError(f"box: none of the {len(cloud):,} splats has its centre in the box")
     yield Log(f"{int(mask.sum()):,} of {len(cloud):,} splats are in the region")
     yield Preparing(None, "loading the text model")
     pipeline = ctx.model("text", source=config.model)
@@ -110,6 +122,27 @@ def region_mask(cloud: GaussianCloud, box: tuple[float, ...]) -> np.ndarray:
     """``[N]`` bool: the splats whose centres lie in ``box`` (x0, y0, z0, x1, y1, z1)."""
     lo, hi = np.asarray(box[:3]), np.asarray(box[3:])
     return np.all((cloud.means >= lo) & (cloud.means <= hi), axis=1)
+
+
+def selection_mask(count: int, path: str) -> np.ndarray:
+    """``[count]`` bool: the splats whose indices the .npy file ``path`` holds; ValueError saying
+    what is wrong with a file that holds no indices, or indices of splats the input does not have."""
+    try:
+        indices = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"selection: {path} is not a .npy file of splat indices ({exc})") from None
+    if indices.ndim != 1 or not (np.issubdtype(indices.dtype, np.integer) or indices.size == 0):
+        raise ValueError(
+            f"selection: {path} must hold a list of splat indices, not a {indices.dtype} array of shape {indices.shape}"
+        )
+    if indices.size == 0:
+        raise ValueError("selection: no splats are selected")
+    outside = indices[(indices < 0) | (indices >= count)]
+    if outside.size:
+        raise ValueError(f"selection: there is no splat {int(outside[0])}: the input has {count:,} (0 to {count - 1:,})")
+    mask = np.zeros(count, dtype=bool)
+    mask[indices] = True
+    return mask
 
 
 def region_views(cloud: GaussianCloud, mask: np.ndarray, distance: float, side: int, seed: int, step: int) -> list["View"]:

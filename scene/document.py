@@ -8,7 +8,7 @@ an identity check (``layer.data is cached``) for anyone holding GPU buffers.
 
 Whenever an event is emitted, ``current`` names a layer of the document (or is None), so a
 listener may always read it. Events: ``LayerAdded``, ``LayerRemoved``, ``LayerChanged`` (its ``field``
-is ``name``, ``visible``, ``transform``, ``data`` or ``display``), ``LayersReordered``,
+is ``name``, ``visible``, ``transform``, ``data``, ``display`` or ``provenance``), ``LayersReordered``,
 ``CurrentLayerChanged``, ``SplatsSelected`` (a layer's splat selection mask), ``UndoChanged`` (the undo
 stack's state, for menus and the title bar) and ``TimeChanged`` (the playhead). The current layer and
 the time are view state, not undo steps.
@@ -16,10 +16,11 @@ the time are view state, not undo steps.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -54,9 +55,52 @@ class LayerDisplay:
             raise ValueError("LayerDisplay: splat_scale must be in (0, 10], opacity_scale in [0, 10]")
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """How a generated layer was made, so that it can be made again: the engine's name, the settings
+    it ran with (its config as a plain dict, as JSON holds it; the seed is one of them) and the
+    model each role it used came from (role -> hub id or folder).
+
+    Plain data only: the studio fills it in, the project file keeps it, and "Run again" reads it.
+    """
+
+    engine: str
+    config: Mapping[str, Any]
+    models: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.engine, str) or not self.engine:
+            raise ValueError("Provenance.engine must name an engine")
+        if not isinstance(self.config, Mapping):
+            raise TypeError("Provenance.config must be a dict of settings")
+        if not isinstance(self.models, Mapping) or not all(
+            isinstance(role, str) and isinstance(source, str) for role, source in self.models.items()
+        ):
+            raise TypeError("Provenance.models must map role names to model sources")
+        # a private copy as JSON reads it back (tuples become lists), refusing what JSON cannot hold
+        object.__setattr__(self, "config", json.loads(json.dumps(dict(self.config), allow_nan=False)))
+        object.__setattr__(self, "models", dict(self.models))
+
+    @property
+    def seed(self) -> int | None:
+        """The config's seed, when it has one."""
+        return self.config.get("seed")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"engine": self.engine, "config": dict(self.config), "models": dict(self.models)}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "Provenance":
+        """The inverse of :meth:`to_dict`; TypeError or ValueError for anything else."""
+        return cls(values["engine"], values["config"], values.get("models", {}))
+
+
 @dataclass
 class Layer:
-    """One named object of the document. Change it through :class:`Document` so undo and views follow."""
+    """One named object of the document. Change it through :class:`Document` so undo and views follow.
+
+    ``provenance`` says how an engine made it (None for a layer imported or made by hand).
+    """
 
     name: str
     data: LayerData
@@ -64,6 +108,7 @@ class Layer:
     transform: Transform = field(default_factory=Transform)
     display: LayerDisplay = field(default_factory=LayerDisplay)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    provenance: Provenance | None = None
 
     @property
     def payload_kind(self) -> PayloadKind:
@@ -84,7 +129,7 @@ class Layer:
         return world.min(axis=0), world.max(axis=0)
 
 
-_LAYER_FIELDS = ("name", "visible", "transform", "data", "display")
+_LAYER_FIELDS = ("name", "visible", "transform", "data", "display", "provenance")
 
 
 class Document:
@@ -201,7 +246,7 @@ class Document:
         )
 
     def set_layer(self, layer_id: str, text: str | None = None, **changes: object) -> None:
-        """Change fields of a layer (name, visible, transform, data, display) as one undo step."""
+        """Change fields of a layer (name, visible, transform, data, display, provenance) as one undo step."""
         unknown = set(changes) - set(_LAYER_FIELDS)
         if unknown:
             raise TypeError(f"Layer has no editable field(s) {sorted(unknown)}")
@@ -314,6 +359,8 @@ class Document:
             raise TypeError("display must be a scene.document.LayerDisplay")
         if "data" in changes and not is_payload(changes["data"]):
             raise TypeError(f"a layer cannot hold {type(changes['data']).__name__}")
+        if "provenance" in changes and not isinstance(changes["provenance"], (Provenance, type(None))):
+            raise TypeError("provenance must be a scene.document.Provenance or None")
 
 
 def _same(a: object, b: object) -> bool:
@@ -322,4 +369,4 @@ def _same(a: object, b: object) -> bool:
     return bool(a == b)
 
 
-__all__ = ["Document", "Layer", "LayerData", "LayerDisplay"]
+__all__ = ["Document", "Layer", "LayerData", "LayerDisplay", "Provenance"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-LayerField = Literal["name", "visible", "transform", "data", "display"]
+LayerField = Literal["name", "visible", "transform", "data", "display", "provenance"]
 
 
 @dataclass(frozen=True)

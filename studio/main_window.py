@@ -83,6 +83,8 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         self.jobs.finished.connect(self._on_job_finished)
         self.job_layers = JobLayers()
         self._add_engines()
+        self.outliner.run_again.connect(self.run_again)
+        self.properties.run_again.connect(self.run_again)
         self.tools = {
             "box": BoxSelectTool(report=lambda text: self.status.showMessage(text, REPORT_MS)),
             "brush": BrushSelectTool(),
@@ -173,6 +175,7 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         has_layer = self.document.current is not None
         for action in (self.delete_action, self.export_layer_action):
             action.setEnabled(has_layer)
+        self.run_again_action.setEnabled(has_layer and self.document.current.provenance is not None)
         self.status.show_document(self.document)
 
     # ================================================================= closing
@@ -304,6 +307,10 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         self._action(edit, "&Crop to Selection", self.crop_to_selection, "Ctrl+Shift+K")
         edit.addSeparator()
         self._action(edit, "&Preferences…", lambda: self.apply_preferences(self.edit_preferences()), keys.Preferences)
+
+        generate = bar.addMenu("&Generate")
+        self.run_again_action = self._action(generate, "Run &Again", self.run_again, "Ctrl+Shift+R")
+        self.run_again_action.setToolTip("Make the current layer again: its engine, settings and seed")
 
         view = bar.addMenu("&View")
         self._action(view, "Frame &All", self.viewport.frame_all, "Home")

@@ -2,19 +2,30 @@
 manager, each output's snapshots streamed into a layer (:class:`studio.jobs.JobLayers`), and a
 finished job's result shown where it is: its layer selected and framed, or its file revealed.
 
+Every layer a job makes keeps how it was made (its provenance), so *Run again* can make it again.
+Refine-region run while splats are selected in the current layer is a region edit: the engine
+refines those splats, streaming into their layer, and its result replaces the layer's data as one
+undo step.
+
 A mixin of :class:`studio.main_window.MainWindow`; the policy (run folders, worker settings,
-layer names) is :mod:`studio.jobs`, shared with the command line.
+layer names, provenance) is :mod:`studio.jobs`, shared with the command line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
+from engines.registry import config_from_dict, find_engine
 from engines.runtime import JobInfo, JobManager, JobState, discard_checkpoint
-from studio.jobs import new_run_dir, runtime_options, worker_settings
+from studio.jobs import new_run_dir, provenance, rerun_values, runtime_options, worker_settings, write_region_inputs
+
+REGION_ENGINE = "refine-region"
+"""The engine that edits the selected splats of a layer when run from its tab with a selection."""
 
 
 class JobCommands:
@@ -26,7 +37,7 @@ class JobCommands:
 
         load_engines()
         for name in engine_names():
-            self.generate.add_engine(name, find_engine(name).config_cls, lambda config, n=name: self.run_engine(n, config))
+            self.generate.add_engine(name, find_engine(name).config_cls, lambda config, n=name: self.run_from_tab(n, config))
 
     @property
     def job_manager(self) -> JobManager:
@@ -35,22 +46,71 @@ class JobCommands:
             self.jobs.set_manager(JobManager())
         return self.jobs.manager
 
-    def run_engine(self, engine: str, config: object = None) -> str:
-        """Start a job whose outputs stream into layers of the current document (studio.jobs).
+    def run_from_tab(self, engine: str, config: Any) -> str | None:
+        """What an engine tab's Run does: a region edit of the current layer's selected splats when
+        refine-region runs while some are selected (and no selection file is given); else a job
+        making layers of its own. None when refine-region has neither a selection nor an input."""
+        if engine != REGION_ENGINE or config.selection:
+            return self.run_engine(engine, config)
+        selection = self.splat_selection()
+        if selection is not None:
+            return self.edit_region(config, *selection)
+        if not config.input:
+            self.show_error(f"Generate {engine}", "Select the splats to refine in the viewport, or choose a splat file as Input.")
+            return None
+        return self.run_engine(engine, config)
 
-        Each job gets a new run folder in the cache, so it checkpoints and Resume continues it
-        after a cancel or a crash; the device, the checkpoint interval and the worker settings
-        come from the preferences ("auto" devices are resolved in the worker, where torch is
-        loaded anyway).
+    def edit_region(self, config: Any, layer_id: str, mask: Any) -> str:
+        """Refine the splats of ``mask`` in the layer ``layer_id`` as ``config`` says: the layer's
+        splats and the selection go to the job's run folder as its input and selection, and the
+        job streams into that layer (studio.jobs.JobLayers)."""
+        run_dir = new_run_dir(self.settings, REGION_ENGINE)
+        splats, selection = write_region_inputs(run_dir, self.document.layer(layer_id).data, mask)
+        config = dataclasses.replace(config, input=str(splats), selection=str(selection))
+        return self.run_engine(REGION_ENGINE, config, run_dir=run_dir, edit=layer_id)
+
+    def run_engine(self, engine: str, config: Any = None, *, run_dir: Path | None = None, edit: str | None = None) -> str:
+        """Start a job whose outputs stream into layers of the current document (studio.jobs):
+        new ones, or the main output into the existing layer ``edit``; they keep the job's provenance.
+
+        Each job gets a new run folder in the cache (unless ``run_dir`` is one already), so it
+        checkpoints and Resume continues it after a cancel or a crash; the device, the checkpoint
+        interval and the worker settings come from the preferences ("auto" devices are resolved
+        in the worker, where torch is loaded anyway).
         """
+        if not dataclasses.is_dataclass(config):
+            config = config_from_dict(find_engine(engine).config_cls, config or {})
         manager = self.job_manager
+        settings = worker_settings(self.settings)
         job_id = manager.submit(
-            engine, config, run_dir=new_run_dir(self.settings, engine), device=self.settings.device,
-            options=runtime_options(self.settings, manager.options), settings=worker_settings(self.settings),
+            engine, config, run_dir=run_dir or new_run_dir(self.settings, engine), device=self.settings.device,
+            options=runtime_options(self.settings, manager.options), settings=settings,
         )
-        self.job_layers.bind(job_id, engine, self.document)
+        self.job_layers.bind(job_id, engine, self.document, provenance=provenance(engine, config, settings), edit=edit)
         self.docks["Jobs"].raise_()
         return job_id
+
+    def run_again(self, layer_id: str | None = None) -> str | None:
+        """Make the layer ``layer_id`` (default: the current one) again: its engine's tab shows the
+        settings it was made with, and they run (the same seed, the same models), into new layers.
+        The job's id; None when the layer was not generated or cannot be made again (which the
+        artist is told)."""
+        layer = self.document.current if layer_id is None else self.document.layer(layer_id)
+        made = None if layer is None else layer.provenance
+        if made is None:
+            return None
+        form = self.generate.forms.get(made.engine)
+        if form is None:
+            self.show_error("Run again", f"{layer.name} was made by {made.engine}, which this Atelier4D does not have.")
+            return None
+        try:
+            config = config_from_dict(form.config_type, rerun_values(made, form.config_type, worker_settings(self.settings)))
+        except (TypeError, ValueError) as exc:
+            self.show_error("Run again", f"{made.engine} cannot make {layer.name} again: {exc}")
+            return None
+        form.set_value({spec.name: getattr(config, spec.name) for spec in form.specs if spec.gui})
+        self.generate.setCurrentIndex(next(i for i in range(self.generate.count()) if self.generate.tabText(i) == made.engine))
+        return self.run_engine(made.engine, config)
 
     def _on_job_snapshot(self, job_id: str, key: str, payload: object) -> None:
         """A job's newest snapshot of output ``key`` goes into that key's layer (made on its first)."""
@@ -64,10 +124,16 @@ class JobCommands:
         A finished job's layers already hold its final state: engines yield it as their last
         snapshot (reconstruct yields the cloud it writes) and the worker always ships the last one.
         Its checkpoint cannot be resumed any more, so it is deleted (the outputs stay); a failed
-        or cancelled job keeps its own for Resume.
+        or cancelled job keeps its own for Resume. An edit of an existing layer becomes one undo
+        step when it finishes; one that fails or is cancelled gives the layer its data back.
         """
         if job_id not in self.job_layers:
             return
+        if self.job_layers.edited_layer(job_id) is not None:
+            if info.state is JobState.FINISHED and info.snapshot is not None:
+                self.job_layers.commit_edit(job_id, info.snapshot)
+            else:
+                self.job_layers.revert_edit(job_id)
         if info.state is JobState.FAILED:
             self.show_error(f"Generate {info.engine} failed", info.error.message)
         elif info.state is JobState.FINISHED and info.run_dir is not None:

@@ -4,7 +4,10 @@ Each payload is stored by its kind (:mod:`scene.kinds`): in the standard format 
 (3DGS PLY for splats, GLB for meshes, PLY for point clouds), so a project can be unpacked and its
 layers opened by any other tool, or else as an ``.npz`` of the kind's named arrays. No pickle anywhere.
 The manifest carries a schema version (2 adds the document's time and ``.npz`` payloads; version 1
-files, written before, read the same way) and refuses files from a newer Atelier4D.
+files, written before, read the same way) and refuses files from a newer Atelier4D. A generated
+layer's entry may also hold its ``provenance`` (engine, settings, models: see
+:class:`scene.document.Provenance`); files without it open as before, and readers that do not know
+it ignore it, so it needs no new version.
 Saving is atomic (the previous file is never damaged by a failed save). Opening reads only the
 members the manifest names, refuses names that would escape the archive, and refuses absurd sizes
 before reading them (a zip bomb or a corrupt header must not exhaust memory or disk).
@@ -23,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from scene.camera import Camera
-from scene.document import Document, Layer, LayerDisplay
+from scene.document import Document, Layer, LayerDisplay, Provenance
 from scene.io.atomic import atomic_output
 from scene.io.errors import FormatError
 from scene.io.formats import load, save
@@ -70,6 +73,7 @@ def save_project(document: Document, path: str | os.PathLike) -> None:
                             "opacity_scale": layer.display.opacity_scale,
                         },
                         "payload": member,
+                        **({} if layer.provenance is None else {"provenance": layer.provenance.to_dict()}),
                     }
                 )
             manifest = {
@@ -223,6 +227,7 @@ def _layer_from_entry(path: Path, entry: dict, data: Any) -> Layer:
     try:
         display = entry.get("display") or {}
         identity = {"id": str(entry["id"])} if entry.get("id") else {}
+        provenance = entry.get("provenance")
         return Layer(
             name=str(entry.get("name") or "Layer"),
             data=data,
@@ -231,6 +236,7 @@ def _layer_from_entry(path: Path, entry: dict, data: Any) -> Layer:
             display=LayerDisplay(
                 float(display.get("splat_scale", 1.0)), float(display.get("opacity_scale", 1.0))
             ),
+            provenance=None if provenance is None else Provenance.from_dict(provenance),
             **identity,
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:  # AttributeError: display not a dict

@@ -2,16 +2,19 @@
 
 A view over the document: it redraws from document events and turns every edit into a
 ``Document`` call, so each one is an undoable command (selection excepted, as in most tools).
+A layer's context menu offers *Run Again* for a generated layer (:attr:`OutlinerPanel.run_again`:
+the window runs its engine again).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -35,9 +38,14 @@ _KIND_MARK = {"splats": "◆", "mesh": "▲", "points": "·"}
 class OutlinerPanel(QWidget):
     """A list of layers in drawing order; check boxes toggle visibility, double-click renames."""
 
+    run_again = Signal(str)
+    """A layer's id: the artist asked to make this generated layer again."""
+
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.list = QListWidget()
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._show_layer_menu)
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setEditTriggers(
@@ -93,6 +101,21 @@ class OutlinerPanel(QWidget):
     def delete_current(self) -> None:
         if self.document.current_id is not None:
             self.document.remove_layer(self.document.current_id)
+
+    def layer_menu(self, layer_id: str) -> QMenu:
+        """The context menu of the layer ``layer_id``: Run Again, for a layer an engine made."""
+        made = self.document.layer(layer_id).provenance
+        menu = QMenu(self)
+        again = menu.addAction("Run Again")
+        again.setEnabled(made is not None)
+        again.setToolTip("Run the engine that made this layer again, with the same settings and seed")
+        again.triggered.connect(lambda: self.run_again.emit(layer_id))
+        return menu
+
+    def _show_layer_menu(self, position: QPoint) -> None:
+        item = self.list.itemAt(position)
+        if item is not None:
+            self.layer_menu(item.data(ID_ROLE)).exec(self.list.viewport().mapToGlobal(position))
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
         if self._syncing:

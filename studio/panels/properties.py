@@ -1,5 +1,6 @@
-"""The Properties dock: the current layer's transform, display sliders, statistics and how many of
-its splats are selected.
+"""The Properties dock: the current layer's transform, display sliders, statistics, how many of
+its splats are selected and, for a generated layer, how it was made (engine, seed, models) with a
+*Run again* button (:attr:`PropertiesPanel.run_again`: the window runs its engine again).
 
 Edits become ``Document.set_layer`` calls (one undo step each); the panel redraws from document
 events, so undo, redo and edits made elsewhere show up here.
@@ -8,22 +9,24 @@ events, so undo, redo and edits made elsewhere show up here.
 from __future__ import annotations
 
 import math
+from pathlib import PurePath
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 from scene import Document, Layer, Transform
-from scene.document import LayerDisplay
+from scene.document import LayerDisplay, Provenance
 from scene.edits import selected_count
 from scene.events import DocumentEvent, LayerChanged, SplatsSelected, TimeChanged, UndoChanged
 from scene.rotation import axis_angle_to_quat, quat_multiply, quat_to_matrix
@@ -54,8 +57,19 @@ def layer_stats(layer: Layer) -> str:
     return layer.payload_kind.describe(layer.data).replace(", ", "\n")
 
 
+def provenance_text(made: Provenance) -> str:
+    """One line on how a layer was made: "text-to-3d · seed 7 · text model tiny-text" (a model by
+    its last name: the folder's, or the hub id's after the owner)."""
+    parts = [made.engine] + ([] if made.seed is None else [f"seed {made.seed}"])
+    parts += [f"{role} model {PurePath(source).name or source}" for role, source in made.models.items()]
+    return " · ".join(parts)
+
+
 class PropertiesPanel(QWidget):
     """Shows and edits :attr:`Document.current`; disabled when no layer is current."""
+
+    run_again = Signal(str)
+    """The current layer's id: the artist asked to make this generated layer again."""
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,12 +95,23 @@ class PropertiesPanel(QWidget):
         display_form = QFormLayout(self.display_box)
         display_form.addRow("Splat size", self.splat_scale)
         display_form.addRow("Opacity", self.opacity_scale)
+        self.provenance = QLabel(wordWrap=True)
+        self.provenance.setObjectName("provenance")
+        self.run_again_button = QPushButton("Run again")
+        self.run_again_button.setObjectName("run_again")
+        self.run_again_button.setToolTip("Run the engine that made this layer again, with the same settings and seed")
+        self.run_again_button.clicked.connect(lambda: self.run_again.emit(self.document.current_id))
+        self.made_box = QGroupBox("Made by")
+        made_row = QHBoxLayout(self.made_box)
+        made_row.addWidget(self.provenance, 1)
+        made_row.addWidget(self.run_again_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(transform_box)
         layout.addWidget(self.display_box)
         layout.addWidget(self.stats)
         layout.addWidget(self.selection)
+        layout.addWidget(self.made_box)
         layout.addStretch(1)
         self._syncing = False
         self.document = document
@@ -166,6 +191,7 @@ class PropertiesPanel(QWidget):
         self._syncing = True
         try:
             self._show_selection()
+            self._show_provenance(layer)
             if layer is None:
                 self.title.setText("No layer selected")
                 self.stats.setText("")
@@ -182,3 +208,14 @@ class PropertiesPanel(QWidget):
             self.opacity_scale.setValue(round(layer.display.opacity_scale * SLIDER_STEPS))
         finally:
             self._syncing = False
+
+    def _show_provenance(self, layer: Layer | None) -> None:
+        """The engine, seed and models that made the layer, with every setting in the tooltip;
+        hidden for a layer no engine made."""
+        made = None if layer is None else layer.provenance
+        self.made_box.setVisible(made is not None)
+        if made is not None:
+            self.provenance.setText(provenance_text(made))
+            settings = "\n".join(f"{name}: {value}" for name, value in made.config.items())
+            models = "\n".join(f"{role} model: {source}" for role, source in made.models.items())
+            self.provenance.setToolTip(f"{settings}\n{models}".strip())
