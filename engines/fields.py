@@ -223,7 +223,8 @@ class FieldSpec:
 
 def describe_fields(config_cls: type, defaults: Any = None, prefix: str = "") -> tuple[FieldSpec, ...]:
     """The specs of the init fields of the dataclass ``config_cls``: its own first, in declaration
-    order, then those it inherits (a generator's prompt leads the settings its base shares).
+    order, then those it inherits (a generator's prompt leads the settings its base shares; an
+    inherited field redeclared with another default keeps its place among them).
 
     ``defaults`` (an instance) overrides the class's defaults, as a parent config's default for a
     group does; ``prefix`` is the group's dotted key. TypeError names a field of an unsupported type.
@@ -245,7 +246,8 @@ def _describe(config_cls: type, defaults: Any, prefix: str) -> tuple[FieldSpec, 
     hints = typing.get_type_hints(config_cls, include_extras=False)
     docs = field_docs(config_cls)
     own = config_cls.__dict__.get("__annotations__", {})
-    ordered = sorted((f for f in dataclasses.fields(config_cls) if f.init), key=lambda f: f.name not in own)
+    inherited = {f.name for base in config_cls.__mro__[1:] if dataclasses.is_dataclass(base) for f in dataclasses.fields(base)}
+    ordered = sorted((f for f in dataclasses.fields(config_cls) if f.init), key=lambda f: f.name not in own or f.name in inherited)
     return tuple(_spec(f, hints[f.name], docs.get(f.name, ""), defaults, prefix) for f in ordered)
 
 

@@ -2,10 +2,10 @@
 centred, scaled to a fixed share of a square, on white.
 
 zero123 was trained on objects centred in square renders, filling about 80% of the side, on a
-white background; an input photo rarely is. This turns any RGBA picture (or RGB with a mask, e.g.
-from the GUI's mask brush) into that: the object's mask from the alpha, its box, the crop padded
-to a square around the box's centre, resized so the object fills ``fill`` of the side. A picture
-that cannot serve says why in the artist's words.
+white background; an input photo rarely is. This turns any RGBA picture (or RGB with a mask: from
+the GUI's mask brush, or ``object_mask``'s removal of a plain backdrop) into that: the object's
+mask, its box, the crop padded to a square around the box's centre, resized so the object fills
+``fill`` of the side. A picture that cannot serve says why in the artist's words.
 """
 
 from __future__ import annotations
@@ -18,6 +18,17 @@ import numpy as np
 MIN_OBJECT_PIXELS = 16
 """Fewer covered pixels than this is no object."""
 
+MIN_COLOUR_DISTANCE = 0.12
+"""A pixel this far (RGB distance, 0-1 channels) from the background colour or nearer is background,
+however clean the border: above JPEG's ringing and a studio backdrop's gentle shading."""
+
+MAX_COLOUR_DISTANCE = 0.5
+"""The threshold never rises above this, even when a busy border makes its noise look large."""
+
+KEPT_PART_SHARE = 0.1
+"""Separate parts at least this share of the largest one are kept with it (a cup and its saucer);
+smaller ones are specks of background clutter or noise."""
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -27,17 +38,46 @@ class Reference:
     mask: np.ndarray
 
 
-def read_rgba(path: str | Path) -> np.ndarray:
-    """``[H, W, 4]`` float32 0-1 of an image file; ValueError saying why it cannot be read."""
+def read_rgba(path: str | Path, name: str = "image") -> np.ndarray:
+    """``[H, W, 4]`` float32 0-1 of an image file; ValueError saying why it cannot be read, naming
+    the setting ``name`` it came from."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
     except FileNotFoundError:
-        raise ValueError(f"image: {path} does not exist") from None
+        raise ValueError(f"{name}: {path} does not exist") from None
     except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"image: {path} cannot be read as a picture ({exc})") from None
+        raise ValueError(f"{name}: {path} cannot be read as a picture ({exc})") from None
+
+
+def object_mask(rgba: np.ndarray) -> np.ndarray:
+    """``[H, W]`` float32 0-1: where the object of ``rgba`` (``[H, W, 3|4]`` 0-1) is.
+
+    The alpha when the picture has any transparency; otherwise the object is told from a plain
+    background: the background colour is the median of the border pixels, the pixels far from it
+    (beyond the border's own noise, so JPEG artefacts and grain stay background) are the object,
+    specks are opened away, the largest part (with any others of comparable size) is kept and its
+    holes filled, since a highlight the colour of the backdrop is still the object."""
+    from scipy import ndimage
+
+    rgba = np.asarray(rgba, dtype=np.float32)
+    if rgba.shape[-1] == 4 and (rgba[..., 3] < 1.0 - 0.5 / 255).any():
+        return np.clip(rgba[..., 3], 0.0, 1.0)
+    rgb = rgba[..., :3]
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    background = np.median(border, axis=0)
+    border_noise = np.percentile(np.linalg.norm(border - background, axis=-1), 99)
+    threshold = float(np.clip(2.0 * border_noise, MIN_COLOUR_DISTANCE, MAX_COLOUR_DISTANCE))
+    covered = np.linalg.norm(rgb - background, axis=-1) > threshold
+    covered = ndimage.binary_opening(covered, structure=np.ones((3, 3), bool))
+    parts, count = ndimage.label(covered)
+    if count == 0:
+        return np.zeros(rgb.shape[:2], np.float32)
+    sizes = np.bincount(parts.ravel())[1:]
+    kept = np.flatnonzero(sizes >= KEPT_PART_SHARE * sizes.max()) + 1
+    return ndimage.binary_fill_holes(np.isin(parts, kept)).astype(np.float32)
 
 
 def prepare_reference(rgba: np.ndarray, size: int = 256, fill: float = 0.8, mask: np.ndarray | None = None) -> Reference:

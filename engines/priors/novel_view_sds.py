@@ -1,5 +1,11 @@
 """Score distillation from a novel-view model (zero123): renders pulled towards what the object in
-a reference image looks like from their camera (DreamGaussian's image-to-3D)."""
+a reference image looks like from their camera (DreamGaussian's image-to-3D).
+
+zero123 takes a camera as its change from the reference's: the change of the polar angle (which
+grows *downward*, from the top pole), of the azimuth, and of the distance. The views given to
+:class:`NovelViewSDS` are absolute, as every prior's are (their cameras are what oracles render);
+it converts them with :func:`relative_view` against the view the reference was taken from.
+"""
 
 from __future__ import annotations
 
@@ -18,15 +24,24 @@ NOVEL_VIEW_SDS = SDSSettings(guidance_scale=5.0, view_prompts=False)
 """Settings that suit an image prior (zero123 is trained for guidance about 3-5)."""
 
 
+def relative_view(view: View, reference: View) -> View:
+    """``view`` as its change from ``reference``: elevation and distance differences, the azimuth
+    difference wrapped to [-180, 180); the camera stays ``view``'s own."""
+    azimuth = (view.azimuth - reference.azimuth + 180.0) % 360.0 - 180.0
+    return View(azimuth, view.elevation - reference.elevation, view.radius - reference.radius, view.camera)
+
+
 class NovelViewSDS:
-    """``loss(images, views, progress)`` where each view's angles and radius are *relative to the
-    reference view* (zero123's camera: elevation change, azimuth change, distance change)."""
+    """``loss(images, views, progress)``: the renders ``[B, 3, H, W]`` from the (absolute) ``views``
+    pulled towards the object of the reference image as zero123 sees it from there."""
 
     def __init__(
-        self, model: NovelViewModel, reference: torch.Tensor, settings: SDSSettings = NOVEL_VIEW_SDS, generator: torch.Generator | None = None
+        self, model: NovelViewModel, reference: torch.Tensor, settings: SDSSettings = NOVEL_VIEW_SDS,
+        generator: torch.Generator | None = None, reference_view: View = View(),
     ) -> None:
-        """``reference``: the object's image ``[3, H, W]`` in 0-1 (background removed)."""
-        self.model, self.settings, self.generator = model, settings, generator
+        """``reference``: the object's image ``[3, H, W]`` in 0-1 (background removed);
+        ``reference_view``: where it was taken from (its azimuth is the object's front)."""
+        self.model, self.settings, self.generator, self.reference_view = model, settings, generator, reference_view
         self.size = native_size(model.unet, model.vae)
         device, dtype = model.unet.device, model.unet.dtype
         with torch.no_grad():
@@ -37,10 +52,13 @@ class NovelViewSDS:
             self.reference_latents = latents / model.vae.config.scaling_factor  # [1, 4, h, w]
 
     def camera_embedding(self, views: Sequence[View]) -> torch.Tensor:
-        """``[B, 1, 4]``: elevation (radians), sin and cos of azimuth, radius change."""
+        """``[B, 1, 4]``, zero123's camera of each view relative to the reference: the polar angle's
+        change in radians (a view above the reference has a smaller polar angle: minus the
+        elevation's change), sin and cos of the azimuth's change, the distance's change."""
+        changes = [relative_view(view, self.reference_view) for view in views]
         rows = [
-            [math.radians(v.elevation), math.sin(math.radians(v.azimuth)), math.cos(math.radians(v.azimuth)), v.radius]
-            for v in views
+            [-math.radians(c.elevation), math.sin(math.radians(c.azimuth)), math.cos(math.radians(c.azimuth)), c.radius]
+            for c in changes
         ]
         return torch.tensor(rows, dtype=self.model.unet.dtype, device=self.model.unet.device)[:, None]
 

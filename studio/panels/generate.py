@@ -3,6 +3,9 @@
 Engine issues call :meth:`GeneratePanel.add_engine`; the panel knows nothing of any engine. A tab
 scrolls only vertically: its form narrows to the dock's width, however narrow the dock is docked.
 An image dropped on the dock (or opened in the window) fills the current engine's first image field.
+A form with a mask field (metadata ``mask_of`` naming its image field) shows the picture and its
+mask under it, which the artist corrects with a brush (:mod:`studio.panels.image_mask`); painted
+masks are written to :attr:`GeneratePanel.mask_folder`.
 """
 
 from __future__ import annotations
@@ -16,13 +19,16 @@ from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QTabWidg
 
 from engines.fields import IMAGE_EXTENSIONS
 from studio.panels.forms import DataclassForm
+from studio.panels.image_mask import MaskEditor
+from studio.settings import default_cache_dir
 
 
 class GeneratePanel(QTabWidget):
     """Tabs of engine forms; shows a hint until the first engine is added."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, mask_folder: Path | None = None) -> None:
         super().__init__(parent)
+        self.mask_folder = mask_folder or default_cache_dir() / "masks"  # painted masks, kept for runs and resumes
         self._placeholder = QLabel("No generators are installed yet.")
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.addTab(self._placeholder, "Generate")
@@ -48,6 +54,9 @@ class GeneratePanel(QTabWidget):
         error.hide()
         run.clicked.connect(lambda: self._run(form, error, on_run))
         layout.addWidget(form)
+        for spec in form.fields():
+            if spec.meta.get("mask_of") and spec.gui:
+                layout.addWidget(MaskEditor(form, spec.meta["mask_of"], spec.key, lambda: self.mask_folder))
         layout.addWidget(run)
         layout.addWidget(error)
         layout.addStretch(1)
@@ -81,7 +90,8 @@ class GeneratePanel(QTabWidget):
     def _image_field(self) -> tuple[DataclassForm | None, str | None]:
         """The current engine's form and the key of its first image field (None when it has none)."""
         form = self.forms.get(self.tabText(self.currentIndex()))
-        key = None if form is None else next((s.key for s in form.fields() if s.path == "image" and s.gui), None)
+        key = None if form is None else next(
+            (s.key for s in form.fields() if s.path == "image" and s.gui and not s.meta.get("mask_of")), None)
         return form, key
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

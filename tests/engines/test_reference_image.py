@@ -4,8 +4,9 @@ pictures that cannot serve say why."""
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 
-from engines.reference_image import prepare_reference, read_rgba
+from engines.reference_image import object_mask, prepare_reference, read_rgba
 
 
 def picture(height=120, width=200, box=(20, 60, 130, 110), colour=(0.2, 0.4, 0.9)) -> np.ndarray:
@@ -68,3 +69,53 @@ def test_files_are_read_or_refused_in_words(tmp_path):
         read_rgba(tmp_path / "broken.png")
     with pytest.raises(ValueError, match="missing.png does not exist"):
         read_rgba(tmp_path / "missing.png")
+
+
+def disc_photo(noise: float = 0.0, size: int = 96, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """An opaque RGB photo of an orange disc with a backdrop-coloured highlight on a grey backdrop
+    (with Gaussian grain of ``noise``), and the disc's true mask."""
+    yy, xx = np.mgrid[:size, :size]
+    disc = (yy - 50) ** 2 + (xx - 44) ** 2 < 25**2
+    rgb = np.empty((size, size, 3), np.float32)
+    rgb[:] = (0.6, 0.62, 0.65)
+    rgb[disc] = (0.9, 0.45, 0.1)
+    rgb[(yy - 45) ** 2 + (xx - 40) ** 2 < 4**2] = (0.6, 0.62, 0.65)  # a highlight the backdrop's colour: a hole to fill
+    rgb += np.random.default_rng(seed).normal(0.0, noise, rgb.shape).astype(np.float32)
+    return np.clip(rgb, 0.0, 1.0), disc
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.04])
+def test_object_mask_cuts_a_disc_from_a_plain_or_grainy_backdrop(noise):
+    rgb, disc = disc_photo(noise)
+    mask = object_mask(rgb)
+    assert mask.shape == disc.shape and mask.dtype == np.float32
+    assert np.mean((mask > 0.5) != disc) < 0.01  # the disc, its highlight filled, no grain specks
+
+
+def test_object_mask_of_an_opaque_rgba_removes_the_background_and_keeps_a_second_part():
+    rgb, disc = disc_photo()
+    rgb[76:92, 76:92] = (0.1, 0.1, 0.1)  # a second object, an eighth of the first
+    rgb[5:7, 5:7] = (0.1, 0.1, 0.1)  # a speck of dust
+    rgba = np.concatenate([rgb, np.ones_like(rgb[..., :1])], axis=-1)
+    mask = object_mask(rgba) > 0.5
+    assert mask[disc].all() and mask[76:92, 76:92].all() and not mask[5:7, 5:7].any()
+
+
+def test_object_mask_uses_the_alpha_when_there_is_transparency():
+    rgba = picture()
+    rgba[30:40, 70:80, 3] = 0.5  # partial transparency is kept as it is
+    np.testing.assert_array_equal(object_mask(rgba), rgba[..., 3])
+
+
+def test_a_plain_picture_has_no_object_and_says_so():
+    plain = np.full((40, 40, 3), 0.3, np.float32)
+    with pytest.raises(ValueError, match="no object in it"):
+        prepare_reference(plain, mask=object_mask(plain))
+
+
+def test_object_mask_of_a_jpeg_photo_ignores_its_artefacts(tmp_path):
+    rgb, disc = disc_photo(0.02)
+    Image.fromarray((rgb * 255).astype(np.uint8)).save(tmp_path / "disc.jpg", quality=60)
+    mask = object_mask(read_rgba(tmp_path / "disc.jpg")) > 0.5  # opaque RGBA, as the engine reads it
+    outline = ndimage.binary_dilation(disc, iterations=3) & ~ndimage.binary_erosion(disc, iterations=3)
+    assert (mask == disc)[~outline].all()  # JPEG blurs and rings only near the outline

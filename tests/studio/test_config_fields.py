@@ -63,6 +63,8 @@ def sample(spec: FieldSpec, folder: Path) -> str:
         name = "input" + (spec.extensions[0] if spec.extensions else ".png")  # a file of a kind the field takes
         (folder / name).write_bytes(b"")
         return str(folder / name)
+    if spec.path == "save":
+        return str(folder / ("output" + (spec.extensions[0] if spec.extensions else "")))
     return {"int": "1", "float": "0.5"}.get(spec.kind, "something")
 
 
