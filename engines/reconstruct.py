@@ -111,7 +111,7 @@ def reconstruct(config: ReconstructConfig, ctx: "RunContext") -> Iterator["Event
     import torch
 
     from engines.data import has_split, load_views
-    from engines.optim import DensifyStrategy, GaussianModel, photometric_loss, psnr
+    from engines.optim import DensifyStrategy, GaussianModel, optimization_step, photometric_loss, psnr
     from engines.optim.checkpoint import start_training, training_state
     from engines.runtime.events import MAIN, Log, Preparing, Progress, Result, Snapshot
     from scene.io import save
@@ -141,12 +141,8 @@ def reconstruct(config: ReconstructConfig, ctx: "RunContext") -> Iterator["Event
     for step in range(first, config.steps + 1):
         views = view_schedule(len(train), config.views_per_step, step, config.seed)
         out = _render(model, viewmats[views], Ks[views], width, height, background, model.active_sh_degree(step), config.backend)
-        strategy.step_pre_backward(model.params, model.optimizers, strategy_state, step, out)
         loss = photometric_loss(out.rgb, images[views], config.lambda_dssim)
-        model.zero_grad()
-        loss.backward()
-        model.step(step)
-        strategy.step_post_backward(model.params, model.optimizers, strategy_state, step, out)
+        optimization_step(model, strategy, strategy_state, step, out, loss)
         if ctx.should_checkpoint(step):
             ctx.save_checkpoint(step, training_state(model, strategy_state, step))
         if step % config.snapshot_every == 0 and ctx.wants_snapshot():

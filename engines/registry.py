@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from engines.runtime.context import RunContext
     from engines.runtime.events import Event
 
-ENGINE_MODULES: tuple[str, ...] = ("engines.reconstruct", "engines.text_to_3d", "engines.image_to_3d", "engines.refine_region")
+ENGINE_MODULES: tuple[str, ...] = ("engines.reconstruct", "engines.text_to_3d", "engines.image_to_3d", "engines.refine_region", "engines.outpaint_scene")
 """Modules whose import registers the engines offered by the GUI and the CLI.
 
 Each is named after the engine it registers (its main one, if several; "_" for the "-" of its name), so a module that fails to
