@@ -69,6 +69,16 @@ def tiny_pipeline(dtype: torch.dtype, device: str):
         return StableDiffusionPipeline.from_pretrained(build_text(Path(tmp) / "text"), safety_checker=None).to(device, dtype)
 
 
+def frozen_pipeline(tiny: bool, device: str):
+    """The full-size (or ``tiny``) pipeline on ``device``, fp16 on CUDA, its networks frozen as a
+    prior's are; returns ``(pipeline, dtype)``."""
+    dtype = torch.float16 if device.startswith("cuda") else torch.float32
+    pipe = (tiny_pipeline if tiny else full_size_pipeline)(dtype, device)
+    for part in (pipe.unet, pipe.vae, pipe.text_encoder):
+        part.requires_grad_(False).eval()
+    return pipe, dtype
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda")
@@ -78,10 +88,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="the tiny test models instead (a smoke test)")
     args = parser.parse_args()
     cuda = args.device.startswith("cuda")
-    dtype = torch.float16 if cuda else torch.float32
-    pipe = (tiny_pipeline if args.tiny else full_size_pipeline)(dtype, args.device)
-    for part in (pipe.unet, pipe.vae, pipe.text_encoder):
-        part.requires_grad_(False).eval()
+    pipe, dtype = frozen_pipeline(args.tiny, args.device)
     prior = TextSDS(pipe, "a wooden chair")
     report = {"bench": "sds_gpu", "models": "tiny" if args.tiny else "SD 2.1 base configs, random weights",
               "device": torch.cuda.get_device_name() if cuda else args.device, "dtype": str(dtype).removeprefix("torch."),

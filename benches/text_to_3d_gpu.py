@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benches.sds_gpu import full_size_pipeline, tiny_pipeline  # noqa: E402
+from benches.sds_gpu import frozen_pipeline  # noqa: E402
 from engines.object_stages import grow_object, make_mesh  # noqa: E402
 from engines.priors.text_sds import TextSDS  # noqa: E402
 from engines.runtime import RunContext, drain  # noqa: E402
@@ -41,10 +41,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="the tiny test models instead (a smoke test)")
     args = parser.parse_args()
     cuda = args.device.startswith("cuda")
-    dtype = torch.float16 if cuda else torch.float32
-    pipe = (tiny_pipeline if args.tiny else full_size_pipeline)(dtype, args.device)
-    for part in (pipe.unet, pipe.vae, pipe.text_encoder):
-        part.requires_grad_(False).eval()
+    pipe, dtype = frozen_pipeline(args.tiny, args.device)
     config = TextTo3DConfig(prompt="a wooden chair", steps=args.steps, size=args.size, texture_size=1024 if cuda else 64)
     prior = TextSDS(pipe, config.prompt, generator=torch.Generator(args.device).manual_seed(0))
     prior.embeddings(config.prompt)  # the prompt's embeddings once, as the engine's first step does
