@@ -9,7 +9,9 @@ an identity check (``layer.data is cached``) for anyone holding GPU buffers.
 Whenever an event is emitted, ``current`` names a layer of the document (or is None), so a
 listener may always read it. Events: ``LayerAdded``, ``LayerRemoved``, ``LayerChanged`` (its ``field``
 is ``name``, ``visible``, ``transform``, ``data``, ``display`` or ``provenance``), ``LayersReordered``,
-``CurrentLayerChanged``, ``SplatsSelected`` (a layer's splat selection mask), ``UndoChanged`` (the undo
+``CurrentLayerChanged``, ``SplatsSelected`` (a layer's splat selection mask), ``PathChanged`` (a camera
+path added, removed or edited: the document also holds named :class:`~scene.camera_path.CameraPath` s,
+edited as undo steps like layers), ``UndoChanged`` (the undo
 stack's state, for menus and the title bar) and ``TimeChanged`` (the playhead). The current layer and
 the time are view state, not undo steps.
 """
@@ -19,12 +21,13 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 import numpy as np
 
 from scene.camera import Camera
+from scene.camera_path import CameraPath
 from scene.events import (
     CurrentLayerChanged,
     EventEmitter,
@@ -32,6 +35,7 @@ from scene.events import (
     LayerChanged,
     LayerRemoved,
     LayersReordered,
+    PathChanged,
     SplatsSelected,
     TimeChanged,
     UndoChanged,
@@ -129,6 +133,24 @@ class Layer:
         return world.min(axis=0), world.max(axis=0)
 
 
+@dataclass(frozen=True)
+class NamedPath:
+    """A camera path of the document under its name (fly-throughs, the path an outpainted scene grew along).
+
+    Immutable: an edit replaces it through :meth:`Document.set_path`, so undo keeps the old one.
+    """
+
+    name: str
+    path: CameraPath
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError("a camera path's name must not be empty")
+        if not isinstance(self.path, CameraPath):
+            raise TypeError("NamedPath.path must be a scene.camera_path.CameraPath")
+
+
 _LAYER_FIELDS = ("name", "visible", "transform", "data", "display", "provenance")
 
 
@@ -137,6 +159,7 @@ class Document:
 
     def __init__(self) -> None:
         self._layers: list[Layer] = []
+        self._paths: list[NamedPath] = []
         self.current_id: str | None = None
         self._time = 0.0
         self.view: Camera | None = None  # the viewport camera saved with the project (not undoable)
@@ -185,6 +208,27 @@ class Document:
         if not boxes:
             return None
         return np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
+
+    @property
+    def paths(self) -> tuple[NamedPath, ...]:
+        """The camera paths, in the order they were added."""
+        return tuple(self._paths)
+
+    def named_path(self, path_id: str) -> NamedPath:
+        for named in self._paths:
+            if named.id == path_id:
+                return named
+        raise KeyError(f"no camera path with id {path_id!r}")
+
+    def unique_path_name(self, base: str = "Path") -> str:
+        """``base``, or ``base 2``, ``base 3``... whichever no camera path has yet."""
+        names = {named.name for named in self._paths}
+        if base not in names:
+            return base
+        n = 2
+        while f"{base} {n}" in names:
+            n += 1
+        return f"{base} {n}"
 
     @property
     def is_modified(self) -> bool:
@@ -274,6 +318,55 @@ class Document:
         self._validate_changes({"data": data})
         layer.data = data
         self.events.emit(LayerChanged(layer.id, "data", live=True))
+
+    def add_path(self, named: NamedPath, text: str | None = None) -> NamedPath:
+        """Add the camera path ``named`` (at the end) as one undo step."""
+        if not isinstance(named, NamedPath):
+            raise TypeError("add_path takes a scene.document.NamedPath")
+        if any(other.id == named.id for other in self._paths):
+            raise ValueError(f"the document already has a camera path with id {named.id!r}")
+
+        def apply() -> None:
+            self._paths.append(named)
+            self.events.emit(PathChanged(named.id))
+
+        def revert() -> None:
+            self._paths.remove(named)
+            self.events.emit(PathChanged(named.id))
+
+        self.undo_stack.push(Command(text or f"Add {named.name}", apply, revert))
+        return named
+
+    def remove_path(self, path_id: str) -> None:
+        """Delete a camera path as one undo step."""
+        named = self.named_path(path_id)
+        position = self._paths.index(named)
+
+        def apply() -> None:
+            self._paths.remove(named)
+            self.events.emit(PathChanged(path_id))
+
+        def revert() -> None:
+            self._paths.insert(position, named)
+            self.events.emit(PathChanged(path_id))
+
+        self.undo_stack.push(Command(f"Delete {named.name}", apply, revert))
+
+    def set_path(
+        self, path_id: str, path: CameraPath | None = None, name: str | None = None, text: str | None = None
+    ) -> None:
+        """Give a camera path new keys (``path``, e.g. ``old.added(key)``) and/or a new ``name`` as one undo step."""
+        before = self.named_path(path_id)
+        after = replace(before, path=before.path if path is None else path, name=before.name if name is None else name)
+        if after == before:
+            return
+
+        def assign(value: NamedPath) -> None:
+            self._paths[self._paths.index(self.named_path(path_id))] = value
+            self.events.emit(PathChanged(path_id))
+
+        label = text or f"Edit {before.name}"
+        self.undo_stack.push(Command(label, lambda: assign(after), lambda: assign(before)))
 
     def set_current(self, layer_id: str | None) -> None:
         """Select the current layer (not an undo step, like selection in most tools)."""
@@ -369,4 +462,4 @@ def _same(a: object, b: object) -> bool:
     return bool(a == b)
 
 
-__all__ = ["Document", "Layer", "LayerData", "LayerDisplay", "Provenance"]
+__all__ = ["Document", "Layer", "LayerData", "LayerDisplay", "NamedPath", "Provenance"]

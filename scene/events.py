@@ -77,6 +77,13 @@ class TimeChanged(DocumentEvent):
     time: float
 
 
+@dataclass(frozen=True)
+class PathChanged(DocumentEvent):
+    """A camera path was added, removed, or had its keys or name changed (also when undone)."""
+
+    path_id: str
+
+
 Listener = Callable[[DocumentEvent], None]
 
 

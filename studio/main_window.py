@@ -3,13 +3,15 @@
 The window holds one :class:`~scene.Document` at a time and follows it through its events (title,
 Undo/Redo texts, status bar); panels do the same. Its commands live by concern in their own
 modules: files (:mod:`studio.window_files`), edits (:mod:`studio.window_edits`), generation jobs
-(:mod:`studio.window_jobs`), and the status bar (:mod:`studio.status_bar`). Dialogs are behind
+(:mod:`studio.window_jobs`), and the status bar (:mod:`studio.status_bar`); camera paths have their dock
+(:mod:`studio.panels.paths`) and viewport tool (:mod:`studio.path_tool`). Dialogs are behind
 ``ask_*`` methods that tests replace.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -28,22 +30,25 @@ from engines.runtime import JobManager
 from scene import Document
 from scene.events import DocumentEvent, TimeChanged, UndoChanged
 from studio.autosave import Autosaver, Recovery
-from studio.files import FileIO
+from studio.files import VIDEO_SUFFIX, FileIO
 from studio.jobs import JobLayers
 from studio.panels.generate import GeneratePanel
 from studio.panels.jobs import JobsPanel
 from studio.panels.outliner import OutlinerPanel
+from studio.panels.paths import PathsPanel
 from studio.panels.properties import PropertiesPanel
 from studio.panels.timeline import TimelinePanel
+from studio.path_tool import PathEditTool
 from studio.preferences import PreferencesDialog
 from studio.settings import Settings, data_dir
 from studio.tools import REPORT_MS, BoxSelectTool, BrushSelectTool, MoveSelectionTool
 from studio.status_bar import StatusBar
+from studio.turntable import TurntableSettings
 from studio.viewport import SHADINGS, Viewport
 from studio.window_edits import EditCommands
 from studio.window_files import FileCommands
 from studio.window_jobs import JobCommands
-from studio.workers import TaskRunner
+from studio.workers import Task, TaskRunner, snapshot
 
 APP_NAME = "Atelier4D"
 UnsavedAnswer = Literal["save", "discard", "cancel"]
@@ -91,6 +96,10 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
             "move": MoveSelectionTool(),
         }
         self.timeline = TimelinePanel(self.document)
+        self.paths_panel = PathsPanel(self.document, self.viewport)
+        self.paths_panel.render_requested.connect(lambda path_id: self.export_path_video(path_id))
+        self.paths_panel.error.connect(lambda title, text: self.show_error(title, text))
+        self.tools["path"] = PathEditTool(picked=self.paths_panel.select)
         self.docks: dict[str, QDockWidget] = {}
         left, right, bottom = (
             Qt.DockWidgetArea.LeftDockWidgetArea,
@@ -102,6 +111,7 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
             ("Properties", self.properties, left),
             ("Generate", self.generate, right),
             ("Jobs", self.jobs, right),
+            ("Paths", self.paths_panel, right),
             ("Timeline", self.timeline, bottom),
         ):
             dock = QDockWidget(title, self)
@@ -110,6 +120,7 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
             self.addDockWidget(area, dock)
             self.docks[title] = dock
         self.tabifyDockWidget(self.docks["Generate"], self.docks["Jobs"])
+        self.tabifyDockWidget(self.docks["Jobs"], self.docks["Paths"])
         self.docks["Generate"].raise_()
         self.resizeDocks([self.docks["Outliner"], self.docks["Generate"]], [300, 340], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Timeline"]], [110], Qt.Orientation.Vertical)
@@ -145,13 +156,13 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         self.path = path
         self._recovered = False
         document.events.connect(self._on_document_event)
-        for view in (self.viewport, self.outliner, self.properties, self.timeline):
+        for view in (self.viewport, self.outliner, self.properties, self.timeline, self.paths_panel):
             view.set_document(document)
         self.autosaver.watch(document, "" if path is None else str(path))
         self._refresh()
 
     def set_tool(self, name: str) -> None:
-        """``navigate``, ``box``, ``brush`` or ``move``: what the left button does in the viewport."""
+        """``navigate``, ``box``, ``brush``, ``move`` or ``path``: what the left button does in the viewport."""
         self.viewport.set_tool(self.tools.get(name))
         self.tool_actions[name].setChecked(True)
 
@@ -177,6 +188,39 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
             action.setEnabled(has_layer)
         self.run_again_action.setEnabled(has_layer and self.document.current.provenance is not None)
         self.status.show_document(self.document)
+
+    def export_path_video(
+        self, path_id: str | None = None, target: str | os.PathLike | None = None, settings: TurntableSettings | None = None
+    ) -> Task | None:
+        """An MP4 flown along the camera path ``path_id`` (default: the Paths panel's current one): frame k shows
+        the path's camera at k / fps seconds, at the size and frame rate of ``settings`` (default: the last
+        turntable's). Rendered in the background on a snapshot, with progress and Cancel in the status bar."""
+        path_id = path_id or self.paths_panel.path_id
+        if path_id is None:
+            self.show_error("Render video along path", "Make a camera path first (Paths panel: New path).")
+            return None
+        named = self.document.named_path(path_id)
+        settings = settings or self._turntable_settings
+        times = named.path.frames(settings.fps)
+        try:
+            TurntableSettings(settings.width, settings.height, len(times), settings.fps)
+        except ValueError as exc:
+            self.show_error("Render video along path", str(exc))
+            return None
+        chosen = self._target(target, "Render video along path", "MP4 video (*.mp4)", named.name, VIDEO_SUFFIX)
+        if chosen is None:
+            return None
+        if chosen.suffix.lower() != VIDEO_SUFFIX:
+            chosen = chosen.with_name(chosen.name + VIDEO_SUFFIX)
+        from render.video import render_video
+
+        copy, path = snapshot(self.document), named.path
+
+        def render(progress) -> None:
+            cameras = path.cameras(settings.fps, settings.width, settings.height)
+            render_video(copy, chosen, cameras, settings.fps, progress=lambda f: (progress.report(f), progress.check()))
+
+        return self.runner.start(f"Rendering {chosen.name}", render, None, self._failed("Video along path"))
 
     # ================================================================= closing
     def confirm_discard(self) -> bool:
@@ -291,7 +335,9 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         self.export_layer_action = self._action(export, "Layer (PLY, .splat, GLB, OBJ)…", self.export_layer, "Ctrl+E")
         self._action(export, "Screenshot (PNG)…", self.export_screenshot, "Ctrl+Shift+P")
         turntable = self._action(export, "Turntable (MP4)…", self.export_turntable)
-        turntable.setEnabled(importlib.util.find_spec("render.video") is not None)
+        along_path = self._action(export, "Video Along Path (MP4)…", self.export_path_video)
+        for action in (turntable, along_path):
+            action.setEnabled(importlib.util.find_spec("render.video") is not None)
         file.addSeparator()
         self._action(file, "&Quit", self.close, keys.Quit)
 
@@ -330,13 +376,16 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         self.tool_actions: dict[str, QAction] = {}
         for name, text, key in (
             ("navigate", "&Navigate", "Q"), ("box", "&Box Select", "B"), ("brush", "B&rush Select", "C"),
-            ("move", "&Move Selection", "G"),
+            ("move", "&Move Selection", "G"), ("path", "&Path Edit", "P"),
         ):
             action = self._action(tools, text, lambda n=name: self.set_tool(n), key)
             action.setCheckable(True)
             action.setChecked(name == "navigate")
             tool_group.addAction(action)
             self.tool_actions[name] = action
+        show_paths = self._action(view, "Camera &Paths", lambda: self.viewport.set_show_paths(show_paths.isChecked()))
+        show_paths.setCheckable(True)
+        show_paths.setChecked(self.viewport.show_paths)
         panels = view.addMenu("&Panels")
         for dock in self.docks.values():
             panels.addAction(dock.toggleViewAction())

@@ -3,8 +3,9 @@
 moderngl attaches to the context Qt made (``initializeGL``) and draws into Qt's framebuffer
 (``paintGL``). Pointer input goes to the current :class:`ViewportTool` (box select, brush...);
 what it does not use goes to the navigation tool (orbit LMB, pan MMB or Shift+LMB, zoom wheel).
-Selected splats are drawn tinted with the selection colour. The artist's viewport preferences
-(background, selection colour, grid, zoom step, home view) are fields of
+Selected splats are drawn tinted with the selection colour, and the document's camera paths over the
+picture (:mod:`render.path_drawer`), the current one bright with its selected key lit. The artist's
+viewport preferences (background, selection colour, grid, zoom step, home view) are fields of
 :class:`studio.settings.Settings`, applied with :meth:`Viewport.apply_settings`.
 
 Frames use the renderer's progressive mode: a big layer uploads, and a still picture of many
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import QWidget
 
 from render import FrameStats, Renderer, RenderSettings
 from render.controllers import HOME_VIEWS, OrbitController
+from render.path_drawer import CameraPathDrawer, PathOverlay
 from scene import Camera, Document, Layer
 from scene.bounds import dense_box, document_dense_box, layer_dense_box
 from scene.edits import world_centres
@@ -117,6 +119,9 @@ class Viewport(QOpenGLWidget):
         self.gl_error = ""
         self.last_stats: FrameStats | None = None  # of the newest frame
         self._frame_times: deque[float] = deque(maxlen=60)
+        self.show_paths = True  # draw the document's camera paths
+        self.path_selection: tuple[str | None, int | None] = (None, None)  # the current path and its selected key
+        self._path_drawer: CameraPathDrawer | None = None
         self.document = document
         document.events.connect(self._on_event)
 
@@ -142,6 +147,25 @@ class Viewport(QOpenGLWidget):
             raise ValueError(f"shading must be one of {SHADINGS}, got {shading!r}")
         self.shading = shading
         self.update()
+
+    def set_path_selection(self, path_id: str | None, key: int | None = None) -> None:
+        """Draw the path ``path_id`` as the current one, with its key ``key`` lit."""
+        self.path_selection = (path_id, key)
+        self.update()
+
+    def set_show_paths(self, shown: bool) -> None:
+        self.show_paths = shown
+        self.update()
+
+    def path_overlays(self) -> list[PathOverlay]:
+        """The camera paths as the next frame draws them (none while they are hidden)."""
+        if not self.show_paths:
+            return []
+        current, key = self.path_selection
+        return [
+            PathOverlay(named.path, named.id == current, key if named.id == current else None)
+            for named in self.document.paths
+        ]
 
     def frame_selected(self) -> None:
         """Frame the selection (``F``): the current layer's selected splats, else the current
@@ -241,6 +265,9 @@ class Viewport(QOpenGLWidget):
         if self.renderer is not None:
             self.makeCurrent()
             self.renderer.release()
+            if self._path_drawer is not None:
+                self._path_drawer.release()
+                self._path_drawer = None
             self.doneCurrent()
             self.renderer = None
 
@@ -257,6 +284,10 @@ class Viewport(QOpenGLWidget):
                 QTimer.singleShot(0, self.update)
             elif stats.needs_refine:  # drawn at reduced resolution or with a stale sort: refine soon
                 QTimer.singleShot(REFINE_DELAY_MS, self.update)
+            overlays = self.path_overlays()
+            if overlays:
+                self._path_drawer = self._path_drawer or CameraPathDrawer(self.ctx)
+                self._path_drawer.draw(framebuffer, overlays, self.camera())
         self._frame_times.append(time.perf_counter())
         self.frame_drawn.emit(time.perf_counter() - start)
 

@@ -3,6 +3,8 @@ manager, each output's snapshots streamed into a layer (:class:`studio.jobs.JobL
 finished job's result shown where it is: its layer selected and framed, or its file revealed.
 
 Every layer a job makes keeps how it was made (its provenance), so *Run again* can make it again.
+A camera path a finished job wrote beside its outputs (``NAME.path.json``: the path outpaint-scene
+grew the scene along) joins the document with its layers.
 Refine-region run while splats are selected in the current layer is a region edit: the engine
 refines those splats, streaming into their layer, and its result replaces the layer's data as one
 undo step.
@@ -22,8 +24,12 @@ from PySide6.QtGui import QDesktopServices
 
 from engines.registry import config_from_dict, find_engine
 from engines.runtime import JobInfo, JobManager, JobState, discard_checkpoint
+from scene.camera_path import CameraPath
+from scene.document import NamedPath
 from studio.jobs import new_run_dir, provenance, rerun_values, runtime_options, worker_settings, write_region_inputs
 
+PATH_SUFFIX = ".path.json"
+"""How a job's camera-path output ends (outpaint-scene writes NAME.path.json beside NAME.ply)."""
 REGION_ENGINE = "refine-region"
 """The engine that edits the selected splats of a layer when run from its tab with a selection."""
 
@@ -138,6 +144,20 @@ class JobCommands:
             self.show_error(f"Generate {info.engine} failed", info.error.message)
         elif info.state is JobState.FINISHED and info.run_dir is not None:
             discard_checkpoint(info.run_dir)
+        if info.state is JobState.FINISHED:
+            self._add_job_paths(job_id, info)
+
+    def _add_job_paths(self, job_id: str, info: JobInfo) -> None:
+        """The camera paths among a finished job's files, added to the document its layers went to."""
+        document = self.job_layers.document_of(job_id)
+        files = [] if info.result is None or document is None else info.result.paths
+        for file in (f for f in files if f.endswith(PATH_SUFFIX)):
+            try:
+                path = CameraPath.load(file)
+            except ValueError as exc:
+                self.show_error(f"Generate {info.engine}", f"The camera path it wrote cannot be read: {exc}")
+                continue
+            document.add_path(NamedPath(document.unique_path_name(f"{Path(file).name[: -len(PATH_SUFFIX)]} path"), path))
 
     def show_job_result(self, job_id: str) -> None:
         """Select and frame the job's layer in the viewport; when it is gone (deleted, or in a

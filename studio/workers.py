@@ -138,6 +138,8 @@ def snapshot(document: Document) -> Document:
     copy = Document()
     for layer in document.layers:
         copy.add_layer(dataclasses.replace(layer))
+    for named in document.paths:  # immutable: shared, like the payloads
+        copy.add_path(named)
     if document.current_id is not None:
         copy.set_current(document.current_id)
     copy.view = document.view

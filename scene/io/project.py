@@ -7,7 +7,9 @@ The manifest carries a schema version (2 adds the document's time and ``.npz`` p
 files, written before, read the same way) and refuses files from a newer Atelier4D. A generated
 layer's entry may also hold its ``provenance`` (engine, settings, models: see
 :class:`scene.document.Provenance`); files without it open as before, and readers that do not know
-it ignore it, so it needs no new version.
+it ignore it, so it needs no new version. The document's camera paths are in the manifest's ``paths``
+(each its id, name and the path as :meth:`scene.camera_path.CameraPath.to_json` writes it); files
+without them open with none, the same way.
 Saving is atomic (the previous file is never damaged by a failed save). Opening reads only the
 members the manifest names, refuses names that would escape the archive, and refuses absurd sizes
 before reading them (a zip bomb or a corrupt header must not exhaust memory or disk).
@@ -26,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from scene.camera import Camera
-from scene.document import Document, Layer, LayerDisplay, Provenance
+from scene.camera_path import CameraPath
+from scene.document import Document, Layer, LayerDisplay, NamedPath, Provenance
 from scene.io.atomic import atomic_output
 from scene.io.errors import FormatError
 from scene.io.formats import load, save
@@ -83,6 +86,10 @@ def save_project(document: Document, path: str | os.PathLike) -> None:
                 "current": document.current_id,
                 "time": document.time,
                 "view": None if document.view is None else document.view.to_dict(),
+                "paths": [
+                    {"id": named.id, "name": named.name, "path": json.loads(named.path.to_json())}
+                    for named in document.paths
+                ],
             }
             archive.writestr(MANIFEST, json.dumps(manifest, indent=1), compress_type=zipfile.ZIP_DEFLATED)
     document.undo_stack.mark_clean()
@@ -101,6 +108,8 @@ def load_project(path: str | os.PathLike) -> Document:
                 for entry in manifest["layers"]:
                     data = _read_payload(path, archive, entry, Path(scratch))
                     document.add_layer(_layer_from_entry(path, entry, data))
+            for named in _read_paths(path, manifest):
+                document.add_path(named)
     except zipfile.BadZipFile as exc:
         raise FormatError(path, f"not an Atelier4D project or a damaged one ({exc})") from None
     except (OSError, EOFError, zipfile.LargeZipFile) as exc:
@@ -156,6 +165,22 @@ def _read_time(path: Path, manifest: dict) -> float:
     if isinstance(time, bool) or not isinstance(time, (int, float)) or not math.isfinite(time):
         raise FormatError(path, f"the saved time {time!r} is not a finite number of seconds")
     return float(time)
+
+
+def _read_paths(path: Path, manifest: dict) -> list[NamedPath]:
+    """The manifest's camera paths (none in files written before paths were saved)."""
+    entries = manifest.get("paths", [])
+    if not isinstance(entries, list):
+        raise FormatError(path, "the manifest's camera paths are not a list")
+    paths = []
+    for index, entry in enumerate(entries):
+        try:
+            identity = {"id": str(entry["id"])} if entry.get("id") else {}
+            camera_path = CameraPath.from_json(json.dumps(entry["path"]))
+            paths.append(NamedPath(str(entry.get("name") or f"Path {index + 1}"), camera_path, **identity))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise FormatError(path, f"camera path {index + 1} is invalid ({exc})") from None
+    return paths
 
 
 def _check_member_size(path: Path, name: str, info: zipfile.ZipInfo) -> None:

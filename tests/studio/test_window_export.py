@@ -144,7 +144,7 @@ def test_an_image_is_not_offered_when_no_engine_takes_one_and_says_why(make_wind
     import engines.registry
 
     everything = engines.registry.engine_names
-    monkeypatch.setattr(engines.registry, "engine_names", lambda: [n for n in everything() if n != "image-to-3d"])
+    monkeypatch.setattr(engines.registry, "engine_names", lambda: [n for n in everything() if n not in ("image-to-3d", "outpaint-scene")])
     window = make_window()
     assert not window._image_engines()  # none of the engines left takes an image
     asked = record_file_dialogs(monkeypatch, [str(image)])
