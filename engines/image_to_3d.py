@@ -14,7 +14,8 @@ Read top to bottom, as diffusers' pipelines are:
    held to the picture and its mask, its weight warming up over the run; the splats are saved as a
    standard 3DGS PLY;
 4. stage 2 (:func:`engines.object_stages.make_mesh`): a mesh from the Gaussians' density, its UV
-   atlas and a baked base-colour texture, written as GLB.
+   atlas and a baked base-colour texture (refined towards ``prompt`` when ``refine.strength`` is
+   above 0), written as GLB.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from typing import TYPE_CHECKING, Iterator, Literal
 
 import numpy as np
 
-from engines.object_stages import STAGE_2_STEPS, Anchor, ObjectCameras, ObjectStages, finish_object, grow_object, orbit_camera
+from engines.object_stages import (
+    Anchor, ObjectCameras, ObjectStages, TextureRefinement, finish_object, grow_object, load_refiner, orbit_camera, stage_2_steps,
+)
 from engines.priors.views import View
 from engines.reference_image import Reference, object_mask, prepare_reference, read_rgba
 from engines.registry import register_engine
@@ -58,6 +61,9 @@ class ImageTo3DConfig(ObjectStages):
     """Height the picture was taken from, in degrees above the object's equator (30: from above)."""
     model: str = field(default="", metadata={"model": "novel-view"})
     """Novel-view model (zero123): a hub id or a folder; empty: the one chosen in Preferences > Models."""
+    prompt: str = field(default="", metadata={"multiline": True})
+    """What the object is, in words (optional): the texture refinement (Advanced > Refine, off by
+    default) works towards it."""
     guidance: float = field(default=5.0, metadata={"min": 0.0})
     """How hard the novel-view model pulls the unseen sides (classifier-free guidance; zero123 is trained for 3-5)."""
     reference_weight: float = field(default=10000.0, metadata={"min": 0.0, "advanced": True})
@@ -70,6 +76,10 @@ class ImageTo3DConfig(ObjectStages):
     cameras: ObjectCameras = field(default_factory=lambda: ObjectCameras(radius=2.0), metadata={"advanced": True})
     """The training cameras' orbit; the picture's camera is on it. The elevation range is covered
     both around the picture's elevation and absolutely, within 80 degrees of the equator."""
+
+    refine: TextureRefinement = field(default_factory=lambda: TextureRefinement(strength=0.0), metadata={"advanced": True})
+    """The texture refinement by the refiner model (off by default: zero123 saw the unseen sides,
+    a text model knows the object only from ``prompt``)."""
 
     def __post_init__(self) -> None:
         if not self.image.strip():  # before the field checks, whose words for it are less helpful
@@ -99,11 +109,13 @@ def image_to_3d(config: ImageTo3DConfig, ctx: "RunContext") -> Iterator["Event"]
     generator = torch.Generator().manual_seed(config.seed)
     prior = NovelViewSDS(model, torch.from_numpy(picture.rgb).permute(2, 0, 1), settings, generator, reference_view(config))
     yield Log(f"novel-view model ready: {type(model.unet).__name__}")
+    refiner = yield from load_refiner(config, ctx)
     device = torch.device(model.unet.device.type)
     final = yield from grow_object(
-        on_orbit(config), prior, ctx, device, total=config.steps + STAGE_2_STEPS, anchor=reference_anchor(config, anchored, device)
+        on_orbit(config), prior, ctx, device, total=config.steps + stage_2_steps(config, refiner),
+        anchor=reference_anchor(config, anchored, device),
     )
-    yield from finish_object(config, final, ctx, started)
+    yield from finish_object(config, final, ctx, started, refiner=refiner, prompt=config.prompt)
 
 
 def read_picture(config: ImageTo3DConfig) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,8 @@ An object generator (text-to-3D, image-to-3D) is its prior plus these stages:
    same optimizer core as reconstruct, snapshots streamed;
 2. :func:`make_mesh`: a mesh from the Gaussians' density (:mod:`engines.meshing.extract`), its UV
    atlas and a base-colour texture baked from renders of the Gaussians (:mod:`engines.meshing.uv_bake`),
-   streamed into a mesh layer of its own under :data:`MESH`.
+   then, for a generator with a refiner, that texture refined (:func:`refine_texture`), streamed
+   into a mesh layer of its own under :data:`MESH`.
 
 Their settings are :class:`ObjectStages`, the base of each generator's config: the generator's own
 fields (its prompt or picture) lead its form and its ``--help``, these follow.
@@ -33,14 +34,17 @@ from scene import Camera, GaussianCloud
 MESH = "mesh"
 """The output key of the textured mesh (the splats are the main output)."""
 STAGE_2_STEPS = 2
-"""Progress steps of stage 2: the mesh, then its texture."""
+"""Progress steps of stage 2 without refinement: the mesh, then its texture (refinement adds one,
+see :func:`stage_2_steps`)."""
 
 if TYPE_CHECKING:
     import torch
 
+    from engines.meshing.uv_bake import BakeView
     from engines.optim import GaussianModel
     from engines.priors.views import View
     from engines.runtime import Event, RunContext
+    from scene.mesh import MeshAsset
 
 Anchor = Callable[["GaussianModel", int, float], "torch.Tensor"]
 """A loss of the model at (step, progress) added to the prior's: image-to-3D's reference view."""
@@ -61,6 +65,24 @@ class ObjectCameras:
         check_fields(self)
         if self.elevation[0] > self.elevation[1]:
             raise ValueError("elevation: the lowest must not be above the highest")
+
+
+@dataclass
+class TextureRefinement:
+    """DreamGaussian's texture refinement: each bake view, composited on white, goes through the
+    refiner model (image-to-image towards the prompt) and the texture is baked again from the results."""
+
+    strength: float = field(default=0.3, metadata={"min": 0.0, "max": 1.0})
+    """How far the refiner may change each view (0: no refinement; 1: a new picture). Each view is
+    refined on its own, so high strengths invent details that disagree between views and blur."""
+    steps: int = field(default=30, metadata={"min": 1, "max": 200})
+    """Denoising steps of the refiner over its whole schedule (it runs ``strength`` of them)."""
+    model: str = field(default="", metadata={"model": "refiner"})
+    """Image-to-image model: a hub id or a folder; empty: the generator's own model when one is
+    given, else the one chosen in Preferences > Models."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass(kw_only=True)
@@ -118,14 +140,20 @@ class ObjectStages:
     """Renders of the splats the texture is baked from (spread around the object)."""
     bake: BakeSettings = field(default_factory=BakeSettings, metadata={"advanced": True})
     """How texels are matched with the renders and how the texture is finished."""
+    refine: TextureRefinement = field(default_factory=TextureRefinement, metadata={"advanced": True})
+    """How the baked texture is refined by the refiner model (for generators with a prompt)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
 
 
-def finish_object(config: ObjectStages, cloud: GaussianCloud, ctx: "RunContext", started: float) -> Iterator["Event"]:
+def finish_object(
+    config: ObjectStages, cloud: GaussianCloud, ctx: "RunContext", started: float, *, refiner: Any = None,
+    prompt: str = "", negative: str = "",
+) -> Iterator["Event"]:
     """The end of an object run: the final splats streamed and saved as a standard PLY (``ply``),
-    stage 2's textured mesh as GLB (``out``), and the result (``started``: the run's
+    stage 2's textured mesh as GLB (``out``), its texture refined by ``refiner`` towards ``prompt``
+    when one is given (see :func:`make_mesh`), and the result (``started``: the run's
     ``time.perf_counter()`` at its start)."""
     import time
 
@@ -137,7 +165,7 @@ def finish_object(config: ObjectStages, cloud: GaussianCloud, ctx: "RunContext",
     splats_path = ctx.save_output(lambda path: save(path, cloud), config.ply, "object.ply")
     if splats_path is not None:
         outputs[MAIN] = str(splats_path)
-    mesh = yield from make_mesh(config, cloud)
+    mesh = yield from make_mesh(config, cloud, refiner=refiner, prompt=prompt, negative=negative)
     if mesh is not None:
         mesh_path = ctx.save_output(lambda path: save(path, mesh), config.out, "object.glb")
         if mesh_path is not None:
@@ -148,15 +176,53 @@ def finish_object(config: ObjectStages, cloud: GaussianCloud, ctx: "RunContext",
     yield Result(list(outputs.values()), summary, outputs)
 
 
-def make_mesh(config: ObjectStages, cloud: GaussianCloud) -> Iterator["Event"]:
-    """Stage 2: the splats' mesh with its texture baked from their renders, streamed under "mesh" as
-    it gets ready; returns it (untextured when nothing could be baked), or None when the splats hold
-    no surface (the reason goes to the log either way)."""
+def load_refiner(
+    config: ObjectStages, ctx: "RunContext", loaded: tuple[str, str, Any] | None = None
+) -> Iterator["Event"]:
+    """The texture refiner (:class:`engines.priors.refine.Refiner`) when ``refine.strength`` is
+    above 0, else None. ``loaded`` is ``(role, source, pipeline)`` of a Stable Diffusion pipeline
+    the run already holds; its components are reused (no second copy in memory) when the refiner's
+    model (``refine.model``, else the Preferences choice) is that same model, or when no refiner
+    was chosen at all (the refiner's default is the text model's Stable Diffusion)."""
+    from engines.models.roles import ROLES
+    from engines.priors.refine import Refiner
+    from engines.runtime.events import Log, Preparing
+
+    if config.refine.strength <= 0:
+        return None
+    default = ROLES["refiner"].default
+    wanted = config.refine.model or ctx.settings.model_choice("refiner", default)
+    unchosen = not config.refine.model and wanted == default
+    if loaded is not None and (unchosen or wanted == (loaded[1] or ctx.settings.model_choice(loaded[0], ROLES[loaded[0]].default))):
+        from diffusers import StableDiffusionImg2ImgPipeline
+
+        pipeline = StableDiffusionImg2ImgPipeline(**loaded[2].components)
+    else:
+        yield Preparing(None, "loading the refiner model")
+        pipeline = ctx.model("refiner", source=config.refine.model)
+    yield Log(f"refiner model ready: {type(pipeline).__name__}")
+    return Refiner(pipeline)
+
+
+def stage_2_steps(config: ObjectStages, refiner: Any = None) -> int:
+    """Progress steps of stage 2: the mesh, its texture, and the refined texture when there is a
+    ``refiner`` and a strength to run it at."""
+    return STAGE_2_STEPS + int(refiner is not None and config.refine.strength > 0)
+
+
+def make_mesh(
+    config: ObjectStages, cloud: GaussianCloud, *, refiner: Any = None, prompt: str = "", negative: str = ""
+) -> Iterator["Event"]:
+    """Stage 2: the splats' mesh with its texture baked from their renders, then refined by
+    ``refiner`` (a :class:`engines.priors.refine.Refiner` or an oracle one) towards ``prompt`` at
+    ``config.refine.strength`` when given; streamed under "mesh" as it gets ready. Returns the mesh
+    (untextured when nothing could be baked), or None when the splats hold no surface (the reason
+    goes to the log either way)."""
     from engines.meshing.extract import mesh_from_gaussians
     from engines.meshing.uv_bake import bake_cameras, render_views, textured_mesh
     from engines.runtime.events import Log, Progress, Snapshot
 
-    total = config.steps + STAGE_2_STEPS
+    total = config.steps + stage_2_steps(config, refiner)
     try:
         mesh = mesh_from_gaussians(cloud.means, cloud.quats, cloud.scales, cloud.opacities, **dataclasses.asdict(config.meshing))
     except ValueError as exc:
@@ -165,14 +231,56 @@ def make_mesh(config: ObjectStages, cloud: GaussianCloud) -> Iterator["Event"]:
     yield Snapshot(mesh, key=MESH)
     yield Progress(config.steps + 1, total, {"faces": float(len(mesh.faces))})
     cameras = bake_cameras(mesh, config.bake_views, resolution=max(64, config.texture_size // 2))
+    views = render_views(cloud, cameras)
     try:
-        textured = textured_mesh(mesh, render_views(cloud, cameras), config.texture_size, config.bake)
+        textured = textured_mesh(mesh, views, config.texture_size, config.bake)
     except ValueError as exc:  # e.g. the splats are too faint for any render to cover the mesh
         yield Log(f"the mesh stays untextured: {exc}", "warning")
         return mesh
     yield Snapshot(textured, key=MESH)
-    yield Progress(total, total, {"faces": float(len(textured.faces))})
+    yield Progress(config.steps + 2, total, {"faces": float(len(textured.faces))})
+    if total > config.steps + 2:
+        textured = refine_texture(textured, views, refiner, prompt, negative, config)
+        yield Snapshot(textured, key=MESH)
+        yield Progress(total, total, {"faces": float(len(textured.faces))})
     return textured
+
+
+def refine_texture(
+    mesh: "MeshAsset", views: list["BakeView"], refiner: Any, prompt: str, negative: str, config: ObjectStages
+) -> "MeshAsset":
+    """DreamGaussian's texture refinement, done by baking again (there is no differentiable mesh
+    rasterizer here to fit the texture to the refined images): each bake view composited on white
+    goes through ``refiner`` at ``config.refine.strength`` (seeded per view), the white is taken out
+    again with the view's alpha, and the texture of ``mesh`` (already unwrapped) is baked anew from
+    the refined images with the same cameras, depth and alpha."""
+    from engines.meshing.uv_bake import AtlasMesh, BakeView, bake_texture
+    from scene.mesh import MeshAsset
+
+    refined = []
+    for index, view in enumerate(views):
+        alpha = view.alpha[..., None]
+        on_white = view.image * alpha + (1.0 - alpha)
+        image = refiner(
+            on_white.astype(np.float32), prompt, strength=config.refine.strength, negative_prompt=negative,
+            steps=config.refine.steps, seed=config.seed + index, view=camera_view(view.camera),
+        )
+        colour = (np.asarray(image, dtype=np.float64) - (1.0 - alpha)) / np.maximum(alpha, 1e-6)
+        refined.append(BakeView(view.camera, np.clip(colour, 0.0, 1.0), view.depth, view.alpha))
+    atlas = AtlasMesh(mesh.vertices, mesh.faces, mesh.normals, mesh.uvs)
+    texture = bake_texture(atlas, refined, config.texture_size, config.bake)
+    return MeshAsset(mesh.vertices, mesh.faces, mesh.normals, uvs=mesh.uvs, texture=texture)
+
+
+def camera_view(camera: Camera) -> "View":
+    """The :class:`View` of a camera looking at the object (azimuth and elevation of its position as
+    :func:`orbit_camera` places them)."""
+    from engines.priors.views import View
+
+    x, y, z = (float(v) for v in camera.position)
+    radius = math.sqrt(x * x + y * y + z * z)
+    elevation = math.degrees(math.asin(max(-1.0, min(1.0, y / max(radius, 1e-12)))))
+    return View(math.degrees(math.atan2(x, z)), elevation, radius, camera)
 
 
 def grow_object(

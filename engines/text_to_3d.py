@@ -8,7 +8,8 @@ Read top to bottom, as diffusers' pipelines are:
    prior from random orbit cameras, the render side ramping up, snapshots streamed; the splats are
    saved as a standard 3DGS PLY;
 3. stage 2 (:func:`engines.object_stages.make_mesh`): a mesh from the Gaussians' density, its UV
-   atlas and a baked base-colour texture, written as GLB; it streams into a mesh layer of its own.
+   atlas and a baked base-colour texture, refined by the refiner model towards the prompt (unless
+   ``refine.strength`` is 0), written as GLB; it streams into a mesh layer of its own.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
-from engines.object_stages import STAGE_2_STEPS, ObjectStages, finish_object, grow_object
+from engines.object_stages import ObjectStages, finish_object, grow_object, load_refiner, stage_2_steps
 from engines.registry import register_engine
 
 if TYPE_CHECKING:
@@ -58,5 +59,8 @@ def text_to_3d(config: TextTo3DConfig, ctx: "RunContext") -> Iterator["Event"]:
     settings = SDSSettings(config.guidance, config.negative, TimestepRange(low, start_high, end_high))
     prior = TextSDS(pipeline, config.prompt, settings, torch.Generator().manual_seed(config.seed))
     yield Log(f"text model ready: {type(pipeline).__name__}")
-    final = yield from grow_object(config, prior, ctx, torch.device(pipeline.device.type), total=config.steps + STAGE_2_STEPS)
-    yield from finish_object(config, final, ctx, started)
+    refiner = yield from load_refiner(config, ctx, ("text", config.model, pipeline))
+    total = config.steps + stage_2_steps(config, refiner)
+    final = yield from grow_object(config, prior, ctx, torch.device(pipeline.device.type), total=total)
+    yield from finish_object(config, final, ctx, started, refiner=refiner, prompt=config.prompt, negative=config.negative)
+

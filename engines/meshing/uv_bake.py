@@ -8,9 +8,12 @@ DreamGaussian's stage 2 texture, done on the CPU with numpy:
    triangle gets the 3D position and normal there (barycentric interpolation).
 3. :func:`bake_texture` projects those points into every view (renders of the Gaussians with their
    depth and alpha, from :func:`render_views`). A texel is seen by a view when it lands inside the
-   image, in front of the camera, on a covered pixel, facing the camera, and at the rendered depth
-   (so an occluded texel is not painted with its occluder). Its colour is the average over the views
-   that see it, weighted by ``cos(angle)^angle_power`` so frontal views dominate.
+   image, in front of the camera, on a covered pixel, facing the camera, and not behind the rendered
+   depth (so an occluded texel is not painted with its occluder). The test is one-sided: the
+   renders' depth is the splats' expected depth, which lies inside their fuzzy outer layer, so a
+   mesh whose outline matches the renders' stands a little in front of it, and is seen. Its colour
+   is the average over the views that see it, weighted by ``cos(angle)^angle_power`` so frontal
+   views dominate.
 4. Texels that no view sees are filled by pull-push from their neighbours in the texture; then the
    colours are pushed ``dilation`` texels past the islands' edges (each outside texel takes its
    inside neighbours' mean), so bilinear sampling at a seam never reads background; the rest of the
@@ -78,8 +81,8 @@ class BakeSettings:
     angle_power: float = 4.0
     """Each view's weight is ``cos(angle) ** angle_power``: higher favours frontal views more."""
     depth_tolerance: float = 0.02
-    """How far (as a fraction of the mesh's bounding-box diagonal) a texel may lie from the rendered
-    depth and still count as visible rather than occluded."""
+    """How far (as a fraction of the mesh's bounding-box diagonal) a texel may lie behind the
+    rendered depth and still count as visible rather than occluded."""
     min_alpha: float = 0.5
     """Pixels covered less than this by the Gaussians are background: they paint no texel."""
     dilation: int = 4
@@ -211,7 +214,7 @@ def _view_contribution(
     iy = np.clip(y.astype(np.int64), 0, height - 1)
     alpha = np.asarray(view.alpha).reshape(height, width)[iy, ix]
     rendered = np.asarray(view.depth).reshape(height, width)[iy, ix]
-    visible = candidate & (alpha >= settings.min_alpha) & (np.abs(rendered - depth) <= tolerance)
+    visible = candidate & (alpha >= settings.min_alpha) & (depth - rendered <= tolerance)
     weights = np.where(visible, np.clip(cosine, 0.0, 1.0) ** settings.angle_power, 0.0)
     # alpha-weighted bilinear lookup: next to the silhouette the background pixels add nothing
     coverage = np.asarray(view.alpha, dtype=np.float64).reshape(height, width, 1)

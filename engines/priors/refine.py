@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ class Refiner:
         height, width = image.shape[:2]
         if strength == 0.0:
             return image.astype(np.float32, copy=True)
+        steps = max(steps, math.ceil(1.0 / strength))  # img2img runs steps x strength of them: at least one
         result = self.pipeline(
             prompt, image=to_pil(image).resize((model_side(width), model_side(height))), strength=strength,
             negative_prompt=negative_prompt or None, num_inference_steps=steps, guidance_scale=guidance_scale,

@@ -151,20 +151,23 @@ def test_a_picture_that_cannot_serve_fails_before_any_model_loads(tmp_path, radi
 
 def test_the_engine_runs_in_a_worker_on_the_real_loading_code(tiny_novel_view, picture, tmp_path):
     """Four steps of a random tiny model leave a faint cloud: a low meshing threshold still makes a
-    surface of it, so the whole pipeline runs, GLB included."""
+    surface of it, so the whole pipeline runs, the texture's refinement (asked for with a prompt)
+    and the GLB included."""
     manager = JobManager()
     try:
         config = {"image": picture, "steps": 4, "size": 32, "init_points": 300, "snapshot_every": 2,
                   "ply": str(tmp_path / "disc.ply"), "out": str(tmp_path / "disc.glb"), "texture_size": 64,
-                  "meshing": {"threshold": 0.05, "resolution": 32}, "bake": {"min_alpha": 0.01, "min_cos": 0.0}}
-        job = manager.submit("image-to-3d", config, run_dir=tmp_path / "run",
-                             settings=WorkerSettings(model_choices=(("novel-view", str(tiny_novel_view)),)))
+                  "meshing": {"threshold": 0.05, "resolution": 32}, "bake": {"min_alpha": 0.01, "min_cos": 0.0},
+                  "prompt": "a red disc", "refine": {"strength": 0.3, "steps": 4}}
+        choices = (("novel-view", str(tiny_novel_view)), ("refiner", str(tiny_model("refiner", tmp_path / "models"))))
+        job = manager.submit("image-to-3d", config, run_dir=tmp_path / "run", settings=WorkerSettings(model_choices=choices))
         assert manager.wait(job, 120) is JobState.FINISHED, manager.info(job).error
         events = manager.poll()[job].events
     finally:
         manager.shutdown()
     assert any(isinstance(e, Log) and "novel-view model ready" in e.text for e in events)
-    assert [(e.step, e.total) for e in events if isinstance(e, Progress)] == [(s, 6) for s in range(1, 7)]
+    assert any(isinstance(e, Log) and "refiner model ready: StableDiffusionImg2ImgPipeline" in e.text for e in events)
+    assert [(e.step, e.total) for e in events if isinstance(e, Progress)] == [(s, 7) for s in range(1, 8)]
     cloud = load(tmp_path / "disc.ply")
     assert isinstance(cloud, GaussianCloud) and len(cloud) > 0 and np.isfinite(cloud.means).all()
     issues = validate(tmp_path / "disc.glb")["issues"]

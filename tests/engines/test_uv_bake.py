@@ -245,9 +245,21 @@ def test_pull_push_fills_holes_from_their_neighbours():
 
 
 def test_a_mesh_no_render_sees_says_so():
-    views = [sphere_render(camera, radius=0.5) for camera in orbit(4)]  # depth of a smaller sphere
+    views = [sphere_render(camera, radius=2.0) for camera in orbit(4, distance=5.0)]  # a bigger sphere hides it
     with pytest.raises(ValueError, match="no render sees the mesh"):
         bake_texture(uv_atlas(sphere_mesh(2), 64), views, 64, BakeSettings(depth_tolerance=0.01))
+
+
+def test_a_mesh_a_little_outside_the_rendered_surface_is_seen():
+    """The splats' rendered depth lies inside their fuzzy outer layer, so a mesh with their outline
+    stands in front of it: here 8% bigger than the rendered sphere, four times the depth tolerance."""
+    views = [sphere_render(camera) for camera in orbit(8)]
+    mesh = sphere_mesh()
+    bigger = MeshAsset(mesh.vertices * 1.08, mesh.faces)
+    settings = BakeSettings(depth_tolerance=0.01)  # 0.01 of the diagonal, 3.7: 0.037 against 0.08
+    baked = textured_mesh(bigger, views, SIZE, settings)
+    expected = normal_colour(baked.vertices / np.linalg.norm(baked.vertices, axis=1, keepdims=True))
+    assert np.abs(sample(baked.texture, baked.uvs) - expected).mean() < 0.03
 
 
 # ------------------------------------------------------------------------------ export

@@ -42,6 +42,8 @@ def test_refinement_at_zero_strength_keeps_the_image(load_tiny):
     np.testing.assert_array_equal(refine(image, "sharper", strength=0.0), image)
     refined = refine(image, "sharper", strength=0.6, steps=4, seed=0)
     assert refined.shape == image.shape and not np.allclose(refined, image)
+    light = refine(image, "sharper", strength=0.1, steps=2, seed=0)  # 2 x 0.1 steps: still one runs
+    assert light.shape == image.shape and not np.allclose(light, image)
 
 
 def test_depth_comes_at_the_images_size_and_says_its_kind(load_tiny):
