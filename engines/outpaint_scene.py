@@ -64,11 +64,11 @@ class OutpaintSceneConfig:
     """What the scene should not look like."""
     inpaint_model: str = field(default="", metadata={"model": "inpaint"})
     """Inpainting model: a hub id or a folder; empty: the one chosen in Preferences > Models."""
-    depth_model: str = field(default="", metadata={"model": "depth"})
+    depth_model: str = field(default="", metadata={"model": "depth", "depth_of": "image"})
     """Depth model: a hub id or a folder; empty: the one chosen in Preferences > Models."""
     text_model: str = field(default="", metadata={"model": "text"})
     """Text-to-image model, for a prompt without a picture: a hub id or a folder; empty: the Preferences choice."""
-    trajectory: str = "lookaround"
+    trajectory: str = field(default="lookaround", metadata={"camera_path": True})
     """The camera path: a preset (lookaround, lookdown, rotate360, forward, backforth) placed so that
     its first camera is the picture's, or a saved camera path (.json) whose first camera is."""
     views: int = field(default=10, metadata={"min": 1})

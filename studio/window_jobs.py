@@ -4,7 +4,8 @@ finished job's result shown where it is: its layer selected and framed, or its f
 
 Every layer a job makes keeps how it was made (its provenance), so *Run again* can make it again.
 A camera path a finished job wrote beside its outputs (``NAME.path.json``: the path outpaint-scene
-grew the scene along) joins the document with its layers.
+grew the scene along) joins the document with its layers; the other way, a tab can run along one of
+the document's camera paths, which is written to the job's run folder for it.
 Refine-region run while splats are selected in the current layer is a region edit: the engine
 refines those splats, streaming into their layer, and its result replaces the layer's data as one
 undo step.
@@ -42,8 +43,12 @@ class JobCommands:
         from engines.registry import engine_names, find_engine, load_engines
 
         load_engines()
+        self.generate.model_settings = lambda: worker_settings(self.settings)
+        self.generate.camera_paths = lambda: self.document.paths
         for name in engine_names():
-            self.generate.add_engine(name, find_engine(name).config_cls, lambda config, n=name: self.run_from_tab(n, config))
+            self.generate.add_engine(
+                name, find_engine(name).config_cls, lambda config, paths=None, n=name: self.run_from_tab(n, config, paths)
+            )
 
     @property
     def job_manager(self) -> JobManager:
@@ -52,10 +57,13 @@ class JobCommands:
             self.jobs.set_manager(JobManager())
         return self.jobs.manager
 
-    def run_from_tab(self, engine: str, config: Any) -> str | None:
-        """What an engine tab's Run does: a region edit of the current layer's selected splats when
-        refine-region runs while some are selected (and no selection file is given); else a job
-        making layers of its own. None when refine-region has neither a selection nor an input."""
+    def run_from_tab(self, engine: str, config: Any, paths: dict[str, CameraPath] | None = None) -> str | None:
+        """What an engine tab's Run does: a job along the document camera ``paths`` chosen for some
+        of its fields; a region edit of the current layer's selected splats when refine-region runs
+        while some are selected (and no selection file is given); else a job making layers of its
+        own. None when refine-region has neither a selection nor an input."""
+        if paths:
+            return self.run_along(engine, config, paths)
         if engine != REGION_ENGINE or config.selection:
             return self.run_engine(engine, config)
         selection = self.splat_selection()
@@ -74,6 +82,16 @@ class JobCommands:
         splats, selection = write_region_inputs(run_dir, self.document.layer(layer_id).data, mask)
         config = dataclasses.replace(config, input=str(splats), selection=str(selection))
         return self.run_engine(REGION_ENGINE, config, run_dir=run_dir, edit=layer_id)
+
+    def run_along(self, engine: str, config: Any, paths: dict[str, CameraPath]) -> str:
+        """Run ``engine`` with each of ``config``'s fields named in ``paths`` set to that camera path,
+        written as FIELD.json into the job's run folder (which keeps it for Resume and Run again)."""
+        run_dir = new_run_dir(self.settings, engine)
+        files = {}
+        for name, path in paths.items():
+            path.save(run_dir / f"{name}.json")
+            files[name] = str(run_dir / f"{name}.json")
+        return self.run_engine(engine, dataclasses.replace(config, **files), run_dir=run_dir)
 
     def run_engine(self, engine: str, config: Any = None, *, run_dir: Path | None = None, edit: str | None = None) -> str:
         """Start a job whose outputs stream into layers of the current document (studio.jobs):

@@ -5,21 +5,29 @@ scrolls only vertically: its form narrows to the dock's width, however narrow th
 An image dropped on the dock (or opened in the window) fills the current engine's first image field.
 A form with a mask field (metadata ``mask_of`` naming its image field) shows the picture and its
 mask under it, which the artist corrects with a brush (:mod:`studio.panels.image_mask`); painted
-masks are written to :attr:`GeneratePanel.mask_folder`.
+masks are written to :attr:`GeneratePanel.mask_folder`. A form with a depth model field (metadata
+``depth_of``) shows the picture beside its depth on demand (:mod:`studio.panels.depth_preview`), the
+model chosen by :attr:`GeneratePanel.model_settings` when the field is empty; one with a camera path
+field (metadata ``camera_path``) offers the document's camera paths, :attr:`GeneratePanel.camera_paths`,
+in its place (:mod:`studio.panels.path_choice`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from engines.fields import IMAGE_EXTENSIONS
+from engines.runtime import WorkerSettings
+from scene.document import NamedPath
+from studio.panels.depth_preview import DepthPreview
 from studio.panels.forms import DataclassForm
 from studio.panels.image_mask import MaskEditor
+from studio.panels.path_choice import PathChoice
 from studio.settings import default_cache_dir
 
 
@@ -29,14 +37,18 @@ class GeneratePanel(QTabWidget):
     def __init__(self, parent: QWidget | None = None, mask_folder: Path | None = None) -> None:
         super().__init__(parent)
         self.mask_folder = mask_folder or default_cache_dir() / "masks"  # painted masks, kept for runs and resumes
+        self.model_settings: Callable[[], WorkerSettings] = WorkerSettings  # the models a preview loads: the window's choice
+        self.camera_paths: Callable[[], Sequence[NamedPath]] = tuple  # those a run may follow: the window's document's
         self._placeholder = QLabel("No generators are installed yet.")
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.addTab(self._placeholder, "Generate")
         self.forms: dict[str, DataclassForm] = {}
         self.setAcceptDrops(True)
 
-    def add_engine(self, name: str, config_type: type, on_run: Callable[[Any], None]) -> DataclassForm:
-        """A tab named ``name`` whose Run button calls ``on_run(config)``."""
+    def add_engine(self, name: str, config_type: type, on_run: Callable[..., Any]) -> DataclassForm:
+        """A tab named ``name`` whose Run button calls ``on_run(config)``; or, while document camera
+        paths are chosen for its camera path fields, ``on_run(config, paths={field name: CameraPath})``,
+        and the caller gives those fields the paths' files."""
         if self._placeholder is not None:
             self.removeTab(self.indexOf(self._placeholder))
             self._placeholder.deleteLater()
@@ -52,11 +64,17 @@ class GeneratePanel(QTabWidget):
         error.setObjectName("error")
         error.setStyleSheet("color: #d33;")
         error.hide()
-        run.clicked.connect(lambda: self._run(form, error, on_run))
         layout.addWidget(form)
-        for spec in form.fields():
-            if spec.meta.get("mask_of") and spec.gui:
+        choices: dict[str, PathChoice] = {}
+        for spec in (s for s in form.fields() if s.gui):
+            if spec.meta.get("mask_of"):
                 layout.addWidget(MaskEditor(form, spec.meta["mask_of"], spec.key, lambda: self.mask_folder))
+            if spec.meta.get("depth_of"):
+                layout.addWidget(DepthPreview(form, spec.meta["depth_of"], spec.key, lambda: self.model_settings()))
+            if spec.meta.get("camera_path"):
+                choices[spec.key] = PathChoice(form, spec.key, lambda: self.camera_paths())
+                layout.addWidget(choices[spec.key])
+        run.clicked.connect(lambda: self._run(form, choices, error, on_run))
         layout.addWidget(run)
         layout.addWidget(error)
         layout.addStretch(1)
@@ -70,12 +88,26 @@ class GeneratePanel(QTabWidget):
         return form
 
     @staticmethod
-    def _run(form: DataclassForm, error: QLabel, on_run: Callable[[Any], None]) -> None:
-        """Build the config and hand it on; or say, under the button, why it cannot be built."""
+    def _run(form: DataclassForm, choices: dict[str, PathChoice], error: QLabel, on_run: Callable[..., Any]) -> None:
+        """Build the config and hand it on with the document paths chosen; or say, under the button,
+        why it cannot be built."""
         problems = form.problems()
+        paths = {}
+        for key, choice in choices.items():
+            try:
+                path = choice.chosen()
+            except ValueError as exc:
+                problems.append(str(exc))
+                continue
+            if path is not None:
+                paths[key] = path
         error.setText("\n".join(problems))
         error.setVisible(bool(problems))
-        if not problems:
+        if problems:
+            return
+        if paths:
+            on_run(form.value(), paths=paths)
+        else:
             on_run(form.value())
 
     # ----------------------------------------------------------------- images as inputs
