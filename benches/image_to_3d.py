@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from benches.text_to_3d import mesh_psnr  # noqa: E402
+from benches.text_to_3d import mesh_report  # noqa: E402
 from engines.image_to_3d import ImageTo3DConfig, on_orbit, reference_anchor, reference_view  # noqa: E402
 from engines.object_stages import grow_object, make_mesh, orbit_camera  # noqa: E402
 from engines.optim import psnr  # noqa: E402
@@ -91,18 +91,7 @@ def bench(config: ImageTo3DConfig) -> dict:
         "device": "cpu", "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
     }
     report["meets_26db_gaussians"] = report["gaussians_test_psnr_db"] >= 26.0
-    if mesh is None:
-        report["mesh"] = None
-    else:
-        import trimesh
-
-        report["mesh"] = {
-            "faces": len(mesh.faces), "face_budget": config.meshing.face_budget,
-            "watertight": bool(trimesh.Trimesh(mesh.vertices, mesh.faces, process=True).is_watertight),
-            "textured": mesh.is_textured, "seconds": round(mesh_seconds, 1),
-            "test_psnr_db": round(mesh_psnr(mesh, held_out, truth), 2),
-        }
-        report["meets_22db_mesh"] = report["mesh"]["test_psnr_db"] >= 22.0
+    report.update(mesh_report(mesh, config, held_out, truth, mesh_seconds))
     return report
 
 
