@@ -13,8 +13,9 @@ OUT="${OUT:-/tmp/gpu_checks}"
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 PY="${PYTHON:-python3}"
-run() { echo "### $*" | tee -a "$OUT/gpu.log"; timeout 300 "$@" 2>&1 | tee -a "$OUT/gpu.log"; }
+run() { echo "### $*" | tee -a "$OUT/gpu.log"; timeout "${STEP_TIMEOUT:-420}" "$@" 2>&1 | tee -a "$OUT/gpu.log"; }
 "$PY" -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())" 2>&1 | tee -a "$OUT/gpu.log"
 run "$PY" -m pytest -q -p no:cacheprovider -m gpu tests
 run "$PY" benches/sds_gpu.py --repeats 10
 run "$PY" benches/text_to_3d_gpu.py --steps 500 --size 512
+run "$PY" benches/outpaint_gpu.py --views 10 --steps 3000 --size 512

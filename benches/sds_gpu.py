@@ -47,33 +47,38 @@ TEXT = dict(
 )
 
 
-def full_size_pipeline(dtype: torch.dtype, device: str):
-    """SD 2.1 base's networks from their published configs, random weights; a character tokenizer."""
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+def full_size_pipeline(dtype: torch.dtype, device: str, inpaint: bool = False):
+    """SD 2.1 base's networks from their published configs, random weights; a character tokenizer
+    (``inpaint``: SD 2 inpainting's, the same with a 9-channel UNet)."""
+    from diffusers import (
+        AutoencoderKL, DDIMScheduler, StableDiffusionInpaintPipeline, StableDiffusionPipeline, UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel
 
     with tempfile.TemporaryDirectory() as tmp:
         tokenizer = char_tokenizer(Path(tmp) / "tokenizer")
-    pipe = StableDiffusionPipeline(
-        unet=UNet2DConditionModel(**UNET), vae=AutoencoderKL(**VAE), text_encoder=CLIPTextModel(CLIPTextConfig(**TEXT)),
+    pipe = (StableDiffusionInpaintPipeline if inpaint else StableDiffusionPipeline)(
+        unet=UNet2DConditionModel(**{**UNET, "in_channels": 9 if inpaint else 4}), vae=AutoencoderKL(**VAE),
+        text_encoder=CLIPTextModel(CLIPTextConfig(**TEXT)),
         tokenizer=tokenizer, scheduler=DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012),
         safety_checker=None, feature_extractor=None, requires_safety_checker=False,
     )
     return pipe.to(device, dtype)
 
 
-def tiny_pipeline(dtype: torch.dtype, device: str):
-    from diffusers import StableDiffusionPipeline
+def tiny_pipeline(dtype: torch.dtype, device: str, inpaint: bool = False):
+    from diffusers import StableDiffusionInpaintPipeline, StableDiffusionPipeline
 
+    cls = StableDiffusionInpaintPipeline if inpaint else StableDiffusionPipeline
     with tempfile.TemporaryDirectory() as tmp:
-        return StableDiffusionPipeline.from_pretrained(build_text(Path(tmp) / "text"), safety_checker=None).to(device, dtype)
+        return cls.from_pretrained(build_text(Path(tmp) / "text", inpaint=inpaint), safety_checker=None).to(device, dtype)
 
 
-def frozen_pipeline(tiny: bool, device: str):
-    """The full-size (or ``tiny``) pipeline on ``device``, fp16 on CUDA, its networks frozen as a
-    prior's are; returns ``(pipeline, dtype)``."""
+def frozen_pipeline(tiny: bool, device: str, inpaint: bool = False):
+    """The full-size (or ``tiny``) pipeline (``inpaint``: the inpainting one) on ``device``, fp16 on
+    CUDA, its networks frozen as a prior's are; returns ``(pipeline, dtype)``."""
     dtype = torch.float16 if device.startswith("cuda") else torch.float32
-    pipe = (tiny_pipeline if tiny else full_size_pipeline)(dtype, device)
+    pipe = (tiny_pipeline if tiny else full_size_pipeline)(dtype, device, inpaint)
     for part in (pipe.unet, pipe.vae, pipe.text_encoder):
         part.requires_grad_(False).eval()
     return pipe, dtype

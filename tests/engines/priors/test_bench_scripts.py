@@ -29,3 +29,11 @@ def test_the_priors_bench_measures_a_warm_second_run():
 def test_the_text_to_3d_gpu_bench_runs_its_code_on_the_tiny_models():
     report = bench("text_to_3d_gpu.py", "--tiny", "--device", "cpu", "--steps", "3", "--size", "32")
     assert report["models"] == "tiny" and report["steps"] == 3 and report["splats"] > 0 and report["stage_1_s"] > 0
+
+
+def test_the_outpaint_gpu_bench_runs_its_code_on_the_tiny_models():
+    report = bench(
+        "outpaint_gpu.py", "--tiny", "--device", "cpu", "--views", "2", "--steps", "3", "--size", "48", "--diffusion-steps", "2"
+    )
+    assert report["models"] == "tiny" and report["views"] == 2 and report["steps"] == 3
+    assert report["per_dreamed_view_s"] > 0 and report["optimization_s"] > 0 and report["final_splats"] > 0
