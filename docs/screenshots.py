@@ -93,6 +93,7 @@ def main() -> None:
     window.grab().save(str(DOCS / "studio-selection.png"))
     shots.append(DOCS / "studio-selection.png")
     window.set_tool("navigate")
+    window.document.select_splats(knot.id, None, "Select none")
 
     from studio.turntable import TurntableSettings
     from studio.turntable_dialog import TurntableDialog
@@ -104,6 +105,50 @@ def main() -> None:
     dialog.grab().save(str(DOCS / "turntable-dialog.png"))
     shots.append(DOCS / "turntable-dialog.png")
     dialog.close()
+
+    # a camera path around the knot in the Paths dock, its third key selected
+    from scene.camera_path import CameraKey, CameraPath
+    from scene.document import NamedPath
+
+    centre = (lo + hi) / 2
+    reach = float(np.linalg.norm(hi - lo))
+    keys = tuple(
+        CameraKey.look_at(centre + reach * np.array([1.2 * np.sin(a), 0.25 + 0.12 * i, 1.2 * np.cos(a)]), centre, float(i))
+        for i, a in enumerate(np.linspace(-1.2, 1.2, 5))
+    )
+    window.document.add_path(NamedPath("Fly-around", CameraPath(keys)))
+    window.docks["Paths"].raise_()
+    window.paths_panel.select(window.document.paths[0].id, 2)
+    wait_drawn(app, window)
+    window.grab().save(str(DOCS / "studio-paths.png"))
+    shots.append(DOCS / "studio-paths.png")
+
+    # image-to-3d with a photo on a plain backdrop: the object found, tinted, the background dimmed
+    from PIL import Image, ImageDraw
+
+    photo = scratch / "vase.png"
+    picture = Image.new("RGB", (400, 300), (214, 210, 204))
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((140, 110, 260, 270), fill=(196, 96, 40))
+    draw.rectangle((178, 50, 222, 140), fill=(176, 84, 34))
+    draw.ellipse((170, 40, 230, 64), fill=(150, 70, 28))
+    picture.save(photo)
+    window.docks["Generate"].raise_()
+    window.give_image(photo)
+    from studio.panels.image_mask import MaskEditor
+
+    editor = window.generate.forms["image-to-3d"].parentWidget().findChild(MaskEditor)
+    wait_until(app, lambda: editor.reading is None, 30, "the picture's mask")
+    from PySide6.QtWidgets import QScrollArea
+
+    scroll = editor.parentWidget()
+    while not isinstance(scroll, QScrollArea):
+        scroll = scroll.parentWidget()
+    app.processEvents()
+    scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())  # the form scrolled to the preview
+    wait_drawn(app, window)
+    window.grab().save(str(DOCS / "studio-image-to-3d.png"))
+    shots.append(DOCS / "studio-image-to-3d.png")
 
     from studio.preferences import PreferencesDialog
     from tests.tiny_models import tiny_model

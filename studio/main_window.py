@@ -81,7 +81,7 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         self.setCentralWidget(self.viewport)
         self.outliner = OutlinerPanel(self.document)
         self.properties = PropertiesPanel(self.document)
-        self.generate = GeneratePanel()
+        self.generate = GeneratePanel(mask_folder=self.settings.cache_path / "masks")
         self.jobs = JobsPanel(job_manager)
         self.jobs.show_result.connect(self.show_job_result)
         self.jobs.snapshot.connect(self._on_job_snapshot)
@@ -298,6 +298,7 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
             return
         self.settings = settings
         self.autosaver.set_interval(settings.autosave_interval_s)
+        self.generate.mask_folder = settings.cache_path / "masks"
         self.status.set_device(settings.device)
         self.viewport.apply_settings(settings)
         if self._save_settings:
