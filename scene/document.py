@@ -193,13 +193,7 @@ class Document:
 
     def unique_name(self, base: str) -> str:
         """``base``, or ``base 2``, ``base 3``... whichever no layer has yet."""
-        names = {layer.name for layer in self._layers}
-        if base not in names:
-            return base
-        n = 2
-        while f"{base} {n}" in names:
-            n += 1
-        return f"{base} {n}"
+        return _unused_name(base, {layer.name for layer in self._layers})
 
     def bounds(self, visible_only: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
         """World bounds of all (visible) layers, or None when there is nothing."""
@@ -222,13 +216,7 @@ class Document:
 
     def unique_path_name(self, base: str = "Path") -> str:
         """``base``, or ``base 2``, ``base 3``... whichever no camera path has yet."""
-        names = {named.name for named in self._paths}
-        if base not in names:
-            return base
-        n = 2
-        while f"{base} {n}" in names:
-            n += 1
-        return f"{base} {n}"
+        return _unused_name(base, {named.name for named in self._paths})
 
     @property
     def is_modified(self) -> bool:
@@ -463,3 +451,13 @@ def _same(a: object, b: object) -> bool:
 
 
 __all__ = ["Document", "Layer", "LayerData", "LayerDisplay", "NamedPath", "Provenance"]
+
+
+def _unused_name(base: str, names: set[str]) -> str:
+    """``base``, or ``base 2``, ``base 3``... whichever is not in ``names``."""
+    if base not in names:
+        return base
+    n = 2
+    while f"{base} {n}" in names:
+        n += 1
+    return f"{base} {n}"

@@ -5,37 +5,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from benches.outpaint import true_view, walk
+from benches.outpaint import walk
 from engines.runtime import JobState
 from scene import GaussianCloud
 from scene.camera_path import CameraPath
 from scene.document import NamedPath
 from studio.panels.depth_preview import DEPTH_COLOURS, DepthPreview, depth_colours
 from studio.panels.path_choice import PathChoice
-from tests.tiny_models import tiny_model
+from tests.engines.test_outpaint_scene import picture, tiny  # noqa: F401  (the engine tests' fixtures)
 
 ENGINE = "outpaint-scene"
 FAST = {"views": 2, "steps": 2, "diffusion_steps": 2, "snapshot_every": 1}
 """A run of a few seconds on the CPU with the tiny models."""
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """Folders of the tiny random-weight inpainting, depth and text-to-image models."""
-    root = tmp_path_factory.mktemp("models")
-    return {role: str(tiny_model(role, root)) for role in ("inpaint", "depth", "text")}
-
-
-@pytest.fixture
-def picture(tmp_path):
-    """A 48x32 PNG: the bench room's first view on its walk."""
-    rgb = true_view(walk().camera_at(0.0, 48, 32))[0]
-    Image.fromarray((rgb * 255 + 0.5).astype(np.uint8)).save(tmp_path / "room.png")
-    return str(tmp_path / "room.png")
 
 
 @pytest.fixture
