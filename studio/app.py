@@ -72,6 +72,7 @@ def run_studio(path: str | None = None) -> int:
     if settings.ui_scale != 1.0 and QApplication.instance() is None:
         os.environ.setdefault("QT_SCALE_FACTOR", str(settings.ui_scale))  # read when the app starts
     app = _make_application()
+    collector = MainThreadCollector(app)  # noqa: F841  (lives with the app)
     window = create_window(path, settings)
     window.show()
     return int(app.exec())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,16 @@ from scene import Document, GaussianCloud, Layer
 from studio.app import set_default_gl_format
 
 set_default_gl_format()  # before pytest-qt creates the QApplication
+
+
+@pytest.fixture(autouse=True)
+def cycles_collected_on_the_main_thread():
+    """As the app does (studio/main_thread_gc.py): no cycle collection in a job manager's or a reading
+    thread while a window lives (it could destroy Qt objects there and deadlock); all of it after the test."""
+    gc.disable()
+    yield
+    gc.enable()
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
