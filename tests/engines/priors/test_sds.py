@@ -52,7 +52,7 @@ def test_the_gradient_grows_with_the_guidance_scale(load_tiny, kind):
             prior = NovelViewSDS(model, torch.rand(3, 20, 20), settings, generator)
         return gradient(prior, render()).norm().item()
 
-    assert norm(100.0) > 5 * norm(1.0)
+    assert norm(100.0) > 2 * norm(1.0)  # 4.4-5x with the tiny random models; 1x if the scale were ignored
 
 
 def test_text_prompts_follow_the_view_and_are_encoded_once(load_tiny):
