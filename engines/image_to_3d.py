@@ -31,7 +31,7 @@ from engines.object_stages import (
     Anchor, ObjectCameras, ObjectStages, TextureRefinement, finish_object, grow_object, load_refiner, orbit_camera, stage_2_steps,
 )
 from engines.priors.views import View
-from engines.reference_image import Reference, object_mask, prepare_reference, read_rgba
+from engines.reference_image import Reference, object_mask, prepare_reference, read_mask, read_rgba
 from engines.registry import register_engine
 
 if TYPE_CHECKING:
@@ -123,8 +123,7 @@ def read_picture(config: ImageTo3DConfig) -> tuple[np.ndarray, np.ndarray]:
     (its white, on black or transparent), else the picture's alpha or its backdrop removed."""
     rgba = read_rgba(config.image)
     if config.mask:
-        painted = read_rgba(config.mask, "mask")
-        return rgba[..., :3], painted[..., :3].mean(axis=-1) * painted[..., 3]
+        return rgba[..., :3], read_mask(config.mask)
     return rgba[..., :3], object_mask(rgba)
 
 

@@ -80,6 +80,13 @@ def object_mask(rgba: np.ndarray) -> np.ndarray:
     return ndimage.binary_fill_holes(np.isin(parts, kept)).astype(np.float32)
 
 
+def read_mask(path: str | Path) -> np.ndarray:
+    """``[H, W]`` float32 0-1 of a painted mask file: its white (on black or on transparent) is the
+    object; ValueError naming the ``mask`` setting when it cannot be read."""
+    painted = read_rgba(path, "mask")
+    return painted[..., :3].mean(axis=-1) * painted[..., 3]
+
+
 def prepare_reference(rgba: np.ndarray, size: int = 256, fill: float = 0.8, mask: np.ndarray | None = None) -> Reference:
     """The object of ``rgba`` (``[H, W, 4]``, or ``[H, W, 3]`` with ``mask`` ``[H, W]``, all 0-1)
     centred in a ``size`` square, its larger side ``fill`` of it, composited on white."""

@@ -306,13 +306,12 @@ class MaskEditor(QWidget):
         if not path.strip():
             self._show(self.automatic)
             return
-        from engines.reference_image import read_rgba
+        from engines.reference_image import read_mask
 
         try:
-            painted = read_rgba(path.strip())
-            mask = painted[..., :3].mean(axis=-1) * painted[..., 3]  # white on black or on transparent, as a run reads it
+            mask = read_mask(path.strip())  # as a run reads it
         except ValueError as exc:
-            return self._say(str(exc).replace("image:", "mask:", 1))
+            return self._say(str(exc))
         if mask.shape != self.automatic.shape:
             height, width = self.automatic.shape
             return self._say(f"mask: {Path(path).name} is {mask.shape[1]}x{mask.shape[0]} but the picture {width}x{height}")
