@@ -5,7 +5,7 @@ and the project file), how it is counted, described, bounded and moved. Code tha
 payloads differently looks the kind up (:func:`kind_of`, :func:`kind_named`) instead of testing
 classes, so adding a kind is one module defining the class plus one :func:`register_kind` call
 (:func:`dataclass_kind` builds the kind of a dataclass whose fields are its arrays).
-The three built-in kinds (splats, mesh, points) are registered here.
+The built-in kinds (splats, mesh, points, clip) are registered here.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from scene.clip import GaussianClip, clip_from_arrays, clip_to_arrays
 from scene.gaussians import GaussianCloud
 from scene.mesh import MeshAsset
 from scene.points import PointCloud
@@ -193,7 +194,46 @@ POINTS = register_kind(
     )
 )
 
+
+def _clip_details(clip: GaussianClip) -> dict[str, Any]:
+    return {
+        "count": clip.count,
+        "frames": clip.frame_count,
+        "fps": clip.fps,
+        "duration": round(clip.duration, 6),
+        "sh_degree": clip.sh_degree,
+        "flipbook": clip.is_flipbook,
+        "groups": len(clip.groups),
+    }
+
+
+def _describe_clip(clip: GaussianClip) -> str:
+    shown = "flipbook frames" if clip.is_flipbook else "frames"
+    return f"{clip.count:,} splats, {clip.frame_count} {shown} at {clip.fps:g} fps, {clip.duration:.2f} s"
+
+
+CLIP = register_kind(
+    PayloadKind(
+        name="clip",
+        type=GaussianClip,
+        label="clip",
+        to_arrays=clip_to_arrays,
+        from_arrays=clip_from_arrays,
+        count=attrgetter("count"),
+        describe=_describe_clip,
+        transformed=lambda clip, matrix: clip.transformed(matrix),
+        bounds=methodcaller("bounds"),
+        selectable=True,
+        details=_clip_details,
+        samples=lambda clip, stride: (
+            clip.canonical.means[::stride],
+            1.0 / (1.0 + np.exp(-clip.canonical.opacity_logits[::stride])),
+        ),
+    )
+)
+
 __all__ = [
+    "CLIP",
     "MESH",
     "POINTS",
     "SPLATS",

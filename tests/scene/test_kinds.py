@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from scene import Document, GaussianCloud, Layer, MeshAsset, PointCloud, Transform
+from scene.clip import GaussianClip
 from scene.io import FormatError, save
 from scene.io.project import load_project, save_project
-from scene.kinds import MESH, POINTS, SPLATS, is_payload, kind_named, kind_of, payload_kinds, register_kind
+from scene.kinds import CLIP, MESH, POINTS, SPLATS, is_payload, kind_named, kind_of, payload_kinds, register_kind
 from tests.toy_kind import MARKERS, Markers
 
 
@@ -25,6 +26,9 @@ def builtin_payloads() -> list[object]:
         GaussianCloud.create(rng.normal(size=(5, 3)), 0.1, rng.uniform(size=(5, 3))),
         MeshAsset([[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 1, 2]], vertex_colors=np.full((3, 4), 0.5)),
         PointCloud(rng.normal(size=(6, 3))),
+        GaussianClip.from_frames(
+            [GaussianCloud.create(rng.normal(size=(4, 3)) + [k, 0, 0], 0.1, np.full((4, 3), 0.5)) for k in range(3)]
+        ),
     ]
 
 
@@ -37,7 +41,7 @@ def test_importing_the_toy_module_registers_its_kind():
 
 
 def test_builtin_kinds_are_found_by_type_and_name():
-    assert [kind_of(p) for p in builtin_payloads()] == [SPLATS, MESH, POINTS]
+    assert [kind_of(p) for p in builtin_payloads()] == [SPLATS, MESH, POINTS, CLIP]
     assert [kind.name for kind in (SPLATS, MESH, POINTS)] == ["splats", "mesh", "points"]
     assert all(kind_named(kind.name) is kind for kind in (SPLATS, MESH, POINTS))
     assert SPLATS.selectable and not MESH.selectable and not POINTS.selectable
@@ -53,8 +57,8 @@ def test_a_subclass_has_its_base_class_kind():
 def test_lookup_errors_name_the_known_kinds():
     with pytest.raises(TypeError, match=r"str is not a layer payload.*splats, mesh, points.*markers"):
         kind_of("a string")
-    with pytest.raises(KeyError, match=r"no payload kind named 'clip'.*splats, mesh, points.*markers"):
-        kind_named("clip")
+    with pytest.raises(KeyError, match=r"no payload kind named 'hologram'.*splats, mesh, points, clip.*markers"):
+        kind_named("hologram")
 
 
 def test_a_clashing_name_or_type_is_refused_and_leaves_the_registry_alone():
@@ -93,8 +97,9 @@ def test_optional_fields_that_are_none_are_left_out_of_the_arrays():
 
 
 def test_count_describe_bounds_and_transform():
-    cloud, mesh, points = builtin_payloads()
-    assert [kind_of(p).count(p) for p in (cloud, mesh, points)] == [5, 1, 6]
+    cloud, mesh, points, clip = builtin_payloads()
+    assert [kind_of(p).count(p) for p in (cloud, mesh, points, clip)] == [5, 1, 6, 4]
+    assert CLIP.describe(clip) == "4 splats, 3 frames at 24 fps, 0.12 s"
     assert SPLATS.describe(cloud) == "5 splats, SH degree 0"
     assert MESH.describe(mesh) == "1 faces, 3 vertices, vertex colours"
     assert POINTS.describe(points) == "6 points"
@@ -109,7 +114,7 @@ def test_count_describe_bounds_and_transform():
 
 
 def test_summary_is_the_details_or_the_count():
-    cloud, mesh, points = builtin_payloads()
+    cloud, mesh, points, _ = builtin_payloads()
     assert SPLATS.summary(cloud) == {"count": 5, "sh_degree": 0}
     assert MESH.summary(mesh) == {"vertices": 3, "faces": 1, "colors": "vertex"}
     assert POINTS.summary(points) == {"count": 6}

@@ -518,9 +518,9 @@ def test_an_invalid_time_is_refused(tmp_path, time):
 
 def test_an_unknown_kind_is_refused_naming_the_known_ones(tmp_path):
     path = tmp_path / "p.a4d"
-    _write_archive(path, _points_manifest(kind="clip", name="C"), {"layers/0000.ply": points_payload(tmp_path)})
+    _write_archive(path, _points_manifest(kind="hologram", name="C"), {"layers/0000.ply": points_payload(tmp_path)})
     assert_refused(
         path,
-        r"layer 'C': no payload kind named 'clip'; known kinds: splats, mesh, points.* "
+        r"layer 'C': no payload kind named 'hologram'; known kinds: splats, mesh, points, clip.* "
         r"\(written by a newer Atelier4D or with a plug-in\?\)",
     )
