@@ -79,16 +79,19 @@ class ClipTiming:
         start, out = self.span(duration)
         return (out - start) / self.speed
 
-    def source_time(self, time: float, duration: float) -> float:
-        """The source second shown at document second ``time``: before ``offset`` the first played
-        moment, after the range its last one unless looping."""
+    def source_time(self, time: float, duration: float, frame: float = 0.0) -> float:
+        """The source second shown at document second ``time``; each frame shows for ``frame``
+        seconds, so the range's last moment is one frame before its out point (played backwards,
+        the first). Before ``offset`` the first played moment, after the range its last one,
+        unless looping."""
         start, out = self.span(duration)
         length = out - start
+        last = max(length - frame, 0.0)
         local = max(0.0, (time - self.offset) * self.speed)
         if self.loop and length > 0:
             local = math.fmod(local, length)
-        local = min(local, length)
-        return out - local if self.reverse else start + local
+        local = min(local, last)
+        return start + (last - local if self.reverse else local)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -345,19 +348,30 @@ class GaussianClip:
         return self.canonical.sh_degree
 
     @property
-    def end_time(self) -> float:
-        """The document second where the clip's played range ends (a loop goes on repeating it)."""
+    def played_end(self) -> float:
+        """The document second where one pass of the played range ends (a loop goes on repeating it)."""
         return self.timing.offset + self.timing.played_length(self.duration)
+
+    @property
+    def end_time(self) -> float:
+        """The document second where the clip's content ends: its played range, or its last group
+        key when that comes later (a still layer animated by keys alone lasts as long as its keys)."""
+        last_key = max((key.time for group in self.groups for key in group.keys), default=-math.inf)
+        return max(self.played_end, last_key)
 
     def source_time(self, time: float) -> float:
         """The source second shown at document second ``time``."""
-        return self.timing.source_time(time, self.duration)
+        return self.timing.source_time(time, self.duration, 1.0 / self.fps)
 
-    def frame_times(self) -> np.ndarray:
-        """Document seconds of each played frame, one pass (for exports and the timeline)."""
-        step = 1.0 / (self.fps * self.timing.speed)
-        count = max(1, int(round(self.timing.played_length(self.duration) * self.fps * self.timing.speed)))
-        return self.timing.offset + step * np.arange(count)
+    def frame_times(self, fps: float | None = None) -> np.ndarray:
+        """Document seconds to sample the clip at ``fps`` (the clip's by default) from its offset
+        to its end (:attr:`end_time`, last key included): what exports and bakes write."""
+        rate = float(fps or self.fps)
+        count = max(
+            math.ceil(self.timing.played_length(self.duration) * rate - SNAP),
+            math.floor((self.end_time - self.timing.offset) * rate + SNAP) + 1 if self.end_time > self.played_end else 1,
+        )
+        return self.timing.offset + np.arange(count) / rate
 
     # ----------------------------------------------------------------- evaluation
     def frame_at(self, time: float) -> tuple[int, int, float]:
@@ -447,13 +461,10 @@ class GaussianClip:
 
     # ----------------------------------------------------------------- edits
     def bake(self, fps: float | None = None) -> "GaussianClip":
-        """Timing and groups written into new motion sampled at ``fps`` (the clip's by default) over
-        one pass of the played range; the result plays the same from document time ``offset``."""
-        rate = float(fps or self.fps)
-        played = self.timing.played_length(self.duration)
-        count = max(1, int(round(played * rate)))
-        times = self.timing.offset + np.arange(count) / rate
-        baked = GaussianClip.from_frames([self.at(float(t)) for t in times], rate)
+        """Timing and group keys written into new motion sampled at ``fps`` (the clip's by default)
+        at :meth:`frame_times`; the result plays the same from document time ``offset``."""
+        times = self.frame_times(fps)
+        baked = GaussianClip.from_frames([self.at(float(t)) for t in times], float(fps or self.fps))
         groups = tuple(dataclasses.replace(g, keys=()) for g in self.groups) if not baked.is_flipbook else ()
         return baked.replace(timing=ClipTiming(offset=self.timing.offset), groups=groups, interpolation=self.interpolation)
 

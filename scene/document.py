@@ -12,8 +12,9 @@ is ``name``, ``visible``, ``transform``, ``data``, ``display`` or ``provenance``
 ``CurrentLayerChanged``, ``SplatsSelected`` (a layer's splat selection mask), ``PathChanged`` (a camera
 path added, removed or edited: the document also holds named :class:`~scene.camera_path.CameraPath` s,
 edited as undo steps like layers), ``UndoChanged`` (the undo
-stack's state, for menus and the title bar) and ``TimeChanged`` (the playhead). The current layer and
-the time are view state, not undo steps.
+stack's state, for menus and the title bar), ``TimeChanged`` (the playhead) and ``PlaybackChanged``
+(the timeline's :class:`~scene.playback.Playback`). The current layer and the time are view state,
+not undo steps; so are the playback settings, though the project keeps them (see :meth:`Document.set_playback`).
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ from scene.events import (
     LayerRemoved,
     LayersReordered,
     PathChanged,
+    PlaybackChanged,
     SplatsSelected,
     TimeChanged,
     UndoChanged,
 )
 from scene.kinds import PayloadKind, is_payload, kind_of
+from scene.playback import Playback
 from scene.transform import Transform
 from scene.undo import Command, UndoStack
 
@@ -162,6 +165,7 @@ class Document:
         self._paths: list[NamedPath] = []
         self.current_id: str | None = None
         self._time = 0.0
+        self._playback = Playback()
         self.view: Camera | None = None  # the viewport camera saved with the project (not undoable)
         self._splat_selection: dict[str, np.ndarray] = {}
         self.events = EventEmitter()
@@ -190,6 +194,15 @@ class Document:
     def time(self) -> float:
         """The playhead in seconds: the moment time-varying layers show (static layers look the same)."""
         return self._time
+
+    @property
+    def playback(self) -> Playback:
+        """How the timeline plays: its frame rate, in/out range, loop and speed."""
+        return self._playback
+
+    def play_range(self) -> tuple[float, float]:
+        """The in and out points in seconds, an open out point resolved against the clips (see :meth:`Playback.play_range`)."""
+        return self._playback.play_range(layer.data for layer in self._layers)
 
     def unique_name(self, base: str) -> str:
         """``base``, or ``base 2``, ``base 3``... whichever no layer has yet."""
@@ -370,6 +383,21 @@ class Document:
         if time != self._time:
             self._time = time
             self.events.emit(TimeChanged(time))
+
+    def set_playback(self, playback: Playback | None = None, **changes: Any) -> None:
+        """Replace the playback settings with ``playback`` and/or change some of their fields.
+
+        Not an undo step, like the time: the frame rate and the in/out range say how the document
+        plays, not what it holds, and they are tuned by dragging (a marker drag sends a change per
+        mouse move); undo keeps to edits of the content, so Ctrl+Z after moving a key undoes the
+        key, not a range tweak made since. The project file keeps them all the same.
+        """
+        if playback is not None and not isinstance(playback, Playback):
+            raise TypeError("set_playback takes a scene.playback.Playback")
+        playback = replace(playback or self._playback, **changes)
+        if playback != self._playback:
+            self._playback = playback
+            self.events.emit(PlaybackChanged(playback))
 
     def splat_selection(self, layer_id: str) -> np.ndarray | None:
         """The layer's selected splats as a read-only bool mask, or None when nothing is selected.

@@ -8,6 +8,10 @@ splats of, which becomes the current layer.
 Pure mask functions (``mask_in_rect`` ...) work on world-space centres and a camera; the
 document operations wrap them as undoable steps (one step per user action, via undo macros), so
 the viewport only turns mouse gestures into rectangles, circles and matrices.
+
+Clip layers are edited the same way: their splats are selected where they are at the document's
+time; delete, separate and crop remove splats from every frame; moving the selection moves those
+splats in every frame (:mod:`scene.clip_edits` has the clip versions).
 """
 
 from __future__ import annotations
@@ -17,17 +21,21 @@ from typing import Literal
 import numpy as np
 
 from scene.camera import Camera
-from scene.document import Document, Layer
-from scene.kinds import SPLATS
+from scene.clip import GaussianClip
+from scene.clip_edits import clip_subset, moved_splats, splat_centres, with_splats
+from scene.document import Document, Layer, LayerData
 
 SelectMode = Literal["replace", "add", "subtract"]
 
 
 # ----------------------------------------------------------------------------- masks
-def world_centres(layer: Layer) -> np.ndarray:
-    """The layer's splat centres ``[N, 3]`` in world space (its transform applied)."""
+def world_centres(layer: Layer, time: float = 0.0) -> np.ndarray:
+    """The layer's splat centres ``[N, 3]`` in world space (its transform applied); a clip's where
+    they are at document second ``time`` (NaN for a flipbook's splats not shown then)."""
     m = layer.transform.matrix()
-    return layer.data.means.astype(np.float64) @ m[:3, :3].T + m[:3, 3]
+    data = layer.data
+    centres = splat_centres(data, time) if isinstance(data, GaussianClip) else data.means.astype(np.float64)
+    return centres @ m[:3, :3].T + m[:3, 3]
 
 
 def mask_in_rect(points: np.ndarray, camera: Camera, rect: tuple[float, float, float, float]) -> np.ndarray:
@@ -73,12 +81,22 @@ def splat_layer_in_rect(
     )
     best: tuple[Layer, np.ndarray] | None = None
     for layer in layers:
-        mask = mask_in_rect(world_centres(layer), camera, rect)
+        mask = mask_in_rect(world_centres(layer, document.time), camera, rect)
         if mask.any() and layer.id == preferred:
             return layer, mask
         if mask.sum() > (0 if best is None else best[1].sum()):
             best = layer, mask
     return best
+
+
+def selected_centres(document: Document, layer_id: str) -> np.ndarray:
+    """World centres ``[M, 3]`` of the layer's selected splats shown at the document's time (for
+    framing, cropping and the move tool); empty when none are."""
+    mask = document.splat_selection(layer_id)
+    if mask is None:
+        return np.zeros((0, 3))
+    centres = world_centres(document.layer(layer_id), document.time)[mask]
+    return centres[np.isfinite(centres).all(axis=1)]
 
 
 def selected_count(document: Document, layer_id: str) -> int:
@@ -90,9 +108,14 @@ def selected_count(document: Document, layer_id: str) -> int:
 # ----------------------------------------------------------------------------- selection steps
 def _splat_layer(document: Document, layer_id: str) -> Layer:
     layer = document.layer(layer_id)
-    if layer.payload_kind is not SPLATS:
-        raise TypeError(f"{layer.name} is a {layer.kind} layer; splat edits need a splat layer")
+    if not layer.payload_kind.selectable:
+        raise TypeError(f"{layer.name} is a {layer.kind} layer; splat edits need a splat layer or a clip")
     return layer
+
+
+def _subset(data: LayerData, keep: np.ndarray) -> LayerData:
+    """The splats (of a cloud, or of a clip in every frame) picked by the mask ``keep``."""
+    return clip_subset(data, keep) if isinstance(data, GaussianClip) else data.subset(keep)
 
 
 def _select(document: Document, layer_id: str, new: np.ndarray, mode: SelectMode, text: str) -> int:
@@ -107,7 +130,8 @@ def select_rect(
 ) -> int:
     """Box selection in the viewport; returns how many splats are selected afterwards."""
     layer = _splat_layer(document, layer_id)
-    return _select(document, layer_id, mask_in_rect(world_centres(layer), camera, rect), mode, "Box select")
+    new = mask_in_rect(world_centres(layer, document.time), camera, rect)
+    return _select(document, layer_id, new, mode, "Box select")
 
 
 def box_select(
@@ -141,7 +165,7 @@ def select_circle(
 ) -> int:
     """Brush selection: one dab of a brush of ``radius`` pixels."""
     layer = _splat_layer(document, layer_id)
-    new = mask_in_circle(world_centres(layer), camera, centre, radius)
+    new = mask_in_circle(world_centres(layer, document.time), camera, centre, radius)
     return _select(document, layer_id, new, mode, "Brush select")
 
 
@@ -150,7 +174,8 @@ def select_box(
 ) -> int:
     """Select the splats whose centres lie in a world-space box."""
     layer = _splat_layer(document, layer_id)
-    return _select(document, layer_id, mask_in_box(world_centres(layer), box_min, box_max), mode, "Select in box")
+    new = mask_in_box(world_centres(layer, document.time), box_min, box_max)
+    return _select(document, layer_id, new, mode, "Select in box")
 
 
 def select_all(document: Document, layer_id: str) -> None:
@@ -180,31 +205,41 @@ def delete_selected(document: Document, layer_id: str) -> int:
     removed = int(mask.sum())
     with document.undo_stack.macro(f"Delete {removed} splats"):
         document.select_splats(layer_id, None)
-        document.set_layer(layer_id, data=layer.data.subset(~mask))
+        document.set_layer(layer_id, data=_subset(layer.data, ~mask))
     return removed
 
 
 def separate_selected(document: Document, layer_id: str) -> Layer:
     """Move the selected splats into a new layer (same transform) placed above the source."""
     layer, mask = _selected(document, layer_id)
-    part = Layer(document.unique_name(f"{layer.name} part"), layer.data.subset(mask), transform=layer.transform)
+    part = Layer(document.unique_name(f"{layer.name} part"), _subset(layer.data, mask), transform=layer.transform)
     with document.undo_stack.macro(f"Separate {int(mask.sum())} splats"):
         document.select_splats(layer_id, None)
-        document.set_layer(layer_id, data=layer.data.subset(~mask))
+        document.set_layer(layer_id, data=_subset(layer.data, ~mask))
         document.add_layer(part, index=document.index_of(layer_id) + 1)
     return part
 
 
 def crop_to_box(document: Document, layer_id: str, box_min: np.ndarray, box_max: np.ndarray) -> int:
-    """Keep only the splats whose centres lie in the world-space box; returns how many were removed."""
+    """Keep only the splats whose centres lie in the world-space box (a flipbook's frames not
+    shown are kept whole); returns how many were removed."""
     layer = _splat_layer(document, layer_id)
-    keep = mask_in_box(world_centres(layer), box_min, box_max)
+    centres = world_centres(layer, document.time)
+    keep = mask_in_box(centres, box_min, box_max) | ~np.isfinite(centres).all(axis=1)
     removed = int((~keep).sum())
     if removed:
         with document.undo_stack.macro(f"Crop away {removed} splats"):
             document.select_splats(layer_id, None)
-            document.set_layer(layer_id, data=layer.data.subset(keep))
+            document.set_layer(layer_id, data=_subset(layer.data, keep))
     return removed
+
+
+def crop_to_selection(document: Document, layer_id: str) -> int:
+    """Keep only the splats inside the bounding box of the selected ones; returns how many were removed."""
+    centres = selected_centres(document, layer_id)
+    if not len(centres):
+        raise ValueError(f"no splats are selected in {document.layer(layer_id).name}")
+    return crop_to_box(document, layer_id, centres.min(axis=0), centres.max(axis=0))
 
 
 def transform_selected(document: Document, layer_id: str, world_matrix: np.ndarray) -> None:
@@ -212,14 +247,14 @@ def transform_selected(document: Document, layer_id: str, world_matrix: np.ndarr
 
     The layer keeps its transform; the selected splats are changed in the layer's own space by
     ``T^-1 @ M @ T``, so the edit looks the same from the world whatever the layer's placement.
+    A clip's selected splats move so in every frame (to animate them, group and key them instead).
     """
     layer, mask = _selected(document, layer_id)
     t = layer.transform.matrix()
     local = np.linalg.inv(t) @ np.asarray(world_matrix, dtype=np.float64) @ t
-    moved = layer.data.subset(mask).transformed(local)
-    fields = {}
-    for name in ("means", "log_scales", "quats", "opacity_logits", "sh"):
-        array = np.array(getattr(layer.data, name))
-        array[mask] = getattr(moved, name)
-        fields[name] = array
-    document.set_layer(layer_id, text=f"Transform {int(mask.sum())} splats", data=layer.data.replace(**fields))
+    data = layer.data
+    if isinstance(data, GaussianClip):
+        moved = moved_splats(data, mask, local)
+    else:
+        moved = with_splats(data, mask, data.subset(mask).transformed(local))
+    document.set_layer(layer_id, text=f"Transform {int(mask.sum())} splats", data=moved)

@@ -8,7 +8,10 @@ instead of comparing strings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import TYPE_CHECKING, Callable, Literal
+
+if TYPE_CHECKING:
+    from scene.playback import Playback
 
 LayerField = Literal["name", "visible", "transform", "data", "display", "provenance"]
 
@@ -78,6 +81,13 @@ class TimeChanged(DocumentEvent):
 
 
 @dataclass(frozen=True)
+class PlaybackChanged(DocumentEvent):
+    """The timeline's playback settings (frame rate, in/out range, loop, speed) are now ``playback``."""
+
+    playback: "Playback"
+
+
+@dataclass(frozen=True)
 class PathChanged(DocumentEvent):
     """A camera path was added, removed, or had its keys or name changed (also when undone)."""
 
@@ -115,6 +125,7 @@ __all__ = [
     "LayerRemoved",
     "LayersReordered",
     "Listener",
+    "PlaybackChanged",
     "SplatsSelected",
     "TimeChanged",
     "UndoChanged",

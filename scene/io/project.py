@@ -9,7 +9,9 @@ layer's entry may also hold its ``provenance`` (engine, settings, models: see
 :class:`scene.document.Provenance`); files without it open as before, and readers that do not know
 it ignore it, so it needs no new version. The document's camera paths are in the manifest's ``paths``
 (each its id, name and the path as :meth:`scene.camera_path.CameraPath.to_json` writes it); files
-without them open with none, the same way.
+without them open with none, the same way. The timeline's playback settings (frame rate, in/out
+range, loop, speed: :class:`scene.playback.Playback`) are the manifest's ``playback``, likewise
+optional: files without it open with the defaults, and settings a newer file adds are left out.
 Saving is atomic (the previous file is never damaged by a failed save). Opening reads only the
 members the manifest names, refuses names that would escape the archive, and refuses absurd sizes
 before reading them (a zip bomb or a corrupt header must not exhaust memory or disk).
@@ -34,6 +36,7 @@ from scene.io.atomic import atomic_output
 from scene.io.errors import FormatError
 from scene.io.formats import load, save
 from scene.kinds import PayloadKind, kind_named, kind_of, payload_kinds
+from scene.playback import Playback
 from scene.transform import Transform
 
 PROJECT_SUFFIX = ".a4d"
@@ -85,6 +88,7 @@ def save_project(document: Document, path: str | os.PathLike) -> None:
                 "layers": layers,
                 "current": document.current_id,
                 "time": document.time,
+                "playback": document.playback.to_dict(),
                 "view": None if document.view is None else document.view.to_dict(),
                 "paths": [
                     {"id": named.id, "name": named.name, "path": json.loads(named.path.to_json())}
@@ -115,6 +119,7 @@ def load_project(path: str | os.PathLike) -> Document:
     except (OSError, EOFError, zipfile.LargeZipFile) as exc:
         raise FormatError(path, f"cannot read the project ({exc})") from None
     document.set_time(_read_time(path, manifest))
+    document.set_playback(_read_playback(path, manifest))
     current = manifest.get("current")
     document.set_current(current if any(layer.id == current for layer in document.layers) else None)
     if manifest.get("view") is not None:
@@ -165,6 +170,14 @@ def _read_time(path: Path, manifest: dict) -> float:
     if isinstance(time, bool) or not isinstance(time, (int, float)) or not math.isfinite(time):
         raise FormatError(path, f"the saved time {time!r} is not a finite number of seconds")
     return float(time)
+
+
+def _read_playback(path: Path, manifest: dict) -> Playback:
+    """The saved playback settings (the defaults in files written before they were saved)."""
+    try:
+        return Playback.from_dict(manifest.get("playback", {}))
+    except (TypeError, ValueError) as exc:
+        raise FormatError(path, f"the saved playback settings are invalid ({exc})") from None
 
 
 def _read_paths(path: Path, manifest: dict) -> list[NamedPath]:

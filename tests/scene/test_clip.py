@@ -73,12 +73,17 @@ def test_timing_offsets_trims_speeds_reverses_and_loops() -> None:
     assert ClipTiming(speed=2).source_time(0.25, duration) == pytest.approx(0.5)
     assert ClipTiming(speed=2).played_length(duration) == pytest.approx(0.5)
     assert ClipTiming(trim_in=0.2, trim_out=0.6).source_time(0.1, duration) == pytest.approx(0.3)
-    assert ClipTiming(trim_in=0.2, trim_out=0.6).source_time(9.0, duration) == pytest.approx(0.6)  # held
+    assert ClipTiming(trim_in=0.2, trim_out=0.6).source_time(9.0, duration, 0.1) == pytest.approx(0.5)  # held
     assert ClipTiming(trim_in=0.2, trim_out=0.6, loop=True).source_time(0.5, duration) == pytest.approx(0.3)
-    assert ClipTiming(reverse=True).source_time(0.25, duration) == pytest.approx(0.75)
+    assert ClipTiming(reverse=True).source_time(0.25, duration, 0.1) == pytest.approx(0.65)
+    assert ClipTiming(reverse=True).source_time(0.0, duration, 0.1) == pytest.approx(0.9)  # the last frame first
     clip = GaussianClip.from_frames(moving_frames(), fps=10)
     looped = clip.replace(timing=ClipTiming(loop=True))
     np.testing.assert_array_equal(looped.at(0.6 + 0.2).means, clip.at(0.2).means)
+    backwards = clip.replace(timing=ClipTiming(reverse=True))
+    played = [backwards.frame_at(t)[0] for t in backwards.frame_times()]
+    assert played == [5, 4, 3, 2, 1, 0]  # every frame once, the last first
+    assert len(clip.replace(timing=ClipTiming(speed=2)).frame_times()) == 3  # 0.6 s at speed 2: 3 frames at 10 fps
     with pytest.raises(ValueError, match="speed"):
         ClipTiming(speed=0)
     with pytest.raises(ValueError, match="trim_out"):

@@ -524,3 +524,43 @@ def test_an_unknown_kind_is_refused_naming_the_known_ones(tmp_path):
         r"layer 'C': no payload kind named 'hologram'; known kinds: splats, mesh, points, clip.* "
         r"\(written by a newer Atelier4D or with a plug-in\?\)",
     )
+
+
+# ------------------------------------------------------------------------------ playback settings
+def test_the_playback_settings_round_trip(tmp_path):
+    from scene.playback import Playback
+
+    document = small_document()
+    document.set_playback(fps=30.0, start=0.5, end=4.0, loop=False, speed=2.0)
+    save_project(document, tmp_path / "p.a4d")
+    with zipfile.ZipFile(tmp_path / "p.a4d") as archive:
+        assert json.loads(archive.read("manifest.json"))["playback"] == {
+            "fps": 30.0, "start": 0.5, "end": 4.0, "loop": False, "speed": 2.0,
+        }
+    assert load_project(tmp_path / "p.a4d").playback == Playback(30.0, 0.5, 4.0, False, 2.0)
+
+
+def test_files_without_playback_settings_open_with_the_defaults(tmp_path):
+    from scene.playback import Playback
+
+    path = tmp_path / "old.a4d"
+    _write_archive(path, {**_points_manifest(), "schema_version": 2, "time": 1.0}, {"layers/0000.ply": points_payload(tmp_path)})
+    assert load_project(path).playback == Playback()
+    from assets import demo_project_path
+
+    assert load_project(demo_project_path()).playback == Playback()  # the bundled version 1 demo
+
+
+@pytest.mark.parametrize(
+    "playback, problem",
+    [
+        ({"fps": 0}, r"the timeline plays at 1 to 240 frames a second, got 0"),
+        ({"start": 3.0, "end": 1.0}, r"the out point \(1 s\) must come after the in point \(3 s\)"),
+        ([24], r"playback settings must be an object, got list"),
+        ({"speed": "fast"}, r"Playback.speed must be a finite number, got 'fast'"),
+    ],
+)
+def test_invalid_playback_settings_are_refused(tmp_path, playback, problem):
+    path = tmp_path / "p.a4d"
+    _write_archive(path, {**_points_manifest(), "playback": playback}, {"layers/0000.ply": points_payload(tmp_path)})
+    assert_refused(path, rf"the saved playback settings are invalid \({problem}\)")
