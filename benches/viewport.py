@@ -1,12 +1,15 @@
 """Viewport speed on the headless context: full frames at 100k and 1M splats (1280x720, SH degree 3)
 against a naive instanced draw of the same splats (no SH, no sorting), the 1M-splat depth sort and
-upload, the interactive (adaptive-resolution) frame rate at 100k, and how a new 1M-splat layer
+upload, the interactive (adaptive-resolution) frame rate at 100k, how a new 1M-splat layer
 appears the studio's way (staged upload and progressive picture: the longest call, the time to
-the whole picture).
+the whole picture), and a 100k-splat clip of 48 frames scrubbed a frame per document time step
+(camera fixed) against a static 100k frame (orbiting: sorted, preprocessed and drawn) drawn
+alternately with it; the clip halfway between frames and the static layer under a fixed camera
+(drawn, not preprocessed again) are reported too.
 
 The scene is an object's surface seen from a normal distance: splats on a unit sphere, sized to
 their spacing, camera 3 units away, so footprints are a few pixels as in real captures.
-Prints one JSON line. Run: ``.venv/bin/python benches/viewport.py [--frames 20]``.
+Prints one JSON line. Run: ``.venv/bin/python benches/viewport.py [--frames 20] [--clip-only]``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from render.offscreen import as_document
 from render.renderer import Renderer, RenderSettings
 from render.sorting import SortPoints, back_to_front
 from render.splats import SplatBuffers, SplatPipeline
-from scene import Camera, GaussianCloud
+from scene import Camera, Document, GaussianCloud, Layer
+from scene.clip import GaussianClip
+from scene.rotation import axis_angle_to_quat, quat_multiply
 from scene.sh import eval_sh
 from shaders import load
 
@@ -49,6 +54,23 @@ def object_cloud(count: int, seed: int = 0) -> GaussianCloud:
     sh = np.array(cloud.sh)
     sh[:, 1:] = rng.normal(0.0, 0.1, sh[:, 1:].shape)
     return cloud.replace(sh=sh)
+
+
+def moving_object(count: int, frames: int, fps: float = 24.0) -> GaussianClip:
+    """:func:`object_cloud` over ``frames`` frames: a wave runs over the surface (centres along
+    their normals), the splats turn, swell and fade with it. Every motion channel is stored (the
+    most a clip's frame reads)."""
+    cloud = object_cloud(count)
+    phase = np.linspace(0.0, 2.0 * math.pi, frames, endpoint=False)[:, None]
+    wave = 0.05 * np.sin(3.0 * cloud.means[None, :, 1] + phase)  # [F, N]
+    turns = np.stack([np.tile(axis_angle_to_quat([0.0, 1.0, 0.0], 0.02 * k), (count, 1)) for k in range(frames)])
+    return GaussianClip(
+        cloud, fps,
+        means=cloud.means[None] * (1.0 + wave[..., None]),
+        quats=quat_multiply(turns, np.broadcast_to(cloud.quats, turns.shape)),
+        log_scales=cloud.log_scales[None] + 2.0 * wave[..., None],
+        opacity_logits=cloud.opacity_logits[None] + 10.0 * wave,
+    )
 
 
 def orbit_camera(step: int, degrees_per_step: float = 0.3) -> Camera:
@@ -120,6 +142,40 @@ def frame_times(
     return ours, theirs
 
 
+def scrub_times(ctx: moderngl.Context, clip: GaussianClip, settings: RenderSettings) -> dict[str, list[float]]:
+    """Wall times of ``clip`` drawn at each of its frames in turn (camera fixed), each followed by
+    the clip halfway to its next frame (as playback at another rate draws it), and by a static
+    layer of its canonical splats, once orbiting and once under the fixed camera, so all four see
+    the same machine load; after two warm-up rounds (the first uploads the clip)."""
+    at_frames, between = Document(), Document()
+    at_frames.add_layer(Layer("clip", clip))
+    between.add_layer(Layer("clip", clip))
+    static = as_document(clip.canonical)
+    renderers = {name: Renderer(ctx) for name in ("clip", "clip_between", "static_orbit", "static_still")}
+    fbo = ctx.simple_framebuffer((WIDTH, HEIGHT))
+    times: dict[str, list[float]] = {name: [] for name in renderers}
+    try:
+        for step in range(clip.frame_count + 2):
+            at_frames.set_time(step / clip.fps)
+            between.set_time((step + 0.5) / clip.fps)
+            for name, scene, camera in (
+                ("clip", at_frames, orbit_camera(0)),
+                ("clip_between", between, orbit_camera(0)),
+                ("static_orbit", static, orbit_camera(step)),
+                ("static_still", static, orbit_camera(0)),
+            ):
+                start = time.perf_counter()
+                renderers[name].render(scene, camera, fbo, settings)
+                ctx.finish()
+                if step >= 2:
+                    times[name].append(time.perf_counter() - start)
+    finally:
+        for renderer in renderers.values():
+            renderer.release()
+        fbo.release()
+    return times
+
+
 def sort_times(cloud: GaussianCloud, runs: int) -> list[float]:
     points = SortPoints.of(cloud.means)
     times = []
@@ -177,10 +233,14 @@ def progressive_load(ctx: moderngl.Context, cloud: GaussianCloud, budget_ms: flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=20)
+    parser.add_argument("--clip-only", action="store_true", help="only the clip case")
     args = parser.parse_args()
     ctx = create_headless_context()
     with current(ctx):
-        result = measure(ctx, args.frames)
+        result = {"bench": "viewport", "size": f"{WIDTH}x{HEIGHT}", "renderer": ctx.info["GL_RENDERER"]}
+        if not args.clip_only:
+            result |= measure(ctx, args.frames)
+        result |= measure_clip(ctx)
     result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.machine()}
     print(json.dumps(result))
 
@@ -209,6 +269,21 @@ def measure(ctx: moderngl.Context, frames: int) -> dict:
         "progressive_call_le_100ms": result["progressive_1m"]["longest_call_ms"] <= 100.0,
     }
     return result
+
+
+def measure_clip(ctx: moderngl.Context) -> dict:
+    """The clip case: 100k splats x 48 frames scrubbed a frame per time step against static frames."""
+    times = scrub_times(ctx, moving_object(100_000, 48), RenderSettings(wait_for_sort=False))
+    clip, static = median_ms(times["clip"]), median_ms(times["static_orbit"])
+    return {
+        "clip_scrub_ms_100k_48f": clip,
+        "clip_between_frames_ms_100k_48f": median_ms(times["clip_between"]),
+        "static_frame_ms_100k": static,
+        "static_still_frame_ms_100k": median_ms(times["static_still"]),
+        "clip_scrub_vs_static": round(clip / static, 2),
+        "clip_between_frames_vs_static": round(median_ms(times["clip_between"]) / static, 2),
+        "clip_targets": {"clip_scrub_le_1.2x_static": clip <= 1.2 * static},
+    }
 
 
 if __name__ == "__main__":

@@ -6,15 +6,15 @@ either in the opaque pass (writing depth, before the splats: meshes, points) or,
 renderer finds a layer's drawer class by the name of its payload kind
 (``scene.kinds.kind_of(payload).name``) and knows no payload classes, so a new kind is drawn by
 registering a drawer for its name (:func:`register_drawer`) in the module that defines it. The
-built-in drawers register themselves in :mod:`render.meshes`, :mod:`render.points` and
-:mod:`render.splat_drawer`.
+built-in drawers register themselves in :mod:`render.meshes`, :mod:`render.points`,
+:mod:`render.splat_drawer` and :mod:`render.clip_drawer`.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Protocol, TypeVar
+from typing import Callable, ClassVar, Hashable, Protocol, TypeVar
 
 import numpy as np
 
@@ -93,6 +93,14 @@ class Drawer:
         """Work under way (an upload in steps, a sort) that a later frame must finish."""
         return False
 
+    def set_time(self, time: float) -> None:
+        """Show the payload as it is at document ``time`` seconds (kinds that change over time)."""
+
+    @property
+    def pose(self) -> Hashable:
+        """What the picture of the payload depends on at the time set (None: the same at every time)."""
+        return None
+
     def draw(self, view: OpaqueView) -> None:
         """Draw in the opaque pass (depth test and writes set by the caller); blended drawers don't."""
         raise NotImplementedError
@@ -105,7 +113,7 @@ class Drawer:
 class BlendedDrawer(Protocol):
     """What a drawer of the blended splat pass offers besides :class:`Drawer`'s: its primitives
     are sorted per view, preprocessed, and blended back to front by draw slot, a range of slots
-    at a time (progressive frames). :class:`render.splat_drawer.SplatDrawer` is the one there is."""
+    at a time (progressive frames): :class:`render.splat_drawer.SplatDrawer` and its clip variant."""
 
     blended: ClassVar[bool]
     count: int  # draw slots

@@ -40,7 +40,7 @@ def frame_key(
     """What a picture depends on (overlays aside), and the objects whose ids that names."""
     keep = tuple((cache.data(layer.id), cache.drawer(layer.id)) for layer in visible)
     layers = tuple(
-        (layer.id, id(data), id(drawer), layer.transform.matrix().tobytes(), layer.display)
+        (layer.id, id(data), id(drawer), layer.transform.matrix().tobytes(), layer.display, drawer.pose)
         for layer, (data, drawer) in zip(visible, keep)
     )
     drawn = dataclasses.replace(settings, selected=frozenset(), gizmo=None)

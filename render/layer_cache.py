@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-import render.meshes  # noqa: F401  (registers the built-in drawers)
+import render.clip_drawer  # noqa: F401  (registers the built-in drawers)
+import render.meshes  # noqa: F401
 import render.points  # noqa: F401
 import render.splat_drawer  # noqa: F401
 from render.drawers import Drawer, DrawerResources, drawer_for

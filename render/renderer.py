@@ -1,4 +1,4 @@
-"""``Renderer``: draws a whole ``Document`` into any moderngl framebuffer.
+"""``Renderer``: draws a whole ``Document`` into any moderngl framebuffer, at the document's time.
 
 Per frame: opaque layers (meshes, points: writing depth), grid and axes, then every splat layer
 blended back to front (depth-tested against the opaque ones, not writing depth). At reduced
@@ -102,6 +102,9 @@ class Renderer:
         drawable = self.layers.drawable(document.layers)
         visible = [layer for layer in drawable if layer.visible]
         synced = self.layers.sync(drawable, budget_end)
+        now = float(getattr(document, "time", 0.0))  # a view of a document without a time shows time 0
+        for layer in visible:
+            self.layers.drawer(layer.id).set_time(now)
         stats = FrameStats(0.0, scale, 0, synced.uploads, scale < 1.0 or synced.pending)
         selection = getattr(document, "splat_selection", None)  # a filtered view of a document may lack it
         splat_layers, reordered, sorting = self._prepare_splats(visible, selection, cam, settings, moving, stats)
@@ -210,9 +213,9 @@ class Renderer:
         """
         wait = not settings.progressive and (settings.wait_for_sort or not moving)
         view = cam.w2c()
-        blended: list[tuple[Layer, BlendedDrawer]] = [
+        blended: list[tuple[Layer, BlendedDrawer]] = [  # uploaded (a flipbook's empty frame still sorts)
             (layer, drawer) for layer in layers
-            if (drawer := self.layers.drawer(layer.id)).blended and drawer.count
+            if (drawer := self.layers.drawer(layer.id)).blended and self.layers.data(layer.id) is not None
         ]
         blended.sort(key=lambda pair: _layer_depth(pair[0], view))
         reordered = sorting = False

@@ -44,7 +44,8 @@ class SplatDrawer(Drawer):
 
     @property
     def count(self) -> int:
-        return self.buffers.count
+        """Draw slots."""
+        return self.buffers.slots
 
     def upload(self, cloud: GaussianCloud) -> None:
         self.cancel_upload()
@@ -106,7 +107,7 @@ class SplatDrawer(Drawer):
     def draw_params(self, model: np.ndarray, display: LayerDisplay, settings: RenderSettings) -> SplatDrawParams:
         """What this layer's picture depends on besides the camera."""
         degree = min(settings.max_sh_degree, self._sh_degree)
-        return SplatDrawParams(model, degree, display.splat_scale, display.opacity_scale, settings.selection_color)
+        return SplatDrawParams(model, degree, display.splat_scale, display.opacity_scale, settings.selection_color, self.pose)
 
     def preprocess(self, camera_uniforms: dict, params: SplatDrawParams, until: int | None = None) -> None:
         self.buffers.preprocess(camera_uniforms, params, until)

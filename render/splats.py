@@ -4,13 +4,15 @@ Layout (GL 3.3, no SSBOs): splat ``i`` lives at texel column ``i % 1024``, row `
 textures ("planes") that hold at most 16 bytes per splat each, so no single GL allocation is big
 (software GL zero-fills what it allocates: a 96 MB texture would stall a frame for 100+ ms):
 * geometry, 3 RGBA32F planes of one texel per splat: (mean, opacity logit), quaternion wxyz,
-  (log-scale, 0);
+  (log-scale, group) where group is a clip's keyframed group row of the splat (-1: none; 0 for
+  plain clouds, whose shader ignores it);
 * SH, up to 6 RGBA16F planes of two texels per splat (half floats halve the 192 MB of a million
   degree-3 splats): ``ceil(3K / 4)`` texels holding the ``K x 3`` coefficients in order, texel
   ``t`` in plane ``t // 2``;
 * selection, R8, one texel per splat: 255 where the splat is selected (drawn mostly in the
   selection colour, and at least half opaque so that faint selected splats show too).
 * order, R32UI, one texel per draw slot: the index of the splat drawn there (back to front).
+  The order decides the draw slots: a flipbook clip orders only its current frame's splats.
 The preprocess pass draws one fragment per slot, for the splat the order puts there, into three
 RGBA32F targets (screen centre and depth, quad half-axes, colour and opacity): projection and SH
 run once per view, not per quad corner. Those targets are copied into buffers on the GPU and
@@ -21,7 +23,7 @@ single-threaded vertex stage fetches far faster than textures.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Hashable, Iterator
 
 import numpy as np
 
@@ -38,6 +40,7 @@ SH_PLANE_TEXELS = 2  # RGBA16F texels per splat in each SH plane
 MAX_SH_PLANES = 6  # of degree 3; keep in sync with the preprocess shader
 _SELECTION_UNIT = GEOMETRY_PLANES + MAX_SH_PLANES  # texture units: geometry planes, SH planes, selection, order
 _ORDER_UNIT = _SELECTION_UNIT + 1
+FIRST_FREE_UNIT = _ORDER_UNIT + 1  # texture units from here on are free for variants of the preprocess pass
 _ATTRIBUTES = ("a_center", "a_axes", "a_color")  # the preprocess results, per draw slot
 
 
@@ -51,9 +54,9 @@ def sh_planes(degree: int) -> int:
     return -(-sh_texels(degree) // SH_PLANE_TEXELS)
 
 
-def pack_geometry(cloud: GaussianCloud, start: int, stop: int) -> np.ndarray:
+def pack_geometry(cloud: GaussianCloud, start: int, stop: int, groups: np.ndarray | None = None) -> np.ndarray:
     """Rows ``[start, stop)`` of the geometry planes: ``[planes, stop - start, TEX_W, 4] float32``
-    (each plane contiguous, as a texture write takes it)."""
+    (each plane contiguous, as a texture write takes it); ``groups [count]`` fills plane 2's w."""
     lo, hi = start * TEX_W, min(stop * TEX_W, cloud.count)
     out = np.zeros((GEOMETRY_PLANES, (stop - start) * TEX_W, 4), np.float32)
     n = max(hi - lo, 0)
@@ -61,6 +64,8 @@ def pack_geometry(cloud: GaussianCloud, start: int, stop: int) -> np.ndarray:
     out[0, :n, 3] = cloud.opacity_logits[lo:hi]
     out[1, :n] = cloud.quats[lo:hi]
     out[2, :n, :3] = cloud.log_scales[lo:hi]
+    if groups is not None:
+        out[2, :n, 3] = groups[lo:hi]
     return out.reshape(GEOMETRY_PLANES, stop - start, TEX_W, 4)
 
 
@@ -92,6 +97,7 @@ class SplatDrawParams:
     scale: float = 1.0  # splat-size multiplier
     opacity: float = 1.0  # opacity multiplier
     selection_tint: tuple[float, float, float] = SELECTION_COLOR[:3]  # RGB that selected splats lean towards
+    pose: Hashable = None  # a time-varying layer's state at the drawn time (a clip's frames and weights)
 
 
 class SplatPipeline:
@@ -99,18 +105,33 @@ class SplatPipeline:
 
     def __init__(self, ctx: moderngl.Context) -> None:
         self.ctx = ctx
-        self.preprocess = ctx.program(vertex_shader=load("fullscreen.vert"), fragment_shader=load("splat_preprocess.frag"))
+        self._variants: dict[tuple[str, ...], tuple[moderngl.Program, moderngl.VertexArray]] = {}
+        self.variant(())  # the plain clouds' preprocess pass, compiled now
         self.draw = ctx.program(vertex_shader=load("splat_draw.vert"), fragment_shader=load("splat_draw.frag"))
         self.sprites = ctx.program(vertex_shader=load("splat_sprite.vert"), fragment_shader=load("splat_sprite.frag"))
         set_uniforms(self.sprites, u_max_size=float(ctx.info["GL_POINT_SIZE_RANGE"][1]))
-        self.preprocess["u_geom"].value = tuple(range(GEOMETRY_PLANES))
-        self.preprocess["u_sh"].value = tuple(range(GEOMETRY_PLANES, _SELECTION_UNIT))
-        set_uniforms(self.preprocess, u_selected=_SELECTION_UNIT, u_order=_ORDER_UNIT)
-        self.fullscreen = ctx.vertex_array(self.preprocess, [])
+
+    def variant(self, defines: tuple[str, ...]) -> tuple[moderngl.Program, moderngl.VertexArray]:
+        """The preprocess program compiled with ``defines`` (a clip's, say; made on first use) and
+        its fullscreen triangle."""
+        if defines not in self._variants:
+            program = self.ctx.program(
+                vertex_shader=load("fullscreen.vert"), fragment_shader=load("splat_preprocess.frag", defines)
+            )
+            set_uniforms(  # a clip storing every channel reads no geometry plane
+                program, u_geom=tuple(range(GEOMETRY_PLANES)), u_sh=tuple(range(GEOMETRY_PLANES, _SELECTION_UNIT)),
+                u_selected=_SELECTION_UNIT, u_order=_ORDER_UNIT,
+            )
+            self._variants[defines] = (program, self.ctx.vertex_array(program, []))
+        return self._variants[defines]
 
     def release(self) -> None:
-        for obj in (self.fullscreen, self.preprocess, self.draw, self.sprites):
-            obj.release()
+        for program, fullscreen in self._variants.values():
+            fullscreen.release()
+            program.release()
+        self._variants.clear()
+        self.draw.release()
+        self.sprites.release()
 
 
 class SplatBuffers:
@@ -125,7 +146,8 @@ class SplatBuffers:
     def __init__(self, pipeline: SplatPipeline) -> None:
         self.pipeline = pipeline
         self.ctx = pipeline.ctx
-        self.count = 0
+        self.count = 0  # splats uploaded
+        self.slots = 0  # draw slots: the entries of the order
         self._rows = 0
         self._degree = -1
         self._textures: list[moderngl.Texture] = []  # see the properties below
@@ -138,29 +160,39 @@ class SplatBuffers:
         self._preprocessed_key: tuple | None = None
         self._preprocessed_rows = 0  # rows of draw slots preprocessed for that key
 
-    def upload(self, cloud: GaussianCloud) -> None:
-        """Copy ``cloud`` to the GPU, reallocating only when it outgrows the current textures."""
-        for _ in self.upload_steps(cloud, band_rows=texture_rows(cloud.count)):
+    def upload(self, cloud: GaussianCloud, groups: np.ndarray | None = None) -> None:
+        """Copy ``cloud`` (and a clip's ``groups``, see :func:`pack_geometry`) to the GPU,
+        reallocating only when it outgrows the current textures."""
+        for _ in self.upload_steps(cloud, band_rows=texture_rows(cloud.count), groups=groups):
             pass
 
-    def upload_steps(self, cloud: GaussianCloud, band_rows: int) -> Iterator[None]:
+    def upload_steps(self, cloud: GaussianCloud, band_rows: int, groups: np.ndarray | None = None) -> Iterator[None]:
         """:meth:`upload` in steps: pauses after each GL allocation and each band of ``band_rows``
         texture rows, so a caller can spread a big cloud over several frames. Draw the buffers
         only once the iterator is exhausted."""
         rows = texture_rows(cloud.count)
         if rows > self._rows or cloud.sh_degree != self._degree:
             yield from self._allocate(rows, cloud.sh_degree)
-        self.count = cloud.count
+        self.count = self.slots = cloud.count
         self._preprocessed_key = None
         self._selection_mask = None
         self._selection.write(np.zeros(self._rows * TEX_W, np.uint8))
         for start in range(0, rows, band_rows):
             stop = min(rows, start + band_rows)
-            for plane, data in zip(self._geom, pack_geometry(cloud, start, stop)):
+            for plane, data in zip(self._geom, pack_geometry(cloud, start, stop, groups)):
                 plane.write(data, viewport=(0, start, TEX_W, stop - start))
             for plane, data in zip(self._sh, pack_sh(cloud, start, stop)):
                 plane.write(data, viewport=(0, start, TEX_W * SH_PLANE_TEXELS, stop - start))
             yield
+
+    def write_groups(self, cloud: GaussianCloud, groups: np.ndarray) -> None:
+        """Rewrite only geometry plane 2 of the uploaded ``cloud`` with new ``groups``."""
+        self._geom[2].write(pack_geometry(cloud, 0, self._rows, groups)[2])
+        self._preprocessed_key = None
+
+    def forget_preprocess(self) -> None:
+        """Something the preprocess pass reads besides these buffers changed: run it again."""
+        self._preprocessed_key = None
 
     def set_selection(self, mask: np.ndarray | None) -> bool:
         """Tint the splats where ``mask [count] bool`` is set; uploads only when the mask object
@@ -176,14 +208,19 @@ class SplatBuffers:
         return True
 
     def set_order(self, order: np.ndarray) -> None:
-        """The draw order ``[count] uint32``, back to front (takes effect at the next preprocess)."""
+        """The draw order ``[slots] uint32`` of splat indices, back to front (takes effect at the
+        next preprocess); its length sets the draw slots (at most the splats uploaded)."""
         slots = np.zeros(self._rows * TEX_W, np.uint32)
         slots[: len(order)] = order
         self._order.write(slots)
+        self.slots = min(len(order), self.count)
         self._preprocessed_key = None
 
-    def preprocess(self, camera_uniforms: dict, params: SplatDrawParams, until: int | None = None) -> None:
-        """Project and colour the splats of draw slots ``[0, until)`` (all by default) for this view.
+    def preprocess(
+        self, camera_uniforms: dict, params: SplatDrawParams, until: int | None = None, defines: tuple[str, ...] = ()
+    ) -> None:
+        """Project and colour the splats of draw slots ``[0, until)`` (all by default) for this view,
+        with the preprocess program of ``defines`` (:meth:`SplatPipeline.variant`).
 
         Slots already done for the same view, order and parameters are skipped, so calling it
         again with a larger ``until`` only does the new ones. Binds its own framebuffer and
@@ -200,20 +237,22 @@ class SplatBuffers:
             params.scale,
             params.opacity,
             params.selection_tint,
+            params.pose,
+            defines,
         )
         if key != self._preprocessed_key:
             self._preprocessed_key, self._preprocessed_rows = key, 0
-        start, stop = self._preprocessed_rows, texture_rows(min(self.count if until is None else until, self.count))
-        if stop <= start or self.count == 0:
+        start, stop = self._preprocessed_rows, texture_rows(min(self.slots if until is None else until, self.slots))
+        if stop <= start or self.slots == 0:
             return
         linear = params.model[:3, :3]
         u, _, vt = np.linalg.svd(linear)
         rotation = u @ vt  # the rotation part of the layer transform (polar decomposition)
-        prog = self.pipeline.preprocess
+        prog, fullscreen = self.pipeline.variant(defines)
         set_uniforms(
             prog,
             **camera_uniforms,
-            u_count=self.count,
+            u_count=self.slots,
             u_sh_texels=sh_texels(self._degree),
             u_degree=min(params.sh_degree, self._degree),
             u_model=params.model,
@@ -232,7 +271,7 @@ class SplatBuffers:
         self._fbo.viewport = band  # the fragments of these rows only (gl_FragCoord stays absolute)
         self._fbo.use()
         self.ctx.enable_only(moderngl.NOTHING)
-        self.pipeline.fullscreen.render(moderngl.TRIANGLES, vertices=3)
+        fullscreen.render(moderngl.TRIANGLES, vertices=3)
         for attachment, buffer in enumerate(self._attributes):
             self._fbo.read_into(
                 buffer, viewport=band, attachment=attachment, components=4, dtype="f4", write_offset=start * TEX_W * 16
@@ -249,7 +288,7 @@ class SplatBuffers:
         ``point_px`` > 0 draws squares of that half-size at the centres (point mode); ``sprites``
         draws point sprites instead of quads (the cheaper interactive path).
         """
-        stop = self.count if stop is None else min(stop, self.count)
+        stop = self.slots if stop is None else min(stop, self.slots)
         if stop <= start:
             return
         target = (float(target_size[0]), float(target_size[1]))

@@ -4,7 +4,8 @@ A line ``#include "name.glsl"`` is replaced by that file's text (once per file),
 projection and SH maths exist in one place and every shader that needs them shares them.
 ``#include "formation.glsl"`` is generated: the image-formation constants of
 :mod:`scene.formation` (shared with the training rasterizer) as ``const float`` declarations, so
-no shader writes those numbers itself.
+no shader writes those numbers itself. ``defines`` compile a variant of one source (``#ifdef``),
+such as the splat preprocess pass of clips, rather than a copy of the file.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ def formation_glsl() -> str:
 
 
 @lru_cache(maxsize=None)
-def load(name: str) -> str:
-    """The source of shader ``name`` (e.g. ``"splat_draw.vert"``) with its includes expanded."""
+def load(name: str, defines: tuple[str, ...] = ()) -> str:
+    """The source of shader ``name`` (e.g. ``"splat_draw.vert"``) with its includes expanded and
+    ``#define`` lines for ``defines`` after its ``#version`` line."""
     path = _FOLDER / name
     if not path.is_file():
         raise FileNotFoundError(f"no shader named {name!r} in {_FOLDER}")
@@ -42,7 +44,8 @@ def load(name: str) -> str:
         text = formation_glsl() if included == FORMATION_INCLUDE else (_FOLDER / included).read_text()
         return _INCLUDE.sub(expand, text)
 
-    return _INCLUDE.sub(expand, path.read_text())
+    version, _, body = _INCLUDE.sub(expand, path.read_text()).partition("\n")
+    return "\n".join([version, *(f"#define {define}" for define in defines), body])
 
 
 __all__ = ["FORMATION_INCLUDE", "formation_glsl", "load"]

@@ -1,12 +1,16 @@
 #version 330 core
 // Per-splat work done once per view, one fragment per Gaussian: EWA projection, quad axes and
 // SH colour. Fragment j handles splat u_order[j], so the results come out in drawing order and
-// the draw pass reads them as plain per-instance attributes.
+// the draw pass reads them as plain per-instance attributes. Compiled with CLIP defined, it draws
+// a clip at a time: each splat's motion and group move are evaluated first (clip_pose.glsl).
 
 #include "projection.glsl"
 #include "sh.glsl"
+#ifdef CLIP
+#include "clip_pose.glsl"
+#endif
 
-uniform sampler2D u_geom[3];  // one texel per splat each: (mean, opacity logit), quat wxyz, (log scale, -)
+uniform sampler2D u_geom[3];  // one texel per splat each: (mean, opacity logit), quat wxyz, (log scale, clip group)
 uniform sampler2D u_sh[6];    // two half-float texels per splat each: of the K*3 SH floats in order
 uniform usampler2D u_order;   // the back-to-front order: splat index per output slot
 uniform sampler2D u_selected;  // one texel per splat: 1 = selected
@@ -51,15 +55,22 @@ void main() {
     ivec2 cell = ivec2(splat % TEX_W, splat / TEX_W);
 
     vec4 g0 = texelFetch(u_geom[0], cell, 0);
-    vec4 q = normalize(texelFetch(u_geom[1], cell, 0));
-    vec3 scale = exp(texelFetch(u_geom[2], cell, 0).xyz) * u_scale_mult;
+    vec4 q = texelFetch(u_geom[1], cell, 0);
+    vec4 g2 = texelFetch(u_geom[2], cell, 0);
+    mat4 model = u_model;
+    mat3 sh_rot = u_sh_rot;
+#ifdef CLIP
+    clip_pose(cell, g0, q, g2, model, sh_rot);
+#endif
+    q = normalize(q);
+    vec3 scale = exp(g2.xyz) * u_scale_mult;
     float opacity = u_opacity_mult / (1.0 + exp(-g0.w));
     bool selected = texelFetch(u_selected, cell, 0).r > 0.5;
     if (selected) opacity = max(opacity, SELECTED_MIN_OPACITY * u_opacity_mult);
 
-    mat3 m = mat3(u_model) * quat_to_mat(q);
+    mat3 m = mat3(model) * quat_to_mat(q);
     m = mat3(m[0] * scale.x, m[1] * scale.y, m[2] * scale.z);
-    vec3 mean = (u_model * vec4(g0.xyz, 1.0)).xyz;
+    vec3 mean = (model * vec4(g0.xyz, 1.0)).xyz;
 
     vec2 center;
     float depth;
@@ -84,7 +95,7 @@ void main() {
         coeffs[4 * j + 2] = vec3(v[3 * j + 1].zw, v[3 * j + 2].x);
         coeffs[4 * j + 3] = v[3 * j + 2].yzw;
     }
-    vec3 dir = u_sh_rot * normalize(mean - u_campos);
+    vec3 dir = sh_rot * normalize(mean - u_campos);
     vec3 rgb = eval_sh(coeffs, u_degree, dir);
     if (selected) rgb = mix(rgb, u_selection_tint, SELECTED_TINT);
 

@@ -31,7 +31,7 @@ from render.controllers import HOME_VIEWS, OrbitController
 from render.path_drawer import CameraPathDrawer, PathOverlay
 from scene import Camera, Document, Layer
 from scene.bounds import dense_box, document_dense_box, layer_dense_box
-from scene.edits import world_centres
+from scene.edits import selected_centres
 from scene.events import DocumentEvent, UndoChanged
 from studio.settings import Settings
 
@@ -40,14 +40,16 @@ SHADINGS: tuple[Shading, ...] = ("splats", "mesh", "both", "points")
 BACKGROUND = Settings().viewport_background  # until apply_settings says otherwise
 REFINE_DELAY_MS = 40
 REFINE_BUDGET_MS = 15.0  # splat work per frame while a still picture builds up; Qt's compositing comes on top
-_SHOWN_KINDS = {"splats": ("splats", "points"), "mesh": ("mesh", "points"), "both": None, "points": None}
+_SHOWN_KINDS = {"splats": ("splats", "clip", "points"), "mesh": ("mesh", "points"), "both": None, "points": None}
 
 
 class _ShadedView(NamedTuple):
-    """The part of a document a shading mode shows, and its splat selections (which the renderer tints)."""
+    """The part of a document a shading mode shows, its splat selections (which the renderer tints)
+    and its time (which clips are drawn at)."""
 
     layers: tuple[Layer, ...]
     splat_selection: Callable[[str], np.ndarray | None]
+    time: float
 
 
 class ViewportTool(Protocol):
@@ -175,7 +177,7 @@ class Viewport(QOpenGLWidget):
             self.frame_all()
             return
         mask = self.document.splat_selection(layer.id)
-        self._frame(layer_dense_box(layer) if mask is None else dense_box(world_centres(layer)[mask]))
+        self._frame(layer_dense_box(layer) if mask is None else dense_box(selected_centres(self.document, layer.id)))
 
     def frame_all(self) -> None:
         """Frame every visible layer (``Home``) from the same direction, stray floaters left out."""
@@ -232,7 +234,7 @@ class Viewport(QOpenGLWidget):
             layer for layer in self.document.layers
             if kinds is None or layer.kind in kinds
         )
-        return _ShadedView(layers, self.document.splat_selection)
+        return _ShadedView(layers, self.document.splat_selection, self.document.time)
 
     def render_settings(self) -> RenderSettings:
         """The renderer's settings for this frame (preferences, adaptive resolution, selection outline)."""
