@@ -101,16 +101,20 @@ def render_video(
     fps: float = 30.0,
     settings: RenderSettings = RenderSettings(),
     progress: Callable[[float], None] | None = None,
+    times: Sequence[float] | None = None,
 ) -> list[Path]:
     """Render one frame per camera, in order, and write them to ``path``; returns the files written.
 
     ``path`` is a video (``.mp4``, ``.mov``, ``.mkv``, ``.webm``) played at ``fps``, a folder (frames
-    named ``frame_0000.png`` ...) or a pattern such as ``shots/frame_%04d.png``.
+    named ``frame_0000.png`` ...) or a pattern such as ``shots/frame_%04d.png``. ``times`` (one per
+    camera) moves the document's time before each frame, so clips play; None keeps its time.
     """
     path = Path(path)
     if not is_frame_folder(path) and path.suffix.lower() not in VIDEO_SUFFIXES:
         raise ValueError(f"{path}: write a video ({', '.join(VIDEO_SUFFIXES)}), a folder or a pattern like {FRAME_PATTERN}")
-    images = _render_frames(document, cameras, settings, progress)
+    if times is not None and len(times) != len(cameras):
+        raise ValueError(f"{len(times)} times for {len(cameras)} cameras: give one time per frame")
+    images = _render_frames(document, cameras, settings, progress, times)
     if is_frame_folder(path):
         return _write_pngs(images, path)
     _write_video(images, path, fps)
@@ -118,11 +122,14 @@ def render_video(
 
 
 def _render_frames(
-    document: Document, cameras: Sequence[Camera], settings: RenderSettings, progress: Callable[[float], None] | None
+    document: Document, cameras: Sequence[Camera], settings: RenderSettings, progress: Callable[[float], None] | None,
+    times: Sequence[float] | None = None,
 ) -> Iterator[np.ndarray]:
     offscreen = OffscreenRenderer()
     try:
         for i, cam in enumerate(cameras):
+            if times is not None:
+                document.set_time(float(times[i]))
             yield offscreen.render(document, cam, settings)
             if progress is not None:
                 progress((i + 1) / len(cameras))

@@ -1,8 +1,9 @@
 """Choosing the reader or writer for a path: ``load``, ``save`` and ``sniff_kind``.
 
 The extension picks the format; a ``.ply`` is further told apart by its header (splats, mesh or
-points). Every writer goes through ``atomic_output``, so a failed save leaves the previous file
-untouched. Project files (``.a4d``) are read and written by ``scene.io.project``.
+points). A folder is a PLY sequence, read as a clip, and a clip is saved as one
+(``scene.io.ply_sequence``). Every writer goes through ``atomic_output``, so a failed save leaves
+the previous file untouched. Project files (``.a4d``) are read and written by ``scene.io.project``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Literal, Union
 
-from scene.io import meshes, ply, splat
+from scene.io import meshes, ply, ply_sequence, splat
 from scene.io.errors import FormatError
-from scene.kinds import MESH, POINTS, SPLATS, kind_of, payload_kinds
+from scene.kinds import CLIP, MESH, POINTS, SPLATS, kind_of, payload_kinds
 
 PathLike = Union[str, os.PathLike]
 Asset = Any  # a payload of a registered kind (scene.kinds)
@@ -59,12 +60,14 @@ def _suffix(path: PathLike) -> str:
 
 
 def load(path: PathLike) -> Asset:
-    """Read splats, a mesh or a point cloud, choosing the reader by extension (and PLY header)."""
-    suffix = _suffix(path)
-    if suffix not in _READERS:
+    """Read splats, a mesh or a point cloud, choosing the reader by extension (and PLY header);
+    a folder's PLY files as a clip (24 fps; ``scene.io.ply_sequence`` takes another rate)."""
+    is_folder = Path(path).is_dir()
+    suffix = "" if is_folder else _suffix(path)
+    if not is_folder and suffix not in _READERS:
         raise FormatError(path, f"unknown format {suffix or '(no extension)'}; readable: {', '.join(READ_EXTENSIONS)}")
     try:
-        return _READERS[suffix](path)
+        return ply_sequence.read_ply_sequence(path) if is_folder else _READERS[suffix](path)
     except FormatError as exc:
         raise FormatError(exc.path, _in_users_words(exc.problem)) from None
 
@@ -76,6 +79,11 @@ def save(path: PathLike, obj: Asset) -> None:
         kind = kind_of(obj)
     except TypeError as exc:
         raise FormatError(path, f"cannot save a {type(obj).__name__}; {exc}") from None
+    if kind is CLIP:
+        if suffix and not Path(path).is_dir():
+            raise FormatError(path, f"a clip is saved as a folder of PLY frames (a name without extension), not as {suffix}")
+        ply_sequence.write_ply_sequence(obj, path)
+        return
     if kind.name not in WRITE_EXTENSIONS:
         raise FormatError(path, f"a {kind.label} layer has no file format of its own; save it in a project")
     if (kind.name, suffix) not in _WRITERS:

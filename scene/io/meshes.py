@@ -89,7 +89,10 @@ def to_trimesh(mesh: MeshAsset, material_name: str = "material") -> trimesh.Trim
     visual = None
     if mesh.is_textured:
         uv = np.stack([mesh.uvs[:, 0], 1.0 - mesh.uvs[:, 1]], axis=1)
-        material = PBRMaterial(name=material_name, baseColorTexture=Image.fromarray(mesh.texture))
+        # Baked colour is the whole look: not metal (glTF's default metallic is 1, which renders dark).
+        material = PBRMaterial(
+            name=material_name, baseColorTexture=Image.fromarray(mesh.texture), metallicFactor=0.0, roughnessFactor=1.0
+        )
         visual = TextureVisuals(uv=uv, material=material)
     elif mesh.vertex_colors is not None:
         visual = ColorVisuals(vertex_colors=np.round(np.clip(mesh.vertex_colors, 0, 1) * 255).astype(np.uint8))

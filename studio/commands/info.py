@@ -1,5 +1,6 @@
-"""``atelier4d info PATH [--json]``: what a file holds: kind (first), counts, SH degree, bounds; a project's
-layers each with the bounds its transform gives it."""
+"""``atelier4d info PATH [--json]``: what a file holds: kind (first), counts, SH degree, bounds; a clip's
+frames, frame rate and duration; a project's layers each with the bounds its transform gives it. A folder
+is read as a PLY sequence."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from studio.commands.common import CliError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("info", help="describe a scene file", description="Describe a scene file.")
+    parser = sub.add_parser("info", help="describe a scene file", description="Describe a scene file, a project "
+                            "(.a4d) or a folder of PLY frames (a PLY sequence, read as a clip at 24 fps).")
     parser.add_argument("path", type=Path)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(func=run)
@@ -44,8 +46,8 @@ def _bounds(box: tuple[np.ndarray, np.ndarray]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.path.is_file():
-        raise CliError(f"{args.path}: no such file")
+    if not (args.path.is_file() or args.path.is_dir()):
+        raise CliError(f"{args.path}: no such file or folder")
     if args.path.suffix.lower() == PROJECT_SUFFIX:
         summary = describe_document(load_project(args.path))
     else:

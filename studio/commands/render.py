@@ -1,4 +1,9 @@
-"""``atelier4d render SCENE --out shot.png``: a headless picture, turntable or camera-path video of a scene file."""
+"""``atelier4d render SCENE --out shot.png``: a headless picture, turntable, camera-path or timeline video of a scene file.
+
+Time: ``--time`` is in seconds (``1.5``) or a frame of the clips (``f12``, at their frame rate). A video
+of a scene with clips plays them: frame ``k`` shows the document at ``start + k / fps`` seconds, from
+the start of the clips' played range (or ``--time``); ``--video OUT.mp4`` alone renders that range
+(the timeline) from one camera."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import numpy as np
 
 from scene import Camera, Document
 from scene.camera_path import CameraPath
+from scene.clip import GaussianClip
 from scene.io import atomic_output, load
 from scene.io.project import PROJECT_SUFFIX, load_project
 from studio.commands.common import CliError, image_size, vector
@@ -23,17 +29,19 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "render",
-        help="render a scene file to a PNG, or a turntable or camera-path video to MP4 / PNG frames (no display needed)",
+        help="render a scene file to a PNG, or a turntable, camera-path or timeline video to MP4 / PNG frames (no display needed)",
         description="Render a project (.a4d) or any scene file headless (OpenGL through EGL). Without "
         "--camera-pos the scene is framed from the front, slightly above: its dense part, stray floaters "
         "left out (as the studio's turntable export frames it). With --path the camera flies along a "
-        "camera path saved as JSON: frame k shows the path's camera at k / fps seconds.",
+        "camera path saved as JSON: frame k shows the path's camera at k / fps seconds. A scene with clips "
+        "plays in a video (from the start of the clips, or --time); --video OUT.mp4 alone renders the clips' "
+        "played range (the timeline) from the default camera or --camera-pos.",
     )
     parser.add_argument("scene", type=Path, metavar="SCENE", help="a .a4d project or any file 'atelier4d info' reads")
     parser.add_argument("--out", type=Path,
                         help="output: shot.png; with --orbit or --path a .mp4, a folder or a pattern like frame_%%04d.png")
     parser.add_argument("--video", type=Path, metavar="OUT",
-                        help="the same as --out, for the video of --path or --orbit")
+                        help="write a video: of --path or --orbit, else of the clips' played range (the timeline)")
     parser.add_argument("--path", type=Path, dest="camera_path", metavar="PATH.json",
                         help="render a video flying along this camera path (its keys give the cameras and fields of view)")
     parser.add_argument("--duration", type=float, default=None, metavar="SECONDS",
@@ -50,14 +58,48 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="vertical field of view (50; a --path gives its own)")
     parser.add_argument("--background", type=vector(3, "background"), default=(0.0, 0.0, 0.0), metavar="R,G,B",
                         help="background colour, 0-1 floats (0,0,0)")
-    parser.add_argument("--time", type=float, default=None, metavar="SECONDS",
-                        help="the document time to render, in seconds >= 0 (default: a project's saved time, "
-                        "else 0); static layers look the same at every time")
+    parser.add_argument("--time", type=time_or_frame, default=None, metavar="T",
+                        help="the document time to render: seconds >= 0 (1.5) or a frame of the clips (f12, at "
+                        "their frame rate); a video's first frame (default: a project's saved time, else 0; a "
+                        "video: the clips' start); static layers look the same at every time")
     parser.add_argument("--orbit", type=int, default=None, metavar="N",
                         help="render N frames orbiting the scene about --up instead of one picture")
-    parser.add_argument("--fps", type=float, default=TurntableSettings.fps,
-                        help=f"frames per second of an --orbit or --path video ({TurntableSettings.fps:g})")
+    parser.add_argument("--fps", type=float, default=None,
+                        help=f"frames per second of a video (default: the clips' frame rate, else {TurntableSettings.fps:g})")
     parser.set_defaults(func=run)
+
+
+class FrameNumber(int):
+    """A ``--time`` given as a frame (``f12``): seconds at the clips' frame rate."""
+
+
+def time_or_frame(text: str) -> float | FrameNumber:
+    """An argparse ``type`` for seconds (``1.5``) or a frame (``f12``); seconds are checked in :func:`run`."""
+    word = text.strip()
+    if word[:1] in ("f", "F") and word[1:].isdigit():
+        return FrameNumber(int(word[1:]))
+    try:
+        return float(word)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--time takes seconds (1.5) or a frame (f12), got {text!r}") from None
+
+
+def clips_of(document: Document) -> list[GaussianClip]:
+    """The clips of the document's visible layers, in layer order."""
+    return [layer.data for layer in document.layers if layer.visible and isinstance(layer.data, GaussianClip)]
+
+
+def video_start(clips: list[GaussianClip], start: float | None) -> float | None:
+    """The document second of a video's first frame: ``start`` (``--time``), else where the first clip
+    starts; None for a scene without clips, which looks the same at every time."""
+    if start is not None or not clips:
+        return start
+    return min(clip.timing.offset for clip in clips)
+
+
+def _playing(first: float | None, frames: int, fps: float) -> np.ndarray | None:
+    """Document seconds of a video's frames, ``fps`` a second from ``first`` (None: the time is kept)."""
+    return None if first is None else first + np.arange(frames) / fps
 
 
 def read_scene(path: Path) -> Document:
@@ -104,21 +146,27 @@ def run(args: argparse.Namespace) -> int:
     _settle_options(args)
     if not all(0.0 <= c <= 1.0 for c in args.background):
         raise CliError(f"--background takes 0-1 floats, got {','.join(map(str, args.background))}")
-    if args.time is not None and not (math.isfinite(args.time) and args.time >= 0.0):
-        raise CliError(f"--time must be a finite number of seconds >= 0, got {args.time}")
-    turntable = None if args.orbit is None else _video(args, args.orbit)
+    if isinstance(args.time, float) and not (math.isfinite(args.time) and args.time >= 0.0):
+        raise CliError(f"--time must be a finite number of seconds >= 0 (or a frame, f12), got {args.time}")
+    _video(args, 1 if args.orbit is None else args.orbit, TurntableSettings.fps if args.fps is None else args.fps)
     camera_path = None if args.camera_path is None else _read_camera_path(args)
     _check_output(args)
     document = read_scene(args.scene)
-    if args.time is not None:
-        document.set_time(args.time)
+    clips = clips_of(document)
+    fps = args.fps if args.fps is not None else clips[0].fps if clips else TurntableSettings.fps
+    start = _start_time(args, clips)
+    if start is not None:
+        document.set_time(start)
+    first = video_start(clips, start)
     settings = RenderSettings(background=tuple(args.background))
     try:
         if camera_path is not None:
-            _report(_render_path(args, document, camera_path, settings))
-        elif turntable is not None:
+            _report(_render_path(args, document, camera_path, settings, fps, first))
+        elif args.orbit is not None:
             camera, target = make_camera(args, document)
-            _report(_render_orbit(args, document, camera, target, settings, turntable))
+            _report(_render_orbit(args, document, camera, target, settings, _video(args, args.orbit, fps), first))
+        elif args.video is not None:
+            _report(_render_timeline(args, document, clips, settings, fps, first))
         else:
             camera, _ = make_camera(args, document)
             _render_still(args.out, document, camera, settings)
@@ -128,16 +176,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _start_time(args: argparse.Namespace, clips: list[GaussianClip]) -> float | None:
+    """``--time`` in seconds (a frame counted at the first clip's rate); None when not given."""
+    if not isinstance(args.time, FrameNumber):
+        return args.time
+    if not clips:
+        raise CliError(f"--time f{args.time} counts frames of a clip, but {args.scene.name} has none; give seconds")
+    return args.time / clips[0].fps
+
+
 def _settle_options(args: argparse.Namespace) -> None:
     """Check the options that depend on one another, and settle the output (``args.out``) and ``args.size``."""
-    video = args.orbit is not None or args.camera_path is not None
     if args.out is not None and args.video is not None:
         raise CliError("give the output once, with --out or --video")
-    if args.video is not None and not video:
-        raise CliError("--video needs --path or --orbit (a picture is written with --out shot.png)")
     args.out = args.out if args.out is not None else args.video
     if args.out is None:
-        raise CliError("say where to write: --out shot.png, or --video OUT.mp4 with --path or --orbit")
+        raise CliError("say where to write: --out shot.png, or --video OUT.mp4 (the clips' timeline, --path or --orbit)")
     if args.camera_path is not None:
         if args.orbit is not None:
             raise CliError("--path and --orbit each make a video: choose one")
@@ -157,27 +211,30 @@ def _check_output(args: argparse.Namespace) -> None:
     from render.video import VIDEO_SUFFIXES, is_frame_folder
 
     out = args.out
-    video = args.orbit is not None or args.camera_path is not None
+    video = _is_video(args)
     if not video:
         if out.suffix.lower() != ".png":
-            raise CliError(f"{out}: a single picture is written as .png (use --orbit N or --path PATH.json for a video)")
+            raise CliError(f"{out}: a single picture is written as .png (use --video, --orbit N or --path PATH.json for a video)")
     elif not is_frame_folder(out) and out.suffix.lower() not in VIDEO_SUFFIXES:
         raise CliError(f"{out}: a video is written as {', '.join(VIDEO_SUFFIXES)}, a folder or a pattern like frame_%04d.png")
     if not (video and is_frame_folder(out)) and not out.parent.is_dir():
         raise CliError(f"{out}: the folder {out.parent} does not exist")
 
 
-def _video(args: argparse.Namespace, frames: int) -> TurntableSettings:
+def _is_video(args: argparse.Namespace) -> bool:
+    return args.orbit is not None or args.camera_path is not None or args.video is not None
+
+
+def _video(args: argparse.Namespace, frames: int, fps: float) -> TurntableSettings:
     """The video the options describe (the studio's Export > Turntable takes the same settings)."""
     try:
-        return TurntableSettings(*args.size, frames=frames, fps=args.fps)
+        return TurntableSettings(*args.size, frames=frames, fps=fps)
     except ValueError as exc:
         raise CliError(str(exc)) from None
 
 
 def _read_camera_path(args: argparse.Namespace) -> CameraPath:
     """The ``--path`` camera path, stretched to ``--duration``; a one-line error when it cannot be used."""
-    _video(args, 1)  # the rate and size are checked before the path is read
     try:
         path = CameraPath.load(args.camera_path)
         if args.duration is not None:
@@ -203,24 +260,43 @@ def _render_still(out: Path, document: Document, camera: Camera, settings: Rende
 
 def _render_orbit(
     args: argparse.Namespace, document: Document, camera: Camera, target: np.ndarray, settings: RenderSettings,
-    turntable: TurntableSettings,
+    turntable: TurntableSettings, first: float | None,
 ) -> list[Path]:
-    from render.video import render_turntable
+    from render.video import orbit_cameras, render_video
 
-    return render_turntable(
-        document, args.out, camera=camera, target=target, up=np.array(args.up), frames=turntable.frames,
-        fps=turntable.fps, settings=settings,
-    )
+    cameras = orbit_cameras(camera, target, turntable.frames, np.array(args.up))
+    times = _playing(first, turntable.frames, turntable.fps)
+    return render_video(document, args.out, cameras, turntable.fps, settings, times=times)
 
 
-def _render_path(args: argparse.Namespace, document: Document, camera_path: CameraPath, settings: RenderSettings) -> list[Path]:
-    """Frame ``k`` of the video is the path's camera at ``k / fps`` seconds."""
+def _render_path(
+    args: argparse.Namespace, document: Document, camera_path: CameraPath, settings: RenderSettings, fps: float,
+    first: float | None,
+) -> list[Path]:
+    """Frame ``k`` of the video is the path's camera at ``k / fps`` seconds (and the document at ``first + k / fps``)."""
     from render.video import render_video
 
-    video = _video(args, len(camera_path.frames(args.fps)))
+    video = _video(args, len(camera_path.frames(fps)), fps)
     near, far = _clip_range(document, camera_path)
     cameras = camera_path.cameras(video.fps, video.width, video.height, near, far)
-    return render_video(document, args.out, cameras, video.fps, settings)
+    return render_video(document, args.out, cameras, video.fps, settings, times=_playing(first, len(cameras), video.fps))
+
+
+def _render_timeline(
+    args: argparse.Namespace, document: Document, clips: list[GaussianClip], settings: RenderSettings, fps: float,
+    first: float | None,
+) -> list[Path]:
+    """The timeline: from ``first`` until the last clip's played range ends, at ``fps``, from one camera."""
+    from render.video import render_video
+
+    if not clips or first is None:
+        raise CliError(f"{args.scene.name} has no clip to play along its timeline: --video needs --path or --orbit "
+                       "for a still scene")
+    end = max(clip.end_time for clip in clips)
+    video = _video(args, TurntableSettings.frames_for(end - first, fps), fps)
+    camera, _ = make_camera(args, document)
+    times = _playing(first, video.frames, video.fps)
+    return render_video(document, args.out, [camera] * video.frames, video.fps, settings, times=times)
 
 
 def _clip_range(document: Document, camera_path: CameraPath) -> tuple[float, float]:

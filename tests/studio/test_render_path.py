@@ -204,7 +204,7 @@ def test_document_is_rendered_at_the_chosen_time(fake_renderer, tmp_path, path_f
     import render.video
 
     seen: list[float] = []
-    monkeypatch.setattr(render.video, "_render_frames", lambda document, cameras, settings, progress: (
+    monkeypatch.setattr(render.video, "_render_frames", lambda document, cameras, settings, progress, times=None: (
         seen.append(document.time) or iter([np.zeros((24, 32, 3), np.uint8)] * len(cameras))))
     scene = tmp_path / "cloud.ply"
     save(scene, random_cloud(20, seed=2))
