@@ -1,6 +1,6 @@
 """Take the README's screenshots from the real studio: the demo project, a box selection with its
-count, the turntable export dialog, the Models page of Preferences, and a reconstruction job
-streaming into the viewport.
+count, the turntable export dialog, the Models page of Preferences, the Timeline with a clip's keys,
+and a reconstruction job streaming into the viewport.
 
 Run under a virtual screen from the repository root (it takes a minute or two on a CPU):
 
@@ -45,6 +45,41 @@ def wait_drawn(app, window) -> None:
     viewport.update()
     wait_until(app, lambda: bool(frames) and viewport.settled, 60, "a frame")
     viewport.frame_drawn.disconnect(frames.append)
+
+
+def timeline_shot(app, window) -> Path:
+    """The demo's knot as a looping clip (a 2 s bounce) whose top and bottom halves are keyed groups,
+    the Timeline showing their keys with one selected and the playhead at frame 18."""
+    from scene.clip import ClipTiming, GaussianClip, Group, Key
+    from scene.rotation import axis_angle_to_quat
+    from scene.transform import Transform
+    from studio.panels.timeline import KeyRef
+
+    document = window.document
+    knot = next(layer for layer in document.layers if layer.name == "Torus knot")
+    cloud = knot.data
+    lift = 0.12 * np.sin(np.linspace(0.0, 2.0 * np.pi, 48, endpoint=False))
+    frames = [cloud.replace(means=cloud.means + np.float32([0.0, dy, 0.0])) for dy in lift]
+    height = cloud.means[:, 1]
+    top, bottom = np.flatnonzero(height > np.median(height)), np.flatnonzero(height <= np.median(height))
+    turn = Transform(rotation=axis_angle_to_quat(np.array([0.0, 1.0, 0.0]), np.radians(35.0)))
+    groups = (
+        Group("Top", top, cloud.means[top].mean(axis=0), (Key(0.25), Key(0.75, turn), Key(1.25), Key(1.75, turn, "linear"))),
+        Group("Bottom", bottom, cloud.means[bottom].mean(axis=0), (Key(0.5), Key(1.5, Transform([0.0, -0.1, 0.0])))),
+    )
+    clip = GaussianClip.from_frames(frames, 24.0).replace(groups=groups, timing=ClipTiming(loop=True))
+    document.set_layer(knot.id, data=clip, text="Animate the knot")
+    document.set_playback(end=2.5)
+    document.set_time(18 / 24)
+    from PySide6.QtCore import Qt
+
+    window.docks["Generate"].raise_()
+    window.resizeDocks([window.docks["Timeline"]], [190], Qt.Orientation.Vertical)
+    window.timeline.frame_range()
+    window.timeline.select_key(KeyRef(knot.id, "Top", 0.75))
+    wait_drawn(app, window)
+    window.grab().save(str(DOCS / "studio-timeline.png"))
+    return DOCS / "studio-timeline.png"
 
 
 def main() -> None:
@@ -122,6 +157,7 @@ def main() -> None:
     wait_drawn(app, window)
     window.grab().save(str(DOCS / "studio-paths.png"))
     shots.append(DOCS / "studio-paths.png")
+    shots.append(timeline_shot(app, window))
 
     # image-to-3d with a photo on a plain backdrop: the object found, tinted, the background dimmed
     from PIL import Image, ImageDraw

@@ -2,7 +2,8 @@
 
 The window holds one :class:`~scene.Document` at a time and follows it through its events (title,
 Undo/Redo texts, status bar); panels do the same. Its commands live by concern in their own
-modules: files (:mod:`studio.window_files`), edits (:mod:`studio.window_edits`), generation jobs
+modules: files (:mod:`studio.window_files`), edits (:mod:`studio.window_edits`), animation
+(:mod:`studio.animation_actions`), generation jobs
 (:mod:`studio.window_jobs`), and the status bar (:mod:`studio.status_bar`); camera paths have their dock
 (:mod:`studio.panels.paths`) and viewport tool (:mod:`studio.path_tool`). Dialogs are behind
 ``ask_*`` methods that tests replace.
@@ -21,6 +22,8 @@ from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
     QFileDialog,
+    QScrollArea,
+    QWidget,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -28,7 +31,8 @@ from PySide6.QtWidgets import (
 
 from engines.runtime import JobManager
 from scene import Document
-from scene.events import DocumentEvent, TimeChanged, UndoChanged
+from scene.events import DocumentEvent, PlaybackChanged, TimeChanged, UndoChanged
+from studio.animation_actions import AnimationCommands
 from studio.autosave import Autosaver, Recovery
 from studio.files import VIDEO_SUFFIX, FileIO
 from studio.jobs import JobLayers
@@ -38,6 +42,7 @@ from studio.panels.outliner import OutlinerPanel
 from studio.panels.paths import PathsPanel
 from studio.panels.properties import PropertiesPanel
 from studio.panels.timeline import TimelinePanel
+from studio.playback import Player
 from studio.path_tool import PathEditTool
 from studio.preferences import PreferencesDialog
 from studio.settings import Settings, data_dir
@@ -53,7 +58,7 @@ from studio.workers import Task, TaskRunner, snapshot
 APP_NAME = "Atelier4D"
 UnsavedAnswer = Literal["save", "discard", "cancel"]
 
-class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
+class MainWindow(FileCommands, EditCommands, JobCommands, AnimationCommands, QMainWindow):
     """The studio window. ``files`` and ``recovery_folder`` are injectable for tests."""
 
     def __init__(
@@ -95,7 +100,10 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
             "brush": BrushSelectTool(),
             "move": MoveSelectionTool(),
         }
-        self.timeline = TimelinePanel(self.document)
+        self.player = Player(self.document, parent=self)
+        self.timeline = TimelinePanel(self.document, self.player)
+        self.viewport.addActions(self.timeline.transport_actions)  # Space, arrows: in the viewport as in the timeline
+        self.timeline.group_chosen.connect(self.properties.clip_section.set_current_group)
         self.paths_panel = PathsPanel(self.document, self.viewport)
         self.paths_panel.render_requested.connect(lambda path_id: self.export_path_video(path_id))
         self.paths_panel.error.connect(lambda title, text: self.show_error(title, text))
@@ -108,7 +116,7 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         )
         for title, widget, area in (
             ("Outliner", self.outliner, left),
-            ("Properties", self.properties, left),
+            ("Properties", _scrolled(self.properties), left),  # a clip's animation section is tall
             ("Generate", self.generate, right),
             ("Jobs", self.jobs, right),
             ("Paths", self.paths_panel, right),
@@ -123,10 +131,10 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         self.tabifyDockWidget(self.docks["Jobs"], self.docks["Paths"])
         self.docks["Generate"].raise_()
         self.resizeDocks([self.docks["Outliner"], self.docks["Generate"]], [300, 340], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["Timeline"]], [110], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["Timeline"]], [150], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["Outliner"], self.docks["Generate"]], [300, 380], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["Outliner"], self.docks["Generate"]], [220, 300], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["Timeline"]], [90], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["Timeline"]], [150], Qt.Orientation.Vertical)
 
         self.autosaver = Autosaver(
             recovery_folder or data_dir(),
@@ -167,7 +175,7 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         self.tool_actions[name].setChecked(True)
 
     def _on_document_event(self, event: DocumentEvent) -> None:
-        if isinstance(event, TimeChanged):
+        if isinstance(event, (TimeChanged, PlaybackChanged)):
             return  # nothing the window itself shows depends on the time; the Timeline follows it
         if isinstance(event, UndoChanged):
             self._edits += 1
@@ -250,6 +258,7 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
             return
         self.runner.wait()
         self.jobs.timer.stop()
+        self.player.pause()
         self.viewport.release_gl()
         if self.jobs.manager is not None:
             self.jobs.manager.shutdown()
@@ -332,8 +341,11 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
         self._action(file, "Save &As…", self.save_as, keys.SaveAs)
         file.addSeparator()
         self._action(file, "&Import…", self._import_dialog, "Ctrl+I")
+        self._action(file, "Import PLY Se&quence…", self.import_ply_sequence)
         export = file.addMenu("&Export")
         self.export_layer_action = self._action(export, "Layer (PLY, .splat, GLB, OBJ)…", self.export_layer, "Ctrl+E")
+        self._action(export, "PLY Sequence…", self.export_ply_sequence)
+        self._action(export, "Animated GLB…", self.export_animated_glb)
         self._action(export, "Screenshot (PNG)…", self.export_screenshot, "Ctrl+Shift+P")
         turntable = self._action(export, "Turntable (MP4)…", self.export_turntable)
         along_path = self._action(export, "Video Along Path (MP4)…", self.export_path_video)
@@ -384,10 +396,20 @@ class MainWindow(FileCommands, EditCommands, JobCommands, QMainWindow):
             action.setChecked(name == "navigate")
             tool_group.addAction(action)
             self.tool_actions[name] = action
+        view.addMenu("Play&back").addActions(self.timeline.transport_actions)
         show_paths = self._action(view, "Camera &Paths", lambda: self.viewport.set_show_paths(show_paths.isChecked()))
         show_paths.setCheckable(True)
         show_paths.setChecked(self.viewport.show_paths)
         panels = view.addMenu("&Panels")
         for dock in self.docks.values():
             panels.addAction(dock.toggleViewAction())
+        self._build_animation_menu(bar)
 
+
+def _scrolled(panel: QWidget) -> QScrollArea:
+    """``panel`` in a frameless scroll area that fits its width to the dock."""
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area

@@ -53,8 +53,19 @@ def selection_label(document: Document) -> str:
 
 
 def splat_count_label(document: Document) -> str:
-    """The splats the viewport draws (those of visible layers): what a frame's cost grows with."""
-    count = sum(len(layer.data) for layer in document.layers if layer.visible and layer.kind == "splats")
+    """The splats the viewport draws (those of visible layers, a clip's at the document's time):
+    what a frame's cost grows with."""
+    count = 0
+    for layer in document.layers:
+        if layer.visible and layer.kind == "splats":
+            count += layer.data.count
+        elif layer.visible and layer.kind == "clip":
+            clip = layer.data
+            if clip.is_flipbook:
+                k = clip.frame_at(document.time)[0]
+                count += int(clip.frame_starts[k + 1] - clip.frame_starts[k])
+            else:
+                count += clip.count
     return f"{count:,} splats"
 
 

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import QRubberBand
 
 from scene import Document, edits
 from scene.edits import SelectMode
-from scene.kinds import SPLATS
 from studio.viewport import Viewport
 
 BRUSH_RADIUS_PX = 24.0
@@ -43,7 +42,7 @@ def _splat_layer_id(viewport: Viewport) -> str | None:
 
 def nothing_selected_reason(document: Document) -> str:
     """Why a box that selected nothing did so, in the artist's words."""
-    splat_layers = [layer for layer in document.layers if layer.payload_kind is SPLATS]
+    splat_layers = [layer for layer in document.layers if layer.payload_kind.selectable]
     if not splat_layers:
         return "Nothing selected: box select picks splats, and there is no splat layer"
     if not any(layer.visible for layer in splat_layers):
@@ -191,7 +190,7 @@ class MoveSelectionTool:
         if mask is None or (dx_px == 0 and dy_px == 0):
             return
         camera = viewport.camera()
-        centre = edits.world_centres(viewport.document.layer(layer_id))[mask].mean(axis=0)
+        centre = edits.selected_centres(viewport.document, layer_id).mean(axis=0)
         _, depth = camera.project(centre[None])
         world_per_px = max(float(depth[0]), camera.near) / camera.fy
         right, up = camera.c2w[:3, 0], camera.c2w[:3, 1]

@@ -57,9 +57,7 @@ class EditCommands:
         """Keep only the splats inside the bounding box of the selected ones."""
         selection = self.splat_selection()
         if selection is not None:
-            layer_id, mask = selection
-            centres = edits.world_centres(self.document.layer(layer_id))[mask]
-            edits.crop_to_box(self.document, layer_id, centres.min(axis=0), centres.max(axis=0))
+            edits.crop_to_selection(self.document, selection[0])
 
     def document_undo(self) -> None:
         self.document.undo()

@@ -2,7 +2,8 @@
 
 A mixin of :class:`studio.main_window.MainWindow`: it works on the window's document, task runner and
 dialogs (``ask_*``, ``show_error``). Every file operation runs on the task runner, on a snapshot of
-the document, so the viewport keeps drawing and the artist keeps editing.
+the document, so the viewport keeps drawing and the artist keeps editing. Clips come in from a folder
+of PLY frames and go out as one, or as an animated GLB.
 """
 
 from __future__ import annotations
@@ -10,15 +11,20 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QFileDialog
 
 from scene import Document, Layer
+from scene.clip import GaussianClip
 from studio.autosave import discard_recovery, find_recovery
 from studio.files import PROJECT_SUFFIX, SCREENSHOT_SUFFIX, VIDEO_SUFFIX
+from studio.tools import REPORT_MS
 from studio.turntable import TurntableSettings, orbit_start
-from studio.workers import Task, snapshot
+from studio.workers import Progress, Task, snapshot
+
+GLB_SUFFIX = ".glb"
 
 
 class FileCommands:
@@ -90,13 +96,33 @@ class FileCommands:
             self.give_image(images[0])  # an engine takes one picture
         if not assets:
             return None
+        return self._import(assets, lambda path, progress: self.files.load_asset(path))
+
+    def import_ply_sequence(self, folder: str | os.PathLike | None = None) -> Task | None:
+        """A folder of PLY frames (``frame_0000.ply ...``, as SuperSplat and DreamGaussian4D write them)
+        as one clip layer at 24 fps, in one undo step; the frames are read in the background."""
+        from scene.io.ply_sequence import read_ply_sequence
+
+        chosen = folder or self.ask_folder("Import PLY sequence")
+        if not chosen:
+            return None
+
+        def read(path: Path, progress: Progress) -> GaussianClip:
+            clip = read_ply_sequence(path, progress=lambda f: (progress.report(f, path.name), progress.check()))
+            clip.bounds()  # cached by the clip: computed here, off the GUI thread, which frames it next
+            return clip
+
+        return self._import([Path(chosen)], read)
+
+    def _import(self, paths: list[Path], read: Callable[[Path, Progress], Any]) -> Task:
+        """Read each path in the background with ``read``, then add it as a layer (one undo step each) and frame it."""
         document = self.document
 
         def load(progress) -> list:
             loaded = []
-            for i, path in enumerate(assets):
-                progress.report(i / len(assets), path.name)
-                loaded.append((path, self.files.load_asset(path)))
+            for i, path in enumerate(paths):
+                progress.report(i / len(paths), path.name)
+                loaded.append((path, read(path, progress)))
                 progress.check()
             return loaded
 
@@ -107,7 +133,7 @@ class FileCommands:
                 document.add_layer(Layer(document.unique_name(path.stem), data), text=f"Import {path.name}")
             self.viewport.frame_selected()
 
-        return self.runner.start(f"Importing {', '.join(p.name for p in assets)}", load, add, self._failed("Import"))
+        return self.runner.start(f"Importing {', '.join(p.name for p in paths)}", load, add, self._failed("Import"))
 
     def save(self) -> Task | None:
         """Save to the document's file (asking for one if it has none); runs in the background."""
@@ -156,14 +182,65 @@ class FileCommands:
             self.show_error("Export", "Select a layer to export first.")
             return None
         extensions = WRITE_EXTENSIONS.get(layer.kind, ())
+        if isinstance(layer.data, GaussianClip):
+            self.show_error("Export", "A clip exports with File > Export > PLY Sequence or Animated GLB.")
+            return None
         if not extensions:
             self.show_error("Export", f"A {layer.payload_kind.label} layer has no file format of its own; save it in a project.")
             return None
         target = self._target(path, "Export layer", dialog_filter(extensions), layer.name, extensions[0])
         if target is None:
             return None
-        data = layer.payload_kind.transformed(layer.data, layer.transform.matrix())
+        data = _placed(layer)
         return self.runner.start(f"Exporting {target.name}", lambda progress: self.files.save_asset(target, data), None, self._failed("Export"))
+
+    def export_ply_sequence(self, path: str | os.PathLike | None = None) -> Task | None:
+        """The current clip layer, placed as in the scene, as a folder of PLY frames (``frame_0000.ply ...``,
+        one per frame it plays); written in the background, replacing a former sequence only once done."""
+        from scene.io.ply_sequence import write_ply_sequence
+
+        layer = self._current_clip("Export PLY sequence")
+        if layer is None:
+            return None
+        target = self._target(path, "Export PLY sequence", "Folder of PLY frames (*)", layer.name, "")
+        if target is None:
+            return None
+
+        def write(progress: Progress) -> None:
+            write_ply_sequence(_placed(layer), target, progress=lambda f: (progress.report(f), progress.check()))
+
+        return self.runner.start(f"Exporting {target.name}", write, None, self._failed("Export"))
+
+    def export_animated_glb(self, path: str | os.PathLike | None = None) -> Task | None:
+        """The current clip layer, placed as in the scene, as an animated GLB (a mesh moving with the splats);
+        made in the background, what was written said in the status bar."""
+        layer = self._current_clip("Export animated GLB")
+        if layer is None:
+            return None
+        target = self._target(path, "Export animated GLB", "Binary glTF (*.glb)", layer.name, GLB_SUFFIX)
+        if target is None:
+            return None
+        if target.suffix.lower() != GLB_SUFFIX:
+            target = target.with_name(target.name + GLB_SUFFIX)
+
+        def write(progress: Progress) -> str:
+            from engines.meshing.animated import write_animated_glb
+
+            progress.report(-1.0, "meshing the splats")
+            return write_animated_glb(_placed(layer), target)
+
+        def written(summary: str) -> None:
+            self.status.showMessage(f"Wrote {target.name}: {summary}", REPORT_MS)
+
+        return self.runner.start(f"Exporting {target.name}", write, written, self._failed("Export"))
+
+    def _current_clip(self, title: str) -> Layer | None:
+        """The current layer when it is a clip; else None, the artist told why."""
+        layer = self.document.current
+        if layer is None or not isinstance(layer.data, GaussianClip):
+            self.show_error(title, "Select a clip layer to export first.")
+            return None
+        return layer
 
     def export_screenshot(self, path: str | os.PathLike | None = None) -> bool:
         """The viewport as a PNG (``.png`` is added to a name typed without it)."""
@@ -272,6 +349,10 @@ class FileCommands:
             self.import_files(paths)
         event.acceptProposedAction()
 
+    def ask_folder(self, title: str) -> str:
+        """A folder the artist picks ("" when cancelled); tests replace this."""
+        return QFileDialog.getExistingDirectory(self, title, str(self._suggested_folder()))
+
     def _open_dialog(self) -> None:
         paths = self.ask_open_paths("Open", self.files.import_filter(images=bool(self._image_engines())))
         if paths:
@@ -288,6 +369,14 @@ class FileCommands:
             self._action(self.recent_menu, path, lambda p=path: self.open_path(p))
         if not self.settings.recent_files:
             self.recent_menu.addAction("(none)").setEnabled(False)
+
+
+def _placed(layer: Layer) -> Any:
+    """The layer's data with its transform baked in, as exports write it (untouched when it has none, so a
+    clip's frames go out exactly as they came in)."""
+    if layer.transform.is_identity():
+        return layer.data
+    return layer.payload_kind.transformed(layer.data, layer.transform.matrix())
 
 
 def _file_name(name: str) -> str:

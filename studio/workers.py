@@ -144,5 +144,6 @@ def snapshot(document: Document) -> Document:
         copy.set_current(document.current_id)
     copy.view = document.view
     copy.set_time(document.time)
+    copy.set_playback(document.playback)  # immutable too
     copy.undo_stack.clear()
     return copy

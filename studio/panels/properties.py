@@ -1,6 +1,7 @@
 """The Properties dock: the current layer's transform, display sliders, statistics, how many of
-its splats are selected and, for a generated layer, how it was made (engine, seed, models) with a
-*Run again* button (:attr:`PropertiesPanel.run_again`: the window runs its engine again).
+its splats are selected, for a clip its animation (:mod:`studio.panels.clip_properties`) and, for
+a generated layer, how it was made (engine, seed, models) with a *Run again* button
+(:attr:`PropertiesPanel.run_again`: the window runs its engine again).
 
 Edits become ``Document.set_layer`` calls (one undo step each); the panel redraws from document
 events, so undo, redo and edits made elsewhere show up here.
@@ -8,13 +9,10 @@ events, so undo, redo and edits made elsewhere show up here.
 
 from __future__ import annotations
 
-import math
 from pathlib import PurePath
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -29,27 +27,10 @@ from scene import Document, Layer, Transform
 from scene.document import LayerDisplay, Provenance
 from scene.edits import selected_count
 from scene.events import DocumentEvent, LayerChanged, SplatsSelected, TimeChanged, UndoChanged
-from scene.rotation import axis_angle_to_quat, quat_multiply, quat_to_matrix
+from studio.panels.clip_properties import ClipProperties
+from studio.panels.transform_fields import TransformFields
 
-_AXES = np.eye(3)
 SLIDER_STEPS = 100  # slider units per 1.0 of a display multiplier
-
-
-def euler_deg_to_quat(angles: np.ndarray) -> np.ndarray:
-    """Rotation about X, then Y, then Z (fixed axes), in degrees, as a wxyz quaternion."""
-    qx, qy, qz = (axis_angle_to_quat(_AXES[i], math.radians(a)) for i, a in enumerate(angles))
-    return quat_multiply(qz, quat_multiply(qy, qx))
-
-
-def quat_to_euler_deg(quat: np.ndarray) -> np.ndarray:
-    """The inverse of :func:`euler_deg_to_quat` (Y kept in [-90, 90])."""
-    r = quat_to_matrix(np.asarray(quat, dtype=np.float64))
-    y = math.asin(float(np.clip(-r[2, 0], -1.0, 1.0)))
-    if abs(math.cos(y)) > 1e-6:
-        x, z = math.atan2(r[2, 1], r[2, 2]), math.atan2(r[1, 0], r[0, 0])
-    else:  # gimbal lock: put everything in X
-        x, z = math.atan2(-r[1, 2], r[1, 1]), 0.0
-    return np.degrees([x, y, z])
 
 
 def layer_stats(layer: Layer) -> str:
@@ -79,16 +60,12 @@ class PropertiesPanel(QWidget):
         self.stats.setObjectName("stats")
         self.selection = QLabel()
         self.selection.setObjectName("selection")
-        self.translation = self._vector_row(-1e6, 1e6, 0.1)
-        self.rotation = self._vector_row(-360.0, 360.0, 5.0)
-        self.scale = self._vector_row(1e-3, 1e6, 0.1)
+        self.transform = TransformFields()
+        self.transform.edited.connect(self._commit_transform)
+        fields = self.transform
+        self.translation, self.rotation, self.scale = fields.translation, fields.rotation, fields.scale
         transform_box = QGroupBox("Transform")
-        form = QFormLayout(transform_box)
-        for label, spins in (("Translation", self.translation), ("Rotation °", self.rotation), ("Scale", self.scale)):
-            row = QHBoxLayout()
-            for spin in spins:
-                row.addWidget(spin)
-            form.addRow(label, row)
+        QVBoxLayout(transform_box).addWidget(self.transform)
         self.splat_scale = self._slider(1, 10 * SLIDER_STEPS)
         self.opacity_scale = self._slider(0, 2 * SLIDER_STEPS)
         self.display_box = QGroupBox("Display")
@@ -111,6 +88,8 @@ class PropertiesPanel(QWidget):
         layout.addWidget(self.display_box)
         layout.addWidget(self.stats)
         layout.addWidget(self.selection)
+        self.clip_section = ClipProperties(document)
+        layout.addWidget(self.clip_section)
         layout.addWidget(self.made_box)
         layout.addStretch(1)
         self._syncing = False
@@ -120,22 +99,11 @@ class PropertiesPanel(QWidget):
 
     def set_document(self, document: Document) -> None:
         self.document.events.disconnect(self._on_event)
-        self.document = document
+        self.document = self.clip_section.document = document
         document.events.connect(self._on_event)
         self.refresh()
 
     # ----------------------------------------------------------------- widgets
-    def _vector_row(self, lo: float, hi: float, step: float) -> list[QDoubleSpinBox]:
-        spins = []
-        for _ in range(3):
-            spin = QDoubleSpinBox()
-            spin.setRange(lo, hi)
-            spin.setDecimals(3)
-            spin.setSingleStep(step)
-            spin.setKeyboardTracking(False)  # typed values commit on Enter, not per keystroke
-            spin.valueChanged.connect(self._commit_transform)
-            spins.append(spin)
-        return spins
 
     def _slider(self, lo: int, hi: int) -> QSlider:
         slider = QSlider(Qt.Orientation.Horizontal)
@@ -145,15 +113,10 @@ class PropertiesPanel(QWidget):
         return slider
 
     # ----------------------------------------------------------------- edits -> document
-    def _commit_transform(self) -> None:
+    def _commit_transform(self, transform: Transform) -> None:
         layer = self.document.current
         if self._syncing or layer is None:
             return
-        transform = Transform(
-            [s.value() for s in self.translation],
-            euler_deg_to_quat(np.array([s.value() for s in self.rotation])),
-            [s.value() for s in self.scale],
-        )
         self.document.set_layer(layer.id, transform=transform, text=f"Transform {layer.name}")
 
     def _commit_display(self) -> None:
@@ -168,7 +131,11 @@ class PropertiesPanel(QWidget):
 
     # ----------------------------------------------------------------- document -> view
     def _on_event(self, event: DocumentEvent) -> None:
-        if isinstance(event, (UndoChanged, TimeChanged)):
+        if isinstance(event, TimeChanged):
+            if self.clip_section.clip is not None:
+                self.clip_section.show_time()  # the group's transform at the playhead
+            return
+        if isinstance(event, UndoChanged):
             return
         if isinstance(event, (LayerChanged, SplatsSelected)) and event.layer_id != self.document.current_id:
             return
@@ -188,6 +155,7 @@ class PropertiesPanel(QWidget):
         """Show the current layer's values (without turning them into edits)."""
         layer = self.document.current
         self.setEnabled(layer is not None)
+        self.clip_section.refresh()
         self._syncing = True
         try:
             self._show_selection()
@@ -198,11 +166,7 @@ class PropertiesPanel(QWidget):
                 return
             self.title.setText(f"<b>{layer.name}</b> — {layer.kind}")
             self.stats.setText(layer_stats(layer))
-            t = layer.transform
-            values = (t.translation, quat_to_euler_deg(t.rotation), t.scale)
-            for spins, vector in zip((self.translation, self.rotation, self.scale), values):
-                for spin, v in zip(spins, vector):
-                    spin.setValue(float(v))
+            self.transform.show_transform(layer.transform)
             self.display_box.setVisible(layer.kind == "splats")
             self.splat_scale.setValue(round(layer.display.splat_scale * SLIDER_STEPS))
             self.opacity_scale.setValue(round(layer.display.opacity_scale * SLIDER_STEPS))

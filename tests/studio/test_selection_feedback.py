@@ -8,8 +8,10 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
 from scene import Document, GaussianCloud, Layer, MeshAsset
+from scene.clip import GaussianClip
 from scene.edits import mask_in_rect, world_centres
 from studio.settings import Settings
+from studio.status_bar import splat_count_label
 from tests.studio.conftest import cloud, wait_drawn
 
 LEFT = Qt.MouseButton.LeftButton
@@ -132,3 +134,13 @@ def test_the_viewport_tints_the_selected_splats_themselves(make_window, qtbot):
     np.testing.assert_allclose(after[:2], before[:2], atol=2)
     for was, now in zip(before[2:], after[2:]):
         assert np.abs(now - tint).max() < 0.4 * np.abs(was - tint).max(), (was, now)
+
+
+def test_the_splat_count_counts_clips_and_a_flipbooks_shown_frame() -> None:
+    document = Document()
+    document.add_layer(Layer("still", cloud(5)))
+    document.add_layer(Layer("walk", GaussianClip.from_frames([cloud(4), cloud(4).replace(means=cloud(4).means + 1)])))
+    document.add_layer(Layer("flip", GaussianClip.from_frames([cloud(3), cloud(7)], fps=1)))
+    assert splat_count_label(document) == f"{5 + 4 + 3} splats"
+    document.set_time(1.5)  # the flipbook's second frame
+    assert splat_count_label(document) == f"{5 + 4 + 7} splats"
