@@ -76,6 +76,7 @@ def render_turntable(
     fps: float = 30.0,
     settings: RenderSettings = RenderSettings(),
     progress: Callable[[float], None] | None = None,
+    times: Sequence[float] | None = None,
 ) -> list[Path]:
     """Render ``frames`` views orbiting ``target`` and write them to ``path``; returns the files written.
 
@@ -83,7 +84,7 @@ def render_turntable(
     ``frame_0000.png`` ...) or a pattern such as ``shots/frame_%04d.png``. ``camera`` gives the
     first view and the image size (default: :func:`default_camera` at 1280x720); the orbit turns
     about ``up`` through ``target``, by default the point of the camera's axis nearest the scene's
-    centre.
+    centre. ``times`` are the document seconds of the frames, for a scene with clips (None: the time is kept).
     """
     if frames < 1:
         raise ValueError(f"a turntable needs at least one frame, got {frames}")
@@ -91,7 +92,7 @@ def render_turntable(
     if target is None:
         along = float((scene_centre(document) - camera.position) @ camera.forward)
         target = camera.position + camera.forward * max(along, camera.near * 10.0)
-    return render_video(document, path, orbit_cameras(camera, target, frames, up), fps, settings, progress)
+    return render_video(document, path, orbit_cameras(camera, target, frames, up), fps, settings, progress, times)
 
 
 def render_video(

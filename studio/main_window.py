@@ -48,7 +48,7 @@ from studio.preferences import PreferencesDialog
 from studio.settings import Settings, data_dir
 from studio.tools import REPORT_MS, BoxSelectTool, BrushSelectTool, MoveSelectionTool
 from studio.status_bar import StatusBar
-from studio.turntable import TurntableSettings
+from studio.turntable import TurntableSettings, timeline_times
 from studio.viewport import SHADINGS, Viewport
 from studio.window_edits import EditCommands
 from studio.window_files import FileCommands
@@ -226,7 +226,10 @@ class MainWindow(FileCommands, EditCommands, JobCommands, AnimationCommands, QMa
 
         def render(progress) -> None:
             cameras = path.cameras(settings.fps, settings.width, settings.height)
-            render_video(copy, chosen, cameras, settings.fps, progress=lambda f: (progress.report(f), progress.check()))
+            render_video(
+                copy, chosen, cameras, settings.fps, progress=lambda f: (progress.report(f), progress.check()),
+                times=timeline_times(copy, len(cameras), settings.fps),
+            )
 
         return self.runner.start(f"Rendering {chosen.name}", render, None, self._failed("Video along path"))
 
@@ -349,7 +352,8 @@ class MainWindow(FileCommands, EditCommands, JobCommands, AnimationCommands, QMa
         self._action(export, "Screenshot (PNG)…", self.export_screenshot, "Ctrl+Shift+P")
         turntable = self._action(export, "Turntable (MP4)…", self.export_turntable)
         along_path = self._action(export, "Video Along Path (MP4)…", self.export_path_video)
-        for action in (turntable, along_path):
+        timeline = self._action(export, "Timeline Video (MP4)…", self.export_timeline_video)
+        for action in (turntable, along_path, timeline):
             action.setEnabled(importlib.util.find_spec("render.video") is not None)
         file.addSeparator()
         self._action(file, "&Quit", self.close, keys.Quit)

@@ -1,4 +1,5 @@
-"""What a turntable is, for the studio's Export > Turntable and for ``atelier4d render --orbit`` alike.
+"""What a turntable is, for the studio's Export > Turntable and for ``atelier4d render --orbit`` alike,
+and the times a video of a scene with clips plays (:func:`timeline_times`).
 
 :class:`TurntableSettings` is the video: size, frames and their rate (the duration follows from
 them); ``atelier4d render --path`` checks its camera-path videos with it too. :func:`orbit_start` frames the dense part of the subject (:mod:`scene.bounds`: stray floaters
@@ -15,6 +16,7 @@ import numpy as np
 from render.controllers import OrbitController, frame_bounds
 from scene import Camera, Document, Layer
 from scene.bounds import document_dense_box
+from scene.clip import GaussianClip
 
 MAX_SIZE = 16384
 
@@ -45,6 +47,15 @@ class TurntableSettings:
     def frames_for(duration_s: float, fps: float) -> int:
         """The number of frames that plays ``duration_s`` seconds at ``fps`` (at least one)."""
         return max(1, round(duration_s * fps))
+
+
+def timeline_times(document: Document, frames: int, fps: float) -> np.ndarray | None:
+    """Document seconds of a video's ``frames``, ``fps`` a second from the timeline's in point, when the
+    document has visible clips (they play along: an orbit or a path video of a moving scene); None for a
+    still scene, which looks the same at every time."""
+    if not any(layer.visible and isinstance(layer.data, GaussianClip) for layer in document.layers):
+        return None
+    return document.play_range()[0] + np.arange(frames) / fps
 
 
 def orbit_start(

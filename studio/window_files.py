@@ -8,11 +8,14 @@ of PLY frames and go out as one, or as an animated GLB.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import re
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog
 
@@ -21,7 +24,7 @@ from scene.clip import GaussianClip
 from studio.autosave import discard_recovery, find_recovery
 from studio.files import PROJECT_SUFFIX, SCREENSHOT_SUFFIX, VIDEO_SUFFIX
 from studio.tools import REPORT_MS
-from studio.turntable import TurntableSettings, orbit_start
+from studio.turntable import TurntableSettings, orbit_start, timeline_times
 from studio.workers import Progress, Task, snapshot
 
 GLB_SUFFIX = ".glb"
@@ -280,9 +283,39 @@ class FileCommands:
             render_turntable(
                 copy, target, camera=camera, target=centre, frames=settings.frames, fps=settings.fps,
                 progress=lambda f: (progress.report(f), progress.check()),
+                times=timeline_times(copy, settings.frames, settings.fps),
             )
 
         return self.runner.start(f"Rendering {target.name}", render, None, self._failed("Turntable"))
+
+    def export_timeline_video(self, path: str | os.PathLike | None = None) -> Task | None:
+        """An MP4 of the timeline's in-out range at its frame rate, seen from the viewport's camera at the
+        last turntable's size; rendered in the background on a snapshot, with progress and Cancel."""
+        start, end = self.document.play_range()
+        fps = self.document.playback.fps
+        size = self._turntable_settings
+        try:
+            frames = max(1, math.ceil((end - start) * fps - 1e-6))  # every frame that starts within the range
+            video = TurntableSettings(size.width, size.height, frames, fps)
+        except ValueError as exc:
+            self.show_error("Export timeline video", str(exc))
+            return None
+        target = self._target(path, "Export timeline video", "MP4 video (*.mp4)", self._document_name(), VIDEO_SUFFIX)
+        if target is None:
+            return None
+        if target.suffix.lower() != VIDEO_SUFFIX:
+            target = target.with_name(target.name + VIDEO_SUFFIX)
+        from render.video import render_video
+
+        copy = snapshot(self.document)
+        camera = dataclasses.replace(self.viewport.camera(), width=video.width, height=video.height, cx=None, cy=None)
+        times = start + np.arange(video.frames) / fps
+
+        def render(progress) -> None:
+            cameras = [camera] * video.frames
+            render_video(copy, target, cameras, fps, progress=lambda f: (progress.report(f), progress.check()), times=times)
+
+        return self.runner.start(f"Rendering {target.name}", render, None, self._failed("Timeline video"))
 
     def ask_turntable_settings(self, settings: TurntableSettings, subject: str) -> TurntableSettings | None:
         """The turntable dialog, filled with ``settings``; None when cancelled (tests replace this)."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import imageio
 import numpy as np
 import pytest
 
 from scene import Document, Layer
 from scene.clip import GaussianClip
 from scene.transform import Transform
+from studio.turntable import TurntableSettings, timeline_times
 from tests.scene.test_ply_sequence import FIELDS, moving, write_frames
 from tests.studio.conftest import cloud, wait_idle
 from tests.studio.test_window_export import record_file_dialogs
@@ -89,6 +91,34 @@ def test_export_an_animated_glb_of_the_current_clip(make_window, qtbot, sequence
     report = validate(tmp_path / "walk.glb")
     assert report["issues"]["numErrors"] == 0 and report["info"]["animationCount"] >= 1
     assert any(m.startswith("Wrote walk.glb: ") for m in messages), messages
+
+
+def test_a_timeline_video_plays_the_in_out_range_from_the_view(make_window, qtbot, sequence, tmp_path, monkeypatch) -> None:
+    window = make_window()
+    import_sequence(window, qtbot, sequence)
+    window.document.set_playback(fps=8.0)
+    window._turntable_settings = TurntableSettings(64, 48, frames=2, fps=8)  # the size of the last turntable
+    record_file_dialogs(monkeypatch, [str(tmp_path / "walk")])
+    choose(window, "File", "Export", "Timeline Video")
+    wait_idle(qtbot, window, timeout=60000)
+    assert window.errors == []
+    reader = imageio.get_reader(tmp_path / "walk.mp4")
+    try:
+        frames = [frame.astype(float) for frame in reader]
+        assert reader.get_meta_data()["size"] == (64, 48)
+    finally:
+        reader.close()
+    assert window.document.play_range() == (0.0, pytest.approx(1 / 6))  # 4 frames at 24 fps
+    assert len(frames) == 2  # 1/6 s at 8 fps: the frames starting at 0 and 1/8 s
+    assert np.abs(frames[0] - frames[1]).mean() > 0.5  # the clip moved between them
+
+
+def test_orbits_and_paths_of_a_scene_with_clips_play_the_timeline(make_window, qtbot, sequence) -> None:
+    window = make_window()
+    import_sequence(window, qtbot, sequence)
+    window.document.set_playback(start=0.05)
+    np.testing.assert_allclose(timeline_times(window.document, 3, 10.0), [0.05, 0.15, 0.25])
+    assert timeline_times(Document(), 3, 10.0) is None  # a still scene keeps its time
 
 
 def test_clip_files_say_what_went_wrong(make_window, qtbot, sequence, tmp_path, monkeypatch) -> None:
