@@ -25,7 +25,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
     os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600 files; give the usual permissions
+    os.chmod(tmp, mode_for(target))  # mkstemp makes 0600 files; give the usual permissions
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
@@ -36,11 +36,12 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def _mode_for(target: Path) -> int:
-    """The replaced file's permissions, or what a newly created file would get under the umask."""
+def mode_for(target: Path, created: int = 0o666) -> int:
+    """The replaced file's (or folder's) permissions, or what a new one would get under the umask
+    (``created``: 0o666 for files, 0o777 for folders), since temp files are made private."""
     try:
         return target.stat().st_mode & 0o7777
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
-        return 0o666 & ~umask
+        return created & ~umask

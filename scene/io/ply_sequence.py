@@ -23,6 +23,7 @@ from typing import Callable, Union
 import numpy as np
 
 from scene.clip import GaussianClip
+from scene.io.atomic import mode_for
 from scene.io.errors import FormatError
 from scene.io.ply import ply_kind, read_ply, write_gaussians_ply
 
@@ -85,7 +86,7 @@ def write_ply_sequence(
     times = sequence_times(clip, fps)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
     try:
-        os.chmod(staging, _folder_mode(folder))
+        os.chmod(staging, mode_for(folder, 0o777))
         for i, time in enumerate(times):
             write_gaussians_ply(staging / FRAME_NAME.format(i), clip.at(float(time)))
             if progress is not None:
@@ -132,11 +133,3 @@ def _swap_in(staging: Path, folder: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _folder_mode(folder: Path) -> int:
-    """The replaced folder's permissions, or what a new folder would get under the umask (mkdtemp makes 0700)."""
-    try:
-        return folder.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o777 & ~umask
