@@ -19,6 +19,7 @@ import numpy as np
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog
 
+from engines.fields import REQUIRED
 from scene import Document, Layer
 from scene.clip import GaussianClip
 from studio.autosave import discard_recovery, find_recovery
@@ -71,10 +72,16 @@ class FileCommands:
         return True
 
     def _image_engines(self) -> list[str]:
-        """The Generate tabs whose engine takes an image, the current tab first."""
+        """The Generate tabs whose engine takes an image: the current tab first, then those that need
+        one (image-to-3d) before those that take one among other inputs (animate-4d's image or video)."""
         panel = self.generate
-        names = [name for name, form in panel.forms.items() if any(s.path == "image" and s.gui for s in form.fields())]
-        return sorted(names, key=lambda name: name != panel.tabText(panel.currentIndex()))
+        needs: dict[str, bool] = {}
+        for name, form in panel.forms.items():
+            images = [s for s in form.fields() if s.path == "image" and s.gui]
+            if images:
+                needs[name] = any(s.default is REQUIRED for s in images)
+        current = panel.tabText(panel.currentIndex())
+        return sorted(needs, key=lambda name: (name != current, not needs[name]))
 
     def open_project(self, path: Path) -> Task:
         def loaded(document: Document) -> None:

@@ -144,7 +144,7 @@ def test_an_image_is_not_offered_when_no_engine_takes_one_and_says_why(make_wind
     import engines.registry
 
     everything = engines.registry.engine_names
-    monkeypatch.setattr(engines.registry, "engine_names", lambda: [n for n in everything() if n not in ("image-to-3d", "outpaint-scene")])
+    monkeypatch.setattr(engines.registry, "engine_names", lambda: [n for n in everything() if n not in ("image-to-3d", "outpaint-scene", "animate-4d")])
     window = make_window()
     assert not window._image_engines()  # none of the engines left takes an image
     asked = record_file_dialogs(monkeypatch, [str(image)])
@@ -160,7 +160,8 @@ def test_an_imported_or_dropped_image_becomes_the_input_of_generate(make_window,
         path.write_bytes(b"")
     window = make_window()
     form = window.generate.forms["image-to-3d"]
-    window.generate.setCurrentIndex(0)  # another engine's tab in front ...
+    tabs = [window.generate.tabText(i) for i in range(window.generate.count())]
+    window.generate.setCurrentIndex(tabs.index("text-to-3d"))  # an engine taking no image in front ...
     window.docks["Jobs"].raise_()  # ... and the Jobs dock over Generate
     asked = record_file_dialogs(monkeypatch, [str(image)])
     choose(window, "File", "Import")
