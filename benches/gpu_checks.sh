@@ -6,9 +6,12 @@
 #   3. text-to-3D stage 1, 500 steps at DreamGaussian's settings on the same networks (issue 14:
 #      <= 25 s on an H100, peak <= 8 GB), then stage 2;
 #   4. outpaint-scene on full-size SD-2 inpainting and Depth-Anything-V2-Small: 10 views, 3,000 steps
-#      (issue 15: <= 4 minutes on an H100, peak <= 10 GB).
+#      (issue 15: <= 4 minutes on an H100, peak <= 10 GB);
+#   5. animate-4d from a picture on full-size Stable Video Diffusion and zero123 (random weights): the
+#      driving video, the static object and the motion at DreamGaussian4D's settings, time of each
+#      stage and peak memory (issue 16: image-to-4D end to end <= 3 minutes on an H100).
 # Each step stops after STEP_TIMEOUT seconds (420); a lent machine's 10-minute call fits steps 1-3 in
-# one run and step 4 in a second one (or run the lines one by one).
+# one run and step 4 in a second one, step 5 in a third (or run the lines one by one).
 #
 #   bash benches/gpu_checks.sh        # from the repository root, with torch (CUDA) and gsplat installed
 set -uo pipefail
@@ -23,3 +26,4 @@ run "$PY" -m pytest -q -p no:cacheprovider -m gpu tests
 run "$PY" benches/sds_gpu.py --repeats 10
 run "$PY" benches/text_to_3d_gpu.py --steps 500 --size 512
 run "$PY" benches/outpaint_gpu.py --views 10 --steps 3000 --size 512
+run "$PY" benches/animate_4d_gpu.py --frames 14 --steps 500 --static-steps 500

@@ -58,6 +58,7 @@ _WORDS = {
     "cpu": "CPU",
     "dssim": "D-SSIM",
     "fps": "FPS",
+    "glb": "GLB",
     "gpu": "GPU",
     "id": "ID",
     "lr": "LR",

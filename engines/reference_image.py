@@ -87,9 +87,14 @@ def read_mask(path: str | Path) -> np.ndarray:
     return painted[..., :3].mean(axis=-1) * painted[..., 3]
 
 
-def prepare_reference(rgba: np.ndarray, size: int = 256, fill: float = 0.8, mask: np.ndarray | None = None) -> Reference:
+def prepare_reference(
+    rgba: np.ndarray, size: int = 256, fill: float = 0.8, mask: np.ndarray | None = None,
+    box: tuple[int, int, int, int] | None = None,
+) -> Reference:
     """The object of ``rgba`` (``[H, W, 4]``, or ``[H, W, 3]`` with ``mask`` ``[H, W]``, all 0-1)
-    centred in a ``size`` square, its larger side ``fill`` of it, composited on white."""
+    centred in a ``size`` square, its larger side ``fill`` of it, composited on white. ``box``
+    (:func:`object_box`) is the box to centre instead of the mask's own: a video's frames all
+    take their first frame's, so the object's motion stays in the picture."""
     if not 0.0 < fill <= 1.0:
         raise ValueError(f"fill must be within (0, 1], got {fill}")
     rgb = np.asarray(rgba, dtype=np.float32)[..., :3]
@@ -100,13 +105,7 @@ def prepare_reference(rgba: np.ndarray, size: int = 256, fill: float = 0.8, mask
     mask = np.asarray(mask, dtype=np.float32)
     if mask.shape != rgb.shape[:2]:
         raise ValueError(f"mask: it is {mask.shape[1]}x{mask.shape[0]} but the image {rgb.shape[1]}x{rgb.shape[0]}")
-    covered = mask > 0.5
-    if covered.sum() < MIN_OBJECT_PIXELS:
-        raise ValueError("image: no object in it (its background covers everything); cut the object out or paint its mask")
-    if covered.all():
-        raise ValueError("image: the object covers the whole picture, so nothing tells it from its background; cut it out")
-    rows, cols = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    top, bottom, left, right = object_box(mask) if box is None else box
     side = int(np.ceil(max(bottom - top, right - left) / fill))
     centre_y, centre_x = (top + bottom) / 2, (left + right) / 2
     y0, x0 = int(round(centre_y - side / 2)), int(round(centre_x - side / 2))
@@ -119,6 +118,18 @@ def prepare_reference(rgba: np.ndarray, size: int = 256, fill: float = 0.8, mask
     alpha = np.clip(resized[..., 3], 0.0, 1.0)
     on_white = resized[..., :3] * alpha[..., None] + (1.0 - alpha[..., None])
     return Reference(np.clip(on_white, 0.0, 1.0).astype(np.float32), alpha.astype(np.float32))
+
+
+def object_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)``, the rows and columns (ends excluded) of where ``mask``
+    (``[H, W]`` 0-1) covers the object; ValueError when it covers too little or everything."""
+    covered = mask > 0.5
+    if covered.sum() < MIN_OBJECT_PIXELS:
+        raise ValueError("image: no object in it (its background covers everything); cut the object out or paint its mask")
+    if covered.all():
+        raise ValueError("image: the object covers the whole picture, so nothing tells it from its background; cut it out")
+    rows, cols = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def _resize(image: np.ndarray, size: int) -> np.ndarray:

@@ -40,8 +40,12 @@ if TYPE_CHECKING:
     from engines.runtime.context import RunContext
     from engines.runtime.events import Event
 
-ENGINE_MODULES: tuple[str, ...] = ("engines.reconstruct", "engines.text_to_3d", "engines.image_to_3d", "engines.refine_region", "engines.outpaint_scene")
-"""Modules whose import registers the engines offered by the GUI and the CLI.
+ENGINE_MODULES: tuple[str, ...] = (
+    "engines.text_to_3d", "engines.image_to_3d", "engines.animate_4d", "engines.outpaint_scene", "engines.refine_region",
+    "engines.reconstruct",
+)
+"""Modules whose import registers the engines offered by the GUI and the CLI, in the order an artist meets
+them (the Generate tabs, ``generate --help``): objects, then motion, scenes, edits and reconstruction.
 
 Each is named after the engine it registers (its main one, if several; "_" for the "-" of its name), so a module that fails to
 import can still be named to the user who asks for that engine.
@@ -93,8 +97,9 @@ def find_engine(name: str) -> EngineEntry:
 
 
 def engine_names() -> list[str]:
-    """The names of all registered engines, sorted."""
-    return sorted(_ENGINES)
+    """The names of all registered engines: those of :data:`ENGINE_MODULES` in its order, then any others by name."""
+    rank = {module: i for i, module in enumerate(ENGINE_MODULES)}
+    return sorted(_ENGINES, key=lambda name: (rank.get(_ENGINES[name].module, len(rank)), name))
 
 
 def load_engines() -> dict[str, ImportError]:

@@ -132,3 +132,31 @@ def cloud_truth(cloud: GaussianCloud, background: float = 1.0) -> Truth:
         return out.rgb.permute(0, 3, 1, 2)
 
     return truth
+
+
+Motion = Callable[[float], GaussianCloud]
+"""A known moving object: clip time (0 at the first frame, 1 at the last) -> the object then."""
+
+
+def frame_times(frames: int) -> np.ndarray:
+    """The clip times of ``frames`` evenly spaced frames, the first at 0 and the last at 1."""
+    return np.linspace(0.0, 1.0, frames) if frames > 1 else np.zeros(1)
+
+
+def motion_video(motion: Motion, camera: Any, background: float = 1.0) -> Callable[[int], np.ndarray]:
+    """The truth of an :class:`OracleVideo` for a known moving object: its renders from ``camera``
+    (the reference camera) at the times of the frames asked for, ``[F, H, W, 3]`` on ``background``."""
+
+    def truth(frames: int) -> np.ndarray:
+        renders = [cloud_truth(motion(float(t)), background)([View(camera=camera)])[0] for t in frame_times(frames)]
+        return torch.stack(renders).permute(0, 2, 3, 1).numpy()
+
+    return truth
+
+
+def motion_priors(
+    motion: Motion, times: Sequence[float], settings: SDSSettings = SDSSettings(), generator: torch.Generator | None = None
+) -> list[OracleSDS]:
+    """The oracle of novel-view SDS conditioned on each frame: for each time, an :class:`OracleSDS`
+    answering with the true renders of the known object at that time."""
+    return [OracleSDS(cloud_truth(motion(float(t))), settings, generator) for t in times]

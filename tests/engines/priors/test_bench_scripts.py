@@ -37,3 +37,18 @@ def test_the_outpaint_gpu_bench_runs_its_code_on_the_tiny_models():
     )
     assert report["models"] == "tiny" and report["views"] == 2 and report["steps"] == 3
     assert report["per_dreamed_view_s"] > 0 and report["optimization_s"] > 0 and report["final_splats"] > 0
+
+
+def test_the_animate_4d_bench_runs_its_code_in_its_quick_mode():
+    report = bench("animate_4d.py", "--tiny", "--device", "cpu")
+    assert report["tiny"] and report["steps"] == 4 and report["frames"] == 4 and report["splats"] == 500
+    assert report["seconds"] > 0 and report["test_psnr_db"] > 0 and report["still_test_psnr_db"] > 0
+
+
+def test_the_animate_4d_gpu_bench_runs_its_code_on_the_tiny_models():
+    report = bench(
+        "animate_4d_gpu.py", "--tiny", "--device", "cpu", "--frames", "3", "--steps", "2", "--static-steps", "2",
+        "--video-steps", "2", "--size", "32", "--video-size", "64",
+    )
+    assert report["models"] == "tiny" and report["frames"] == 3 and report["splats"] > 0
+    assert all(report[f"{stage}_s"] > 0 for stage in ("video", "static", "motion", "write"))
