@@ -94,6 +94,7 @@ class MainWindow(FileCommands, EditCommands, JobCommands, AnimationCommands, QMa
         self.job_layers = JobLayers()
         self._add_engines()
         self.outliner.run_again.connect(self.run_again)
+        self.outliner.animate.connect(self.animate_layer)
         self.properties.run_again.connect(self.run_again)
         self.tools = {
             "box": BoxSelectTool(report=lambda text: self.status.showMessage(text, REPORT_MS)),
@@ -195,6 +196,7 @@ class MainWindow(FileCommands, EditCommands, JobCommands, AnimationCommands, QMa
         for action in (self.delete_action, self.export_layer_action):
             action.setEnabled(has_layer)
         self.run_again_action.setEnabled(has_layer and self.document.current.provenance is not None)
+        self.animate_action.setEnabled(has_layer and self.document.current.kind == "splats")
         self.status.show_document(self.document)
 
     def export_path_video(
@@ -374,6 +376,8 @@ class MainWindow(FileCommands, EditCommands, JobCommands, AnimationCommands, QMa
         generate = bar.addMenu("&Generate")
         self.run_again_action = self._action(generate, "Run &Again", self.run_again, "Ctrl+Shift+R")
         self.run_again_action.setToolTip("Make the current layer again: its engine, settings and seed")
+        self.animate_action = self._action(generate, "A&nimate Layer…", self.animate_layer)
+        self.animate_action.setToolTip("Make the current splat layer move (animate-4d with this object)")
 
         view = bar.addMenu("&View")
         self._action(view, "Frame &All", self.viewport.frame_all, "Home")

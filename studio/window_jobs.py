@@ -33,6 +33,8 @@ PATH_SUFFIX = ".path.json"
 """How a job's camera-path output ends (outpaint-scene writes NAME.path.json beside NAME.ply)."""
 REGION_ENGINE = "refine-region"
 """The engine that edits the selected splats of a layer when run from its tab with a selection."""
+ANIMATE_ENGINE = "animate-4d"
+"""The engine that animates a splat layer (its ``object`` field) with a video or a prompt."""
 
 
 class JobCommands:
@@ -82,6 +84,24 @@ class JobCommands:
         splats, selection = write_region_inputs(run_dir, self.document.layer(layer_id).data, mask)
         config = dataclasses.replace(config, input=str(splats), selection=str(selection))
         return self.run_engine(REGION_ENGINE, config, run_dir=run_dir, edit=layer_id)
+
+    def animate_layer(self, layer_id: str | None = None) -> bool:
+        """Animate the splat layer ``layer_id`` (default: the current one): its splats, as the layer holds
+        them, become animate-4d's object (written to a run folder in the cache), and its tab comes to the
+        front for the artist to give the motion: an image, a video or a prompt. False when it cannot."""
+        layer = self.document.current if layer_id is None else self.document.layer(layer_id)
+        form = self.generate.forms.get(ANIMATE_ENGINE)
+        if layer is None or layer.kind != "splats" or form is None:
+            what = "Select a splat layer first." if form is not None else "This Atelier4D has no animate-4d engine."
+            self.show_error("Animate layer", what)
+            return False
+        run_dir = new_run_dir(self.settings, ANIMATE_ENGINE)
+        splats = run_dir / "object.ply"
+        self.files.save_asset(splats, layer.data)
+        form.set_field("object", str(splats))
+        self.generate.setCurrentIndex(next(i for i in range(self.generate.count()) if self.generate.tabText(i) == ANIMATE_ENGINE))
+        self.docks["Generate"].raise_()
+        return True
 
     def run_along(self, engine: str, config: Any, paths: dict[str, CameraPath]) -> str:
         """Run ``engine`` with each of ``config``'s fields named in ``paths`` set to that camera path,

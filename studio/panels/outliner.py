@@ -3,7 +3,7 @@
 A view over the document: it redraws from document events and turns every edit into a
 ``Document`` call, so each one is an undoable command (selection excepted, as in most tools).
 A layer's context menu offers *Run Again* for a generated layer (:attr:`OutlinerPanel.run_again`:
-the window runs its engine again).
+the window runs its engine again) and *Animate* for a splat layer (:attr:`OutlinerPanel.animate`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ class OutlinerPanel(QWidget):
 
     run_again = Signal(str)
     """A layer's id: the artist asked to make this generated layer again."""
+    animate = Signal(str)
+    """A splat layer's id: the artist asked to animate it (animate-4d with this object)."""
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -103,13 +105,17 @@ class OutlinerPanel(QWidget):
             self.document.remove_layer(self.document.current_id)
 
     def layer_menu(self, layer_id: str) -> QMenu:
-        """The context menu of the layer ``layer_id``: Run Again, for a layer an engine made."""
+        """The context menu of the layer ``layer_id``: Run Again, for a layer an engine made; Animate, for splats."""
         made = self.document.layer(layer_id).provenance
         menu = QMenu(self)
         again = menu.addAction("Run Again")
         again.setEnabled(made is not None)
         again.setToolTip("Run the engine that made this layer again, with the same settings and seed")
         again.triggered.connect(lambda: self.run_again.emit(layer_id))
+        animate = menu.addAction("Animate…")
+        animate.setEnabled(self.document.layer(layer_id).kind == "splats")
+        animate.setToolTip("Make this splat object move: animate-4d with a video, an image or a prompt")
+        animate.triggered.connect(lambda: self.animate.emit(layer_id))
         return menu
 
     def _show_layer_menu(self, position: QPoint) -> None:

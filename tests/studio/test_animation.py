@@ -6,9 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QLineEdit
 
-from scene import Document, Layer, edits
+from scene import Document, Layer, MeshAsset, edits
 from scene.clip import GaussianClip
+from scene.io import load
 from tests.studio.conftest import cloud
 
 
@@ -126,3 +128,21 @@ def test_retime_trim_and_loop_through_the_properties_fields(make_window):
     assert not document.undo_stack.can_undo
     window.redo_action.trigger()
     assert layer.data.timing.speed == 2.0 and section.speed.value() == 2.0
+
+
+def test_animate_a_splat_layer_fills_the_animate_4d_tab_with_its_splats(make_window):
+    window = make_window()
+    document = Document()
+    rock = document.add_layer(Layer("rock", cloud(40)))
+    plane = document.add_layer(Layer("plane", MeshAsset([[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 1, 2]])))
+    window.set_document(document)
+    assert not window.outliner.layer_menu(plane.id).actions()[1].isEnabled()  # meshes do not animate
+    document.set_current(plane.id)
+    assert not window.animate_action.isEnabled()
+    menu = window.outliner.layer_menu(rock.id)
+    assert [a.text() for a in menu.actions()] == ["Run Again", "Animate…"]
+    menu.actions()[1].trigger()
+    assert window.errors == []
+    assert window.generate.tabText(window.generate.currentIndex()) == "animate-4d"
+    chosen = window.generate.forms["animate-4d"].editor("object").findChild(QLineEdit).text()
+    np.testing.assert_array_equal(load(chosen).means, rock.data.means)
