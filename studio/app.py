@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtGui import QSurfaceFormat
 from PySide6.QtWidgets import QApplication
 
+from studio.main_thread_gc import MainThreadCollector
 from studio.main_window import APP_NAME, MainWindow
 from studio.settings import Settings, is_first_launch
 
