@@ -415,9 +415,12 @@ class MainWindow(FileCommands, EditCommands, JobCommands, AnimationCommands, QMa
 
 
 def _scrolled(panel: QWidget) -> QScrollArea:
-    """``panel`` in a frameless scroll area that fits its width to the dock."""
+    """``panel`` in a frameless scroll area that scrolls up and down only: the dock keeps the panel's
+    width (room for its rows and the scroll bar), as it did without one."""
     area = QScrollArea()
     area.setWidget(panel)
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setMinimumWidth(panel.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
     return area
