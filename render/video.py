@@ -1,8 +1,10 @@
 """Videos of a scene: any list of cameras (a turntable's circle, a camera path's frames) rendered and
 written as MP4 or numbered PNGs.
 
-Every file is written through :func:`scene.io.atomic.atomic_output`, so a failure leaves no
-partial video or frame behind.
+A failure leaves no partial video or frame behind and the previous output whole: a video is
+encoded into a temp file and replaces the old one only once ffmpeg succeeded and the file decodes to
+every frame; frames are written as a set (a folder swapped in whole, or a pattern's files renamed
+into place together). Errors are :class:`FormatError` naming the user's path.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from render.offscreen import OffscreenRenderer
 from render.settings import RenderSettings
 from scene.camera import Camera
 from scene.document import Document
-from scene.io.atomic import atomic_output
+from scene.io.atomic import CannotWrite, atomic_folder, atomic_output, atomic_outputs, os_problem
+from scene.io.errors import FormatError
 
 VIDEO_SUFFIXES = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
 FRAME_PATTERN = "frame_%04d.png"
@@ -62,8 +65,9 @@ def scene_centre(document: Document) -> np.ndarray:
 
 
 def is_frame_folder(path: Path) -> bool:
-    """Whether ``path`` names PNG frames (a folder or a ``%d`` pattern) rather than a video file."""
-    return "%" in path.name or path.is_dir() or not path.suffix
+    """Whether ``path`` names PNG frames (a folder or a ``%d`` pattern) rather than a video file
+    (a folder named like a video, ``shot.mp4/``, is in the way of one, not a place for frames)."""
+    return "%" in path.name or not path.suffix or (path.is_dir() and path.suffix.lower() not in VIDEO_SUFFIXES)
 
 
 def render_turntable(
@@ -107,7 +111,8 @@ def render_video(
     """Render one frame per camera, in order, and write them to ``path``; returns the files written.
 
     ``path`` is a video (``.mp4``, ``.mov``, ``.mkv``, ``.webm``) played at ``fps``, a folder (frames
-    named ``frame_0000.png`` ...) or a pattern such as ``shots/frame_%04d.png``. ``times`` (one per
+    named ``frame_0000.png`` ...; replaced whole, so it may hold only PNG files) or a pattern such as
+    ``shots/frame_%04d.png``. A failure raises :class:`FormatError` naming ``path`` and changes nothing there. ``times`` (one per
     camera) moves the document's time before each frame, so clips play; None keeps its time.
     """
     path = Path(path)
@@ -117,8 +122,8 @@ def render_video(
         raise ValueError(f"{len(times)} times for {len(cameras)} cameras: give one time per frame")
     images = _render_frames(document, cameras, settings, progress, times)
     if is_frame_folder(path):
-        return _write_pngs(images, path)
-    _write_video(images, path, fps)
+        return _write_pngs(images, path, len(cameras))
+    _write_video(images, path, fps, len(cameras))
     return [path]
 
 
@@ -138,41 +143,63 @@ def _render_frames(
         offscreen.release()
 
 
-def _write_pngs(images: Iterator[np.ndarray], path: Path) -> list[Path]:
+def _write_pngs(images: Iterator[np.ndarray], path: Path, count: int) -> list[Path]:
+    """``count`` frames into a folder (written beside it and swapped in, so no old frame stays) or
+    after a pattern (all renamed into place together)."""
+    if "%" in path.name:
+        written = [Path(str(path) % i) for i in range(count)]
+        _make_folder(path, path.parent)
+        with atomic_outputs(written) as temps:
+            for tmp, image in zip(temps, images):
+                write_png(tmp, image)
+        return written
+    _check_frame_folder(path)
+    _make_folder(path, path.parent)
+    with atomic_folder(path) as staging:
+        for i, image in enumerate(images):
+            write_png(staging / (FRAME_PATTERN % i), image)
+    return [path / (FRAME_PATTERN % i) for i in range(count)]
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    """Write ``image`` as a PNG file (encoded in memory first: a failed write then raises once, cleanly)."""
     import imageio.v3 as iio
 
-    pattern = path if "%" in path.name else path / FRAME_PATTERN
-    pattern.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for i, image in enumerate(images):
-        out = Path(str(pattern) % i)
-        with atomic_output(out) as tmp:
-            iio.imwrite(tmp, image, extension=".png")
-        written.append(out)
-    return written
+    Path(path).write_bytes(iio.imwrite("<bytes>", image, extension=".png"))
 
 
-def _write_video(images: Iterator[np.ndarray], path: Path, fps: float) -> None:
-    """Encode with imageio-ffmpeg, naming the container explicitly (the temp file has no video suffix)."""
-    import imageio_ffmpeg
+def _make_folder(path: Path, folder: Path) -> None:
+    """Create ``folder`` (and its parents) for the frames of ``path``; a FormatError naming ``path`` if it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CannotWrite(path, os_problem(exc, Path(exc.filename or folder)), exc.errno) from None
+
+
+def _check_frame_folder(folder: Path) -> None:
+    """Refuse to replace a folder holding anything but PNG files (a former render), before rendering."""
+    if folder.is_dir():
+        others = sorted(p.name for p in folder.iterdir() if not (p.is_file() and p.suffix.lower() == ".png"))
+        if others:
+            raise FormatError(folder, f"holds other things than PNG frames ({', '.join(others[:3])}); "
+                              "choose an empty or new folder")
+
+
+def _write_video(images: Iterator[np.ndarray], path: Path, fps: float, count: int) -> None:
+    """Encode into a temp file (the container named explicitly: it has no video suffix) and check that
+    it decodes to all ``count`` frames before it replaces ``path``."""
+    from render.ffmpeg import FfmpegFailed, decoded_frames, encode
 
     container = VIDEO_SUFFIXES[path.suffix.lower()]
+    codec = "libvpx-vp9" if container == "webm" else "libx264"
     with atomic_output(path) as tmp:
-        writer = None
         try:
-            for image in images:
-                image = _even(image)
-                if writer is None:
-                    writer = imageio_ffmpeg.write_frames(
-                        str(tmp), (image.shape[1], image.shape[0]), fps=fps, quality=8,
-                        codec="libvpx-vp9" if container == "webm" else "libx264", macro_block_size=1,
-                        output_params=["-f", container], ffmpeg_log_level="error",
-                    )
-                    writer.send(None)
-                writer.send(np.ascontiguousarray(image))
-        finally:
-            if writer is not None:
-                writer.close()
+            encode((_even(image) for image in images), tmp, fps, codec, container)
+            decoded = decoded_frames(tmp)
+        except FfmpegFailed as exc:
+            raise FormatError(path, f"the video could not be written: {exc}") from None
+        if decoded != count:
+            raise FormatError(path, f"the video could not be written: it decodes to {decoded} frames, not {count}")
 
 
 def _even(image: np.ndarray) -> np.ndarray:

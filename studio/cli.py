@@ -2,6 +2,8 @@
 
 Qt is imported only when a window opens, so every subcommand runs on a machine without a display.
 Output piped into a reader that stops early (``atelier4d info X | head``) ends the command quietly.
+Each run, the studio's included, starts by removing the stream folders that killed runs left in
+shared memory (:func:`engines.runtime.stream.remove_orphan_stream_dirs`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 import traceback
 from typing import Sequence
 
+from engines.runtime.stream import remove_orphan_stream_dirs
 from scene.io import FormatError
 from studio.commands import common, convert, generate, info, models, open_cmd, render
 
@@ -34,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(args_list)  # usage errors exit 2 here
     func = getattr(args, "func", None) or open_cmd.launch_studio
+    remove_orphan_stream_dirs()
     try:
         status = int(func(args) or 0)
         sys.stdout.flush()  # a reader that stopped early (``| head``) shows here, not at exit
@@ -43,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0  # the reader had what it wanted
     except (common.CliError, FormatError) as exc:
         print(f"atelier4d: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # one the command did not say in its own words: still one line naming the file
+        print(f"atelier4d: error: {common.os_error_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("atelier4d: interrupted", file=sys.stderr)

@@ -26,7 +26,7 @@ from trimesh.exchange.obj import export_obj
 from trimesh.visual import ColorVisuals, TextureVisuals
 from trimesh.visual.material import PBRMaterial
 
-from scene.io.atomic import atomic_output
+from scene.io.atomic import atomic_output, atomic_outputs
 from scene.io.errors import FormatError
 from scene.mesh import MeshAsset
 
@@ -174,7 +174,8 @@ def write_glb(path: PathLike, mesh: MeshAsset) -> None:
 def write_obj(path: PathLike, mesh: MeshAsset) -> None:
     """Write ``mesh`` as OBJ; a texture goes to ``<stem>.mtl`` and ``<stem>.png`` beside it.
 
-    OBJ vertex colours are RGB: alpha is dropped.
+    The files are replaced together, only once all are written, so a failure leaves the old set
+    whole. OBJ vertex colours are RGB: alpha is dropped.
     """
     target = Path(path)
     text, extra_files = export_obj(
@@ -184,8 +185,7 @@ def write_obj(path: PathLike, mesh: MeshAsset) -> None:
         return_texture=True,
         mtl_name=f"{target.stem}.mtl",
     )
-    for name, data in extra_files.items():
-        with atomic_output(target.with_name(name)) as tmp:
+    files = {target: text.encode("utf-8"), **{target.with_name(name): data for name, data in extra_files.items()}}
+    with atomic_outputs(list(files)) as temps:
+        for tmp, data in zip(temps, files.values()):
             tmp.write_bytes(data)
-    with atomic_output(target) as tmp:
-        tmp.write_text(text)

@@ -15,15 +15,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable, Union
 
 import numpy as np
 
 from scene.clip import GaussianClip
-from scene.io.atomic import mode_for
+from scene.io.atomic import atomic_folder
 from scene.io.errors import FormatError
 from scene.io.ply import ply_kind, read_ply, write_gaussians_ply
 
@@ -84,17 +82,11 @@ def write_ply_sequence(
     folder = Path(os.path.abspath(folder))
     _check_target(folder)
     times = sequence_times(clip, fps)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
-    try:
-        os.chmod(staging, mode_for(folder, 0o777))
+    with atomic_folder(folder) as staging:
         for i, time in enumerate(times):
             write_gaussians_ply(staging / FRAME_NAME.format(i), clip.at(float(time)))
             if progress is not None:
                 progress((i + 1) / len(times))
-        _swap_in(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return [folder / FRAME_NAME.format(i) for i in range(len(times))]
 
 
@@ -115,21 +107,3 @@ def _check_target(folder: Path) -> None:
             raise FormatError(
                 folder, f"holds other things than PLY files ({', '.join(others[:3])}); choose an empty or new folder"
             )
-
-
-def _swap_in(staging: Path, folder: Path) -> None:
-    """Put the finished ``staging`` folder where ``folder`` is, the old one removed only once it is replaced."""
-    if not folder.exists():
-        os.rename(staging, folder)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
-    os.rename(folder, old / folder.name)
-    try:
-        os.rename(staging, folder)
-    except BaseException:
-        os.rename(old / folder.name, folder)
-        shutil.rmtree(old, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-

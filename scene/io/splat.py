@@ -65,4 +65,4 @@ def write_splat(path: PathLike, cloud: GaussianCloud) -> None:
     quats = cloud.quats / np.linalg.norm(cloud.quats, axis=1, keepdims=True)
     rows["rot"] = np.clip(np.round(quats * 128.0 + 128.0), 0, 255)
     with atomic_output(path) as tmp:
-        rows.tofile(tmp)
+        tmp.write_bytes(rows.tobytes())  # not tofile: numpy drops a failed flush, leaving a short file

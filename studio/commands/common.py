@@ -1,4 +1,4 @@
-"""What the subcommands share: the error type, vector options and safe output files."""
+"""What the subcommands share: the error type and how a file-system error is said, vector options and image sizes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,13 @@ from typing import Sequence
 
 class CliError(Exception):
     """A failure to report as one clear line on stderr with exit status 1."""
+
+
+def os_error_line(exc: OSError) -> str:
+    """A file-system error as one line naming its file, ``in.ply: permission denied``: the writers say
+    their own (:mod:`scene.io.atomic`); this is for any other, such as an input that cannot be read."""
+    problem = (exc.strerror or str(exc) or type(exc).__name__).lower()
+    return problem if exc.filename is None else f"{exc.filename}: {problem}"
 
 
 def vector(size: int, name: str = "value"):

@@ -249,13 +249,12 @@ def _report(written: list[Path]) -> None:
 
 
 def _render_still(out: Path, document: Document, camera: Camera, settings: RenderSettings) -> None:
-    import imageio.v3 as iio
-
     from render import render_image
+    from render.video import write_png
 
     image = render_image(document, camera, settings)
     with atomic_output(out) as tmp:
-        iio.imwrite(tmp, image, extension=".png")
+        write_png(tmp, image)
 
 
 def _render_orbit(
