@@ -16,7 +16,8 @@ gaussian-splatting), which every splat tool reads.
 from __future__ import annotations
 
 import os
-from typing import Literal
+from dataclasses import dataclass
+from typing import Iterator, Literal
 
 import numpy as np
 from numpy.lib.recfunctions import structured_to_unstructured
@@ -45,6 +46,7 @@ _SPLAT_REQUIRED = ("x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity",
                    "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3")  # fmt: skip
 _FACE_LISTS = ("vertex_indices", "vertex_index")
 _CHUNK_ROWS = 1 << 16  # rows of a streamed splat PLY read at a time (16 MB of SH-3 splats)
+_OUTLINE_ROWS = 1 << 14  # rows at a time when only outlining one (a few MB of scratch in all)
 
 
 # ------------------------------------------------------------------------------ kinds
@@ -130,6 +132,29 @@ def _streamable_vertex(header: PlyHeader) -> PlyElement | None:
     return None if vertex.has_lists else vertex
 
 
+def _splat_tables(path: PathLike, header: PlyHeader, vertex: PlyElement, rows: int) -> Iterator[np.ndarray]:
+    """The float32 table of :func:`_splat_fields` columns of a streamable vertex element, ``rows`` rows
+    at a time, read straight from the file. The file is checked to hold the rows its header claims
+    before this returns, so a caller may size its arrays by the header."""
+    dtype = fixed_dtype(vertex, ENCODINGS[header.encoding], {})
+    names = _splat_fields(path, list(dtype.names))
+    try:
+        check_room(path, vertex, dtype.itemsize, os.path.getsize(path) - header.data_offset)
+    except OSError as exc:
+        raise FormatError(path, f"cannot be read ({exc.strerror or exc})") from None
+    return _blocks(path, header.data_offset, dtype, names, vertex.count, rows)
+
+
+def _blocks(path: PathLike, offset: int, dtype: np.dtype, names: list[str], count: int, rows: int) -> Iterator[np.ndarray]:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            for start in range(0, count, rows):
+                yield _float_table(np.fromfile(handle, dtype, min(rows, count - start)), names)
+    except OSError as exc:
+        raise FormatError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
 def _gaussians_streamed(path: PathLike, header: PlyHeader, vertex: PlyElement) -> GaussianCloud:
     """A splat PLY read a chunk of rows at a time into the final table.
 
@@ -138,19 +163,49 @@ def _gaussians_streamed(path: PathLike, header: PlyHeader, vertex: PlyElement) -
     whose allocation and release (page faults, unmapping) also slow the other threads of the
     process, the GUI's among them.
     """
-    dtype = fixed_dtype(vertex, ENCODINGS[header.encoding], {})
-    names = _splat_fields(path, list(dtype.names))
-    try:
-        with open(path, "rb") as handle:
-            check_room(path, vertex, dtype.itemsize, os.fstat(handle.fileno()).st_size - header.data_offset)
-            handle.seek(header.data_offset)
-            table = np.empty((vertex.count, len(names)), np.float32)
-            for start in range(0, vertex.count, _CHUNK_ROWS):
-                rows = np.fromfile(handle, dtype, min(_CHUNK_ROWS, vertex.count - start))
-                table[start : start + len(rows)] = _float_table(rows, names)
-    except OSError as exc:
-        raise FormatError(path, f"cannot be read ({exc.strerror or exc})") from None
+    blocks = _splat_tables(path, header, vertex, _CHUNK_ROWS)  # first: it checks the file holds vertex.count rows
+    table = np.empty((vertex.count, len(_splat_fields(path, vertex.property_names()))), np.float32)
+    start = 0
+    for block in blocks:
+        table[start : start + len(block)] = block
+        start += len(block)
     return _cloud_from_table(table)
+
+
+@dataclass(frozen=True)
+class SplatOutline:
+    """What a splat PLY holds, without holding it: the count and SH degree its header says and the
+    bounds of its centres. It answers ``count``, ``sh_degree`` and ``bounds()`` as a GaussianCloud does."""
+
+    count: int
+    sh_degree: int
+    lowest: np.ndarray  # [3] float32, the least x, y, z of the centres
+    highest: np.ndarray  # [3] float32
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.lowest, self.highest
+
+
+def splat_outline(path: PathLike) -> SplatOutline | None:
+    """The outline of a binary splat PLY, read a block of rows at a time (a few MB for any size), every
+    block checked as loading checks a cloud; None for a PLY of other contents or layout (load it)."""
+    header = read_header(path)
+    vertex = _streamable_vertex(header)
+    if _kind(header) != "splats" or vertex is None:
+        return None
+    lowest, highest = np.zeros(3, np.float32), np.zeros(3, np.float32)  # an empty cloud's bounds
+    coefficients = _splat_rest_count(path, vertex.property_names()) // 3 + 1
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            for index, table in enumerate(_splat_tables(path, header, vertex, _OUTLINE_ROWS)):
+                block_lowest, block_highest = _cloud_from_table(table).bounds()  # validates the block
+                lowest = block_lowest if index == 0 else np.minimum(lowest, block_lowest)
+                highest = block_highest if index == 0 else np.maximum(highest, block_highest)
+    except FormatError:
+        raise
+    except ValueError as exc:  # a block that is not a valid cloud
+        raise FormatError(path, str(exc)) from None
+    return SplatOutline(vertex.count, shmath.degree_of(coefficients), lowest, highest)
 
 
 def _triangles(path: PathLike, indices: Ragged) -> np.ndarray:

@@ -33,6 +33,7 @@ _WRITE_NAMES = {"i1": "char", "u1": "uchar", "i2": "short", "u2": "ushort",
 _STRUCT_CODES = {"i1": "b", "u1": "B", "i2": "h", "u2": "H", "i4": "i", "u4": "I", "f4": "f", "f8": "d"}
 ENCODINGS = {"ascii": "", "binary_little_endian": "<", "binary_big_endian": ">"}
 _MAX_HEADER = 1 << 20
+ASCII_VALUE_BYTES = 64  # an ASCII value with its separator: more than any writer uses (repr takes <= 25)
 
 
 # ------------------------------------------------------------------------------ header
@@ -159,9 +160,44 @@ def read_header(path: PathLike) -> PlyHeader:
                     break
     except OSError as exc:
         raise FormatError(path, f"cannot be read ({exc.strerror or exc})") from None
+    return header_from_bytes(path, data)
+
+
+def header_from_bytes(path: PathLike, data: bytes) -> PlyHeader:
+    """Parse the header at the start of ``data`` (a file's first bytes; ``path`` names it in errors)."""
+    found = _split_header(path, data[:_MAX_HEADER])
+    if found is not None:
+        return _parse_header(path, *found)
     if not data.startswith(b"ply"):
         raise FormatError(path, "not a PLY file (it does not start with 'ply')")
     raise FormatError(path, "the PLY header is truncated (no 'end_header' line)")
+
+
+def largest_size(header: PlyHeader) -> int:
+    """The most bytes a file with ``header`` can take: exact for binary rows without lists; lists count
+    as long as their count type allows, and an ASCII value as :data:`ASCII_VALUE_BYTES` bytes.
+
+    What a project checks a payload's size against before inflating it (a zip bomb stops there).
+    """
+    total = header.data_offset
+    for element in header.elements:
+        if header.encoding == "ascii":
+            row = sum(ASCII_VALUE_BYTES * (1 + _most_items(p.count_dtype) if p.count_dtype else 1)
+                      for p in element.properties)  # fmt: skip
+        else:
+            row = sum(
+                np.dtype(p.count_dtype).itemsize + _most_items(p.count_dtype) * np.dtype(p.dtype).itemsize
+                if p.count_dtype
+                else np.dtype(p.dtype).itemsize
+                for p in element.properties
+            )
+        total += element.count * row
+    return total
+
+
+def _most_items(count_dtype: str) -> int:
+    """The longest list a count of type ``count_dtype`` can announce."""
+    return int(np.iinfo(count_dtype).max)
 
 
 # ------------------------------------------------------------------------------ element data
@@ -406,5 +442,5 @@ def write_elements(path: PathLike, elements: list[tuple[str, np.ndarray]]) -> No
     lines.append("end_header\n")
     with atomic_output(path) as tmp, open(tmp, "wb") as handle:
         handle.write("\n".join(lines).encode("ascii"))
-        for body in bodies:
-            body.tofile(handle)
+        for body in bodies:  # not tofile: numpy drops a failed flush, leaving a short file on a full disk
+            handle.write(np.ascontiguousarray(body).data)

@@ -14,16 +14,22 @@ range, loop, speed: :class:`scene.playback.Playback`) are the manifest's ``playb
 optional: files without it open with the defaults, and settings a newer file adds are left out.
 Saving is atomic (the previous file is never damaged by a failed save). Opening reads only the
 members the manifest names, refuses names that would escape the archive, and refuses absurd sizes
-before reading them (a zip bomb or a corrupt header must not exhaust memory or disk).
+before reading them (a zip bomb or a corrupt header must not exhaust memory or disk): a member is
+inflated only after its own header (PLY header, GLB header, each ``.npy`` header of an ``.npz``) has
+been checked against the size the zip claims for it. Layers that name the same member share one
+decoded payload (payloads are immutable), and every malformed manifest is a FormatError saying what.
 """
 
 from __future__ import annotations
 
 import json
+import lzma
 import math
 import os
+import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -35,6 +41,7 @@ from scene.document import Document, Layer, LayerDisplay, NamedPath, Provenance
 from scene.io.atomic import atomic_output
 from scene.io.errors import FormatError
 from scene.io.formats import load, save
+from scene.io.ply_container import header_from_bytes, largest_size
 from scene.kinds import PayloadKind, kind_named, kind_of, payload_kinds
 from scene.playback import Playback
 from scene.transform import Transform
@@ -46,7 +53,10 @@ MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 16 * 2**20
 MAX_MEMBER_BYTES = 16 * 2**30
 MAX_COMPRESSION_RATIO = 200  # deflate rarely exceeds ~10x on scene data; bombs reach 1000x+
+MAX_MANIFEST_DEPTH = 64  # nesting of the manifest's JSON; ours is under 10 deep
+HEAD_BYTES = 1 << 20  # what of a payload is inflated before its own header is checked
 ARRAYS_SUFFIX = ".npz"  # payloads of kinds without a standard format: np.savez of their arrays
+_ENCRYPTED = 0x1  # the zip flag bit of an encrypted member
 
 
 def save_project(document: Document, path: str | os.PathLike) -> None:
@@ -108,16 +118,20 @@ def load_project(path: str | os.PathLike) -> Document:
         with zipfile.ZipFile(path) as archive:
             manifest = _read_manifest(path, archive)
             document = Document()
+            payloads: dict[str, Any] = {}  # member name -> its payload, decoded once for every layer naming it
             with tempfile.TemporaryDirectory(prefix="a4d-open-") as scratch:
                 for entry in manifest["layers"]:
-                    data = _read_payload(path, archive, entry, Path(scratch))
-                    document.add_layer(_layer_from_entry(path, entry, data))
+                    data = _read_payload(path, archive, entry, Path(scratch), payloads)
+                    layer = _layer_from_entry(path, entry, data)
+                    if any(known.id == layer.id for known in document.layers):
+                        raise FormatError(path, f"two layers have the id {layer.id!r}")
+                    document.add_layer(layer)
             for named in _read_paths(path, manifest):
                 document.add_path(named)
     except zipfile.BadZipFile as exc:
-        raise FormatError(path, f"not an Atelier4D project or a damaged one ({exc})") from None
-    except (OSError, EOFError, zipfile.LargeZipFile) as exc:
-        raise FormatError(path, f"cannot read the project ({exc})") from None
+        raise FormatError(path, f"not an Atelier4D project or a damaged one ({_one_line(exc)})") from None
+    except (OSError, EOFError, zipfile.LargeZipFile, zlib.error, lzma.LZMAError, NotImplementedError) as exc:
+        raise FormatError(path, f"cannot read the project ({_one_line(exc)})") from None  # NotImplemented: compression
     document.set_time(_read_time(path, manifest))
     document.set_playback(_read_playback(path, manifest))
     current = manifest.get("current")
@@ -126,7 +140,7 @@ def load_project(path: str | os.PathLike) -> Document:
         try:
             document.view = Camera.from_dict(manifest["view"])
         except (TypeError, ValueError) as exc:
-            raise FormatError(path, f"the saved view camera is invalid ({exc})") from None
+            raise FormatError(path, f"the saved view camera is invalid ({_one_line(exc)})") from None
     document.undo_stack.clear()
     return document
 
@@ -136,12 +150,18 @@ def _read_manifest(path: Path, archive: zipfile.ZipFile) -> dict:
         info = archive.getinfo(MANIFEST)
     except KeyError:
         raise FormatError(path, f"not an Atelier4D project ({MANIFEST} is missing)") from None
+    if info.flag_bits & _ENCRYPTED:
+        raise FormatError(path, "the manifest is encrypted; projects never are")
     if info.file_size > MAX_MANIFEST_BYTES:
         raise FormatError(path, f"the manifest is {info.file_size} bytes, more than a project's can be")
     try:
         manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(path, f"the manifest is not valid JSON ({exc})") from None
+        raise FormatError(path, f"the manifest is not valid JSON ({_one_line(exc)})") from None
+    except RecursionError:
+        raise FormatError(path, f"the manifest is nested more than {MAX_MANIFEST_DEPTH} levels deep") from None
+    if _depth(manifest) > MAX_MANIFEST_DEPTH:
+        raise FormatError(path, f"the manifest is nested more than {MAX_MANIFEST_DEPTH} levels deep")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise FormatError(path, "not an Atelier4D project (wrong manifest format)")
     version = manifest.get("schema_version")
@@ -154,6 +174,25 @@ def _read_manifest(path: Path, archive: zipfile.ZipFile) -> dict:
     if not isinstance(manifest.get("layers"), list):
         raise FormatError(path, "the manifest has no layer list")
     return manifest
+
+
+def _one_line(problem: object) -> str:
+    """``problem`` as text on one line: a manifest's strings can hold line breaks and other controls,
+    which an error message repeats (``\\n`` stands for a line break)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(problem))
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest in a JSON value (counted without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            if level <= MAX_MANIFEST_DEPTH:
+                stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _safe_member_name(path: Path, name: object) -> str:
@@ -177,7 +216,7 @@ def _read_playback(path: Path, manifest: dict) -> Playback:
     try:
         return Playback.from_dict(manifest.get("playback", {}))
     except (TypeError, ValueError) as exc:
-        raise FormatError(path, f"the saved playback settings are invalid ({exc})") from None
+        raise FormatError(path, f"the saved playback settings are invalid ({_one_line(exc)})") from None
 
 
 def _read_paths(path: Path, manifest: dict) -> list[NamedPath]:
@@ -192,12 +231,14 @@ def _read_paths(path: Path, manifest: dict) -> list[NamedPath]:
             camera_path = CameraPath.from_json(json.dumps(entry["path"]))
             paths.append(NamedPath(str(entry.get("name") or f"Path {index + 1}"), camera_path, **identity))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise FormatError(path, f"camera path {index + 1} is invalid ({exc})") from None
+            raise FormatError(path, f"camera path {index + 1} is invalid ({_one_line(exc)})") from None
     return paths
 
 
 def _check_member_size(path: Path, name: str, info: zipfile.ZipInfo) -> None:
     """Refuse a member whose declared sizes are absurd or look like a zip bomb, before reading it."""
+    if info.flag_bits & _ENCRYPTED:
+        raise FormatError(path, f"the payload {name} is encrypted; projects never are")
     if info.file_size > MAX_MEMBER_BYTES:
         raise FormatError(path, f"the payload {name} claims {info.file_size} bytes; refusing absurd sizes")
     if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO and info.file_size > 2**26:
@@ -213,52 +254,114 @@ def _entry_kind(path: Path, entry: dict) -> PayloadKind:
         ) from None
 
 
-def _read_payload(path: Path, archive: zipfile.ZipFile, entry: dict, scratch: Path) -> Any:
+def _read_payload(path: Path, archive: zipfile.ZipFile, entry: dict, scratch: Path, payloads: dict[str, Any]) -> Any:
+    """The payload ``entry`` names, from ``payloads`` when an earlier layer named the same member."""
     if not isinstance(entry, dict):
         raise FormatError(path, "a layer entry in the manifest is not an object")
     name = _safe_member_name(path, entry.get("payload"))
+    kind = _entry_kind(path, entry)
+    if name not in payloads:
+        payloads[name] = _decode_member(path, archive, name, kind, entry.get("name"), scratch)
+    actual = kind_of(payloads[name])
+    if actual is not kind:
+        raise FormatError(
+            path, f"layer {entry.get('name')!r} says it is {kind.name!r} but its payload holds {actual.name}"
+        )
+    return payloads[name]
+
+
+def _decode_member(
+    path: Path, archive: zipfile.ZipFile, name: str, kind: PayloadKind, layer_name: object, scratch: Path
+) -> Any:
+    """Member ``name`` decoded: its size checked, extracted under its header's cap, read by its format."""
     try:
         info = archive.getinfo(name)
     except KeyError:
         raise FormatError(path, f"the payload {name} named by the manifest is missing") from None
     _check_member_size(path, name, info)
-    kind = _entry_kind(path, entry)
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in {ARRAYS_SUFFIX} | {k.project_suffix for k in payload_kinds() if k.project_suffix}:
         raise FormatError(path, f"the payload {name} has an unsupported type {suffix!r}")
     target = scratch / f"payload{suffix}"
-    with archive.open(info) as source, open(target, "wb") as sink:
-        while chunk := source.read(1 << 22):
-            sink.write(chunk)
     try:
-        data = _read_arrays(path, name, kind, target) if suffix == ARRAYS_SUFFIX else load(target)
+        _extract(path, archive, info, target)
+        return _read_arrays(path, name, kind, target) if suffix == ARRAYS_SUFFIX else load(target)
     except FormatError as exc:
-        raise FormatError(path, f"layer {entry.get('name')!r} ({name}): {exc.problem}") from None
+        if exc.path == str(path):  # about the project's own structure: already said in its terms
+            raise
+        raise FormatError(path, f"layer {layer_name!r} ({name}): {_one_line(exc.problem)}") from None  # not the scratch name
     finally:
         target.unlink(missing_ok=True)
-    actual = kind_of(data)
-    if actual is not kind:
-        raise FormatError(
-            path, f"layer {entry.get('name')!r} says it is {kind.name!r} but its payload holds {actual.name}"
-        )
-    return data
+
+
+def _extract(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+    """Copy member ``info`` to ``target``, inflating past its first :data:`HEAD_BYTES` only when its
+    own header agrees with the size the zip claims for it (zipfile stops at that size: a member
+    cannot inflate further than it claims; a stored member cannot claim more than it holds)."""
+    name = info.filename
+    if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+        raise FormatError(path, f"the payload {name} claims {info.file_size} bytes but holds {info.compress_size}")
+    with archive.open(info) as source, open(target, "wb") as sink:
+        head = source.read(min(info.file_size, HEAD_BYTES))
+        most, what = _largest_payload(target, PurePosixPath(name).suffix.lower(), head)
+        if info.file_size > most:
+            raise FormatError(
+                path, f"the payload {name} claims {info.file_size} bytes but its {what} header describes "
+                f"at most {most} (damaged, or a zip bomb); refusing it"
+            )
+        sink.write(head)
+        while chunk := source.read(HEAD_BYTES):
+            sink.write(chunk)
+
+
+def _largest_payload(target: Path, suffix: str, head: bytes) -> tuple[int, str]:
+    """The most bytes a payload starting with ``head`` can take, by its own header, and the format's name."""
+    if suffix == ".ply":
+        return largest_size(header_from_bytes(target, head)), "PLY"
+    if suffix == ".glb":
+        if len(head) < 12 or head[:4] != b"glTF":
+            raise FormatError(target, "not a binary glTF (no 'glTF' header)")
+        return struct.unpack_from("<I", head, 8)[0], "GLB"
+    # An .npz is a zip: its arrays are checked by their own headers before any is read (_read_arrays).
+    if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise FormatError(target, "not an .npz archive (no zip header)")
+    return MAX_MEMBER_BYTES, "zip"
 
 
 def _read_arrays(path: Path, name: str, kind: PayloadKind, target: Path) -> Any:
-    """An ``.npz`` payload (itself a zip: its members pass the same size checks) as ``kind``'s payload."""
+    """An ``.npz`` payload (itself a zip: its members pass the same size checks, and each ``.npy``
+    header must describe exactly the bytes its member holds) as ``kind``'s payload."""
     try:
         with zipfile.ZipFile(target) as arrays_zip:
-            infos = arrays_zip.infolist()
+            for info in arrays_zip.infolist():
+                _check_member_size(path, f"{name}:{info.filename}", info)
+                _check_array_header(target, info.filename, arrays_zip, info)
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise FormatError(target, f"not an .npz archive ({exc})") from None
-    for info in infos:
-        _check_member_size(path, f"{name}:{info.filename}", info)
+        raise FormatError(target, f"not an .npz archive ({_one_line(exc)})") from None
     try:
         with np.load(target, allow_pickle=False) as arrays:
             named = {key: arrays[key] for key in arrays.files}
         return kind.from_arrays(named)
     except (OSError, EOFError, ValueError, TypeError, zipfile.BadZipFile) as exc:
-        raise FormatError(target, f"not a valid {kind.label} payload ({exc})") from None
+        raise FormatError(target, f"not a valid {kind.label} payload ({_one_line(exc)})") from None
+
+
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _check_array_header(target: Path, name: str, arrays_zip: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Refuse an ``.npy`` member whose header's shape and type do not fill exactly its declared size
+    (an object array is left to ``np.load``, which refuses it without reading it)."""
+    with arrays_zip.open(info) as member:
+        try:
+            read_header = _NPY_HEADERS.get(np.lib.format.read_magic(member))
+            if read_header is None:
+                raise ValueError("an unknown .npy version")
+            shape, _, dtype = read_header(member)
+        except ValueError as exc:
+            raise FormatError(target, f"the array {name} has an invalid header ({_one_line(exc)})") from None
+        if not dtype.hasobject and info.file_size != member.tell() + math.prod(shape) * dtype.itemsize:
+            raise FormatError(target, f"the array {name}'s header does not match its {info.file_size} bytes")
 
 
 def _layer_from_entry(path: Path, entry: dict, data: Any) -> Layer:
@@ -278,4 +381,4 @@ def _layer_from_entry(path: Path, entry: dict, data: Any) -> Layer:
             **identity,
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:  # AttributeError: display not a dict
-        raise FormatError(path, f"layer {entry.get('name')!r} has invalid settings ({exc})") from None
+        raise FormatError(path, f"layer {entry.get('name')!r} has invalid settings ({_one_line(exc)})") from None
