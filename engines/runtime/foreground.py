@@ -48,15 +48,17 @@ def run_foreground(
         bar = _ProgressBar(engine, stream)
 
         def on_sigint(signum: int, frame: Any) -> None:
-            interrupted.set()
-            manager.cancel(job)
+            interrupted.set()  # only a flag: the handler may run while this thread holds the manager's lock
 
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGINT, on_sigint)
-        state, preparing = JobState.QUEUED, ""
+        state, preparing, cancelled = JobState.QUEUED, "", False
         while not state.is_terminal:
             wake.wait(0.25)
             wake.clear()
+            if interrupted.is_set() and not cancelled:
+                manager.cancel(job)
+                cancelled = True
             for update in manager.poll().values():
                 state = update.state
                 for event in update.events:

@@ -17,7 +17,9 @@ allocated). A slot skips an array that did not change since that slot's last wri
 read-only array, or the same tensor at the same in-place version (``Tensor._version``).
 
 The consumer owns the folder: it creates it before the worker starts and deletes it after the
-worker exited, so neither a crash nor a kill can leak shared memory.
+worker exited, so neither a crash nor a kill of the worker can leak shared memory. The folder is
+named with the consumer's tag (:mod:`scene.io.leftovers`), so when the consumer itself is killed,
+the next run removes the folder (:func:`remove_orphan_stream_dirs`, on start-up).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -36,11 +39,14 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from scene.io.leftovers import TAG, owner_tag, remove_orphans
 from scene.kinds import kind_named, kind_of
 
 SLOTS = 3
 _HEADER = 64  # bytes before the data: the int64 sequence number, then padding for alignment
 _ALIGN = 64
+_PREFIX = "atelier4d-stream-"
+_FOLDER_NAME = re.compile(rf"{_PREFIX}{TAG}-[a-z0-9_]+")
 
 
 @dataclass(frozen=True)
@@ -121,14 +127,25 @@ def _version(value: Any) -> Any:
     return None
 
 
+def stream_base() -> Path:
+    """Where stream folders go: ``/dev/shm`` (RAM) where the system offers it, else the temp folder."""
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+
+
 def make_stream_dir() -> Path:
-    """A new private folder for one worker's slots, in RAM where the system offers it."""
-    base = Path("/dev/shm") if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    return Path(tempfile.mkdtemp(prefix=f"atelier4d-stream-{os.getpid()}-", dir=base))
+    """A new private folder for one worker's slots, in RAM where the system offers it, named with
+    this process (its owner): ``atelier4d-stream-TAG-RANDOM``."""
+    return Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{owner_tag()}-", dir=stream_base()))
 
 
 def remove_stream_dir(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_orphan_stream_dirs() -> list[Path]:
+    """Remove the stream folders whose owner is gone (a consumer that was killed); the folders removed."""
+    return remove_orphans(stream_base(), _FOLDER_NAME)
 
 
 def check_payload(payload: Any) -> None:
