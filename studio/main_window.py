@@ -217,11 +217,9 @@ class MainWindow(FileCommands, EditCommands, JobCommands, AnimationCommands, QMa
         except ValueError as exc:
             self.show_error("Render video along path", str(exc))
             return None
-        chosen = self._target(target, "Render video along path", "MP4 video (*.mp4)", named.name, VIDEO_SUFFIX)
+        chosen = self._target_file(target, "Render video along path", "MP4 video (*.mp4)", named.name, VIDEO_SUFFIX)
         if chosen is None:
             return None
-        if chosen.suffix.lower() != VIDEO_SUFFIX:
-            chosen = chosen.with_name(chosen.name + VIDEO_SUFFIX)
         from render.video import render_video
 
         copy, path = snapshot(self.document), named.path

@@ -152,11 +152,9 @@ class FileCommands:
         return self._save_to(self.path)
 
     def save_as(self, path: str | os.PathLike | None = None) -> Task | None:
-        path = self._target(path, "Save project", f"Atelier4D project (*{PROJECT_SUFFIX})", self._document_name(), PROJECT_SUFFIX)
+        path = self._target_file(path, "Save project", f"Atelier4D project (*{PROJECT_SUFFIX})", self._document_name(), PROJECT_SUFFIX)
         if path is None:
             return None
-        if path.suffix.lower() != PROJECT_SUFFIX:
-            path = path.with_name(path.name + PROJECT_SUFFIX)
         return self._save_to(path)
 
     def _save_to(self, path: Path) -> Task:
@@ -227,11 +225,9 @@ class FileCommands:
         layer = self._current_clip("Export animated GLB")
         if layer is None:
             return None
-        target = self._target(path, "Export animated GLB", "Binary glTF (*.glb)", layer.name, GLB_SUFFIX)
+        target = self._target_file(path, "Export animated GLB", "Binary glTF (*.glb)", layer.name, GLB_SUFFIX)
         if target is None:
             return None
-        if target.suffix.lower() != GLB_SUFFIX:
-            target = target.with_name(target.name + GLB_SUFFIX)
 
         def write(progress: Progress) -> str:
             from engines.meshing.animated import write_animated_glb
@@ -254,11 +250,9 @@ class FileCommands:
 
     def export_screenshot(self, path: str | os.PathLike | None = None) -> bool:
         """The viewport as a PNG (``.png`` is added to a name typed without it)."""
-        target = self._target(path, "Save screenshot", "PNG image (*.png)", self._document_name(), SCREENSHOT_SUFFIX)
+        target = self._target_file(path, "Save screenshot", "PNG image (*.png)", self._document_name(), SCREENSHOT_SUFFIX)
         if target is None:
             return False
-        if target.suffix.lower() != SCREENSHOT_SUFFIX:
-            target = target.with_name(target.name + SCREENSHOT_SUFFIX)
         ok = self.viewport.grabFramebuffer().save(str(target))
         if not ok:
             self.show_error("Screenshot", f"Could not write {target}.")
@@ -274,11 +268,9 @@ class FileCommands:
         )
         if settings is None:
             return None
-        target = self._target(path, "Export turntable", "MP4 video (*.mp4)", subject.name if subject else self._document_name(), VIDEO_SUFFIX)
+        target = self._target_file(path, "Export turntable", "MP4 video (*.mp4)", subject.name if subject else self._document_name(), VIDEO_SUFFIX)
         if target is None:
             return None
-        if target.suffix.lower() != VIDEO_SUFFIX:
-            target = target.with_name(target.name + VIDEO_SUFFIX)
         from render.video import render_turntable
 
         self._turntable_settings = settings
@@ -307,11 +299,9 @@ class FileCommands:
         except ValueError as exc:
             self.show_error("Export timeline video", str(exc))
             return None
-        target = self._target(path, "Export timeline video", "MP4 video (*.mp4)", self._document_name(), VIDEO_SUFFIX)
+        target = self._target_file(path, "Export timeline video", "MP4 video (*.mp4)", self._document_name(), VIDEO_SUFFIX)
         if target is None:
             return None
-        if target.suffix.lower() != VIDEO_SUFFIX:
-            target = target.with_name(target.name + VIDEO_SUFFIX)
         from render.video import render_video
 
         copy = snapshot(self.document)
@@ -339,6 +329,13 @@ class FileCommands:
             return None
         self._last_folder = Path(chosen).parent
         return Path(chosen)
+
+    def _target_file(self, path: str | os.PathLike | None, title: str, filter_: str, name: str, suffix: str) -> Path | None:
+        """:meth:`_target`, ending in ``suffix`` (added when the artist typed the name without it)."""
+        chosen = self._target(path, title, filter_, name, suffix)
+        if chosen is not None and chosen.suffix.lower() != suffix:
+            chosen = chosen.with_name(chosen.name + suffix)
+        return chosen
 
     def _suggested_folder(self) -> Path:
         """Where file dialogs start: the folder last used, else the project's, else the home folder
