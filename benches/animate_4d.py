@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from engines.animate_4d import Animate4DConfig, animate, bake_clip, read_object  # noqa: E402
-from engines.deformation import DeformationSettings  # noqa: E402
+from engines.deformation_settings import DeformationSettings  # noqa: E402
 from engines.object_stages import orbit_camera  # noqa: E402
 from engines.optim import psnr  # noqa: E402
 from engines.priors.oracle import OracleVideo, cloud_truth, frame_times, motion_priors, motion_video  # noqa: E402

@@ -1,4 +1,5 @@
-"""File-format speed: write and read a 1M-splat degree-3 scene as PLY, .splat and a .a4d project.
+"""File-format speed: write and read a 1M-splat degree-3 scene as PLY, .splat and a .a4d project; and the
+peak memory of ``atelier4d info`` on that PLY, the whole command in a child process (target: under 150 MB).
 
 Prints one JSON line. Run: ``.venv/bin/python benches/formats.py [--count N]``.
 """
@@ -9,6 +10,8 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,6 +41,17 @@ def timed(fn) -> float:
     return round(time.perf_counter() - start, 3)
 
 
+def command_peak_mb(*args: str | Path) -> float:
+    """Peak resident memory of ``atelier4d ARGS`` run to its end in a child process, in MiB."""
+    script = Path(sys.executable).parent / "atelier4d"
+    code = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )  # a fresh parent, so no earlier child of this bench counts
+    out = subprocess.run([sys.executable, "-c", code, str(script), *map(str, args)], check=True, capture_output=True, text=True)
+    return round(int(out.stdout) / 1024, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=1_000_000)
@@ -55,6 +69,7 @@ def main() -> None:
         result["splat_read_s"] = timed(lambda: load(root / "a.splat"))
         result["a4d_save_s"] = timed(lambda: save_project(document, root / "a.a4d"))
         result["a4d_open_s"] = timed(lambda: load_project(root / "a.a4d"))
+        result["info_ply_peak_mb"] = command_peak_mb("info", root / "a.ply")
     result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.machine()}
     print(json.dumps(result))
 

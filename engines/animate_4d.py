@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
-from engines.deformation import DeformationSettings
+from engines.deformation_settings import DeformationSettings
 from engines.image_to_3d import MAX_ELEVATION, NOVEL_VIEW_SIZE, ImageTo3DConfig, on_orbit, reference_anchor
 from engines.object_stages import ObjectCameras, grow_object, orbit_camera, orbit_views, render_side
 from engines.reference_image import Reference, object_box, object_mask, prepare_reference, read_rgba

@@ -13,34 +13,16 @@ static stage made it, and the optimization only has to add what the video shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from engines.fields import check_fields
+from engines.deformation_settings import DeformationSettings
 
 PLANES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 """The coordinate pairs of the six planes (x, y, z, t = 0, 1, 2, 3): three of space, three of motion."""
-
-
-@dataclass
-class DeformationSettings:
-    """The deformation field's size (the defaults are 4D Gaussian Splatting's, as DreamGaussian4D uses them)."""
-
-    resolution: tuple[int, int, int, int] = field(default=(64, 64, 64, 25), metadata={"min": 2, "max": 512})
-    """Cells of the coarsest grid along x, y, z and time."""
-    levels: int = field(default=2, metadata={"min": 1, "max": 4})
-    """Grids whose features are joined, at 1, 2, 4... times the resolution in space (time keeps its own)."""
-    features: int = field(default=32, metadata={"min": 1, "max": 256})
-    """Features of each plane."""
-    hidden: int = field(default=64, metadata={"min": 1, "max": 1024})
-    """Width of the MLP that turns the features into the changes."""
-
-    def __post_init__(self) -> None:
-        check_fields(self)
 
 
 class HexPlane(nn.Module):

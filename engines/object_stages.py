@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 import numpy as np
 
 from engines.fields import check_fields
-from engines.meshing.extract import MeshingSettings
+from engines.meshing.settings import MeshingSettings
 from engines.meshing.uv_bake import BakeSettings
 from engines.optim_settings import DensifySettings, LearningRates
 from scene import Camera, GaussianCloud

@@ -42,7 +42,8 @@ import trimesh
 from scipy.spatial import cKDTree
 
 from engines.fields import check_fields
-from engines.meshing.extract import MeshingSettings, mesh_from_gaussians
+from engines.meshing.extract import mesh_from_gaussians
+from engines.meshing.settings import MeshingSettings
 from engines.meshing.uv_bake import bake_cameras, render_views, textured_mesh
 from scene import GaussianCloud, MeshAsset
 from scene.clip import GaussianClip

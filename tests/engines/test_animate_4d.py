@@ -8,7 +8,7 @@ import pytest
 
 from benches.animate_4d import bench
 from engines.animate_4d import Animate4DConfig, animate_4d, frame_references
-from engines.deformation import DeformationSettings
+from engines.deformation_settings import DeformationSettings
 from engines.fields import describe_fields
 from engines.models import ModelError
 from engines.reference_image import object_mask

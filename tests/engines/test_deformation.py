@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from engines.deformation import Deformation, DeformationSettings, HexPlane, motion_regularization, quaternion_product
+from engines.deformation import Deformation, HexPlane, motion_regularization, quaternion_product
+from engines.deformation_settings import DeformationSettings
 from engines.fields import FieldError
 
 SMALL = DeformationSettings(resolution=(8, 8, 8, 6), levels=2, features=8, hidden=16)

@@ -11,7 +11,8 @@ import trimesh
 
 from engines.fields import FieldError
 from engines.meshing.density import REACH, density_grid
-from engines.meshing.extract import MeshingSettings, clean, mesh_from_gaussians
+from engines.meshing.extract import clean, mesh_from_gaussians
+from engines.meshing.settings import MeshingSettings
 from engines.rasterizer import camera_to_tensors, rasterize
 from engines.rasterizer.projection import covariances
 from scene import Camera, MeshAsset

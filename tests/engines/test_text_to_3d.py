@@ -8,7 +8,7 @@ import pytest
 import torch
 import trimesh
 
-from engines.meshing.extract import MeshingSettings
+from engines.meshing.settings import MeshingSettings
 from engines.meshing.uv_bake import AtlasMesh, texel_samples
 from engines.optim import psnr
 from engines.priors.oracle import OracleRefiner, OracleSDS, cloud_truth
