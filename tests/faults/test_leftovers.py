@@ -21,6 +21,7 @@ from engines.runtime.stream import make_stream_dir, remove_stream_dir, stream_ba
 from scene import GaussianCloud
 from scene.io import save
 from tests.engines.test_nerf_synthetic import orbit_cameras, write_dataset
+from tests.faults import report
 from tests.faults.conftest import end_group, run_cli, start_cli
 
 T = TypeVar("T")
@@ -78,6 +79,7 @@ def generate(tmp_path: Path, *more: str) -> subprocess.Popen:
 
 
 def test_a_killed_cli_leaves_no_stream_folder_once_the_next_command_runs(tmp_path, small_ply):
+    report.tried("generate reconstruct", "SIGKILL")
     cli = generate(tmp_path)
     try:
         [folder] = wait_for(lambda: stream_folders(cli.pid), 60, "the run's stream folder")
@@ -147,6 +149,7 @@ def kill_mid_write(
     """Start ``atelier4d ARGS`` and send its process group ``signum`` (as a terminal does) at a random
     moment up to ``within`` seconds after its ``.part`` file appeared in ``folder``; retried until a
     run is hit before it finished. That run's (exit status, stdout, stderr)."""
+    report.tried(f"{args[0]} {Path(args[-1]).suffix.lstrip('.')}", signal.Signals(signum).name)
     for _ in range(20):
         cli = start_cli(args, env=env)
         try:
@@ -188,6 +191,7 @@ def test_ctrl_c_during_convert_is_status_130_one_line_and_no_leftovers(tmp_path,
 
 
 def test_ctrl_c_during_generate_is_status_130_one_line_and_no_leftovers(tmp_path):
+    report.tried("generate reconstruct", "SIGINT")
     out = tmp_path / "out" / "cloud.ply"
     out.parent.mkdir()
     cli = generate(tmp_path, "--out", str(out))

@@ -9,10 +9,16 @@ or half-written set either) or the new one complete; exit status 1 and one line 
 from __future__ import annotations
 
 import ctypes
+import io
+import json
 import os
+import random
+import signal
 import stat
 import subprocess
 import sys
+import time
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -25,13 +31,18 @@ from scene.clip import GaussianClip
 from scene.io import save
 from scene.io.ply_sequence import write_ply_sequence
 from studio.cli import main
-from tests.faults.conftest import CLI, end_group, run_cli
+from tests.faults import report
+from tests.faults.conftest import CLI, end_group, run_cli, start_cli
 from tests.render.conftest import offscreen  # noqa: F401  (a fixture)
 from tests.scene.test_ply_sequence import moving
 
 FULL_AFTER = 1024
 """Bytes a file may grow to on the "full disk": more than an OBJ's texture and material, less than
 every writer's main file (checked by ``test_the_full_disk_hits_every_writer``)."""
+KILLS = int(os.environ.get("A4D_FAULT_KILLS", "1"))
+"""Random moments each writer is killed at (``benches/faults.py`` raises it)."""
+KILL_SEED = os.environ.get("A4D_FAULT_SEED", "0")
+"""The seed of those moments: the same in every CI run, another for a campaign."""
 
 
 def splats(seed: int) -> GaussianCloud:
@@ -84,6 +95,11 @@ FILE_WRITERS = sorted(set(WRITERS) - FOLDER_WRITERS)
 
 def args_for(name: str, inputs: Path, out: Path, version: int) -> list[str]:
     return [str(a) for a in WRITERS[name][1](inputs, out, version)]
+
+
+def command(name: str) -> str:
+    """The writer as the fault report names it: the subcommand and what it writes ("convert obj")."""
+    return f"{WRITERS[name][1](Path(), Path(), 0)[0]} {name}"
 
 
 @pytest.fixture
@@ -162,6 +178,7 @@ payload to a temp file, larger than one frame of the PLY sequence written from i
 
 @pytest.mark.parametrize("writer", sorted(WRITERS))
 def test_a_full_disk_keeps_the_old_output(writer, inputs, old_output) -> None:
+    report.tried(command(writer), "full disk")
     out = old_output(writer)
     before = snapshot(out.parent)
     if writer == "ply-sequence":
@@ -175,12 +192,77 @@ def test_a_full_disk_keeps_the_old_output(writer, inputs, old_output) -> None:
     assert "disk" in assert_one_line_naming(err, out)
 
 
+# ----------------------------------------------------------------------------- killed at any moment
+@pytest.fixture(scope="module")
+def finished(inputs, tmp_path_factory) -> Callable[[str], tuple[dict[str, bytes], float]]:
+    """``finished(writer)``: its complete new output (a snapshot of its folder, written by the real
+    command in a fresh folder) and how long that command ran, start-up included."""
+    done: dict[str, tuple[dict[str, bytes], float]] = {}
+
+    def get(name: str) -> tuple[dict[str, bytes], float]:
+        if name not in done:
+            out = tmp_path_factory.mktemp(name) / WRITERS[name][0]
+            start = time.monotonic()
+            status, _, err = run_cli(args_for(name, inputs, out, 1))
+            assert status == 0, err
+            done[name] = snapshot(out.parent), time.monotonic() - start
+        return done[name]
+
+    return get
+
+
+def visible(files: dict[str, bytes]) -> dict[str, object]:
+    """A folder's snapshot without hidden names (what a killed writer may leave until the next write
+    there), a project as its members' bytes (a zip stamps each member with the time it was written)."""
+    return {name: zip_members(data) if name.endswith(".a4d") else data for name, data in files.items() if not name.startswith(".")}
+
+
+def zip_members(data: bytes) -> dict[str, object]:
+    """A project's members by name, as two saves of one scene compare equal: an inner zip (a layer's
+    ``.npz``) as its own members, the manifest with each layer's id (new each time a file is read) as
+    the layer's place wherever it is named."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members: dict[str, object] = {name: archive.read(name) for name in archive.namelist()}
+    for name, raw in members.items():
+        if name.endswith(".npz"):
+            members[name] = zip_members(raw)
+        elif name == "manifest.json":
+            manifest = json.loads(raw)
+            places = {layer["id"]: f"layer {i}" for i, layer in enumerate(manifest["layers"])}
+            members[name] = json.loads(raw, object_hook=lambda d: {k: places.get(v, v) if isinstance(v, str) else v for k, v in d.items()})
+    return members
+
+
+@pytest.mark.parametrize("kill", range(KILLS))
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_a_kill_at_any_moment_leaves_the_old_output_or_the_new(writer, kill, inputs, old_output, finished) -> None:
+    """SIGKILL of the command (its whole group, an ffmpeg too) at a random moment of its run; every other
+    moment falls in its last 40%, where it writes. The folder then holds the whole old output or the whole
+    new one, and the next write there leaves exactly the new one (what the kill left is swept)."""
+    report.tried(command(writer), "SIGKILL")
+    new, took = finished(writer)
+    out = old_output(writer)
+    old = snapshot(out.parent)
+    moment = random.Random(f"{KILL_SEED}-{writer}-{kill}").uniform(0.6 * took if kill % 2 else 0.0, took)
+    cli = start_cli(args_for(writer, inputs, out, 1))
+    try:
+        time.sleep(moment)
+        os.killpg(cli.pid, signal.SIGKILL)
+    finally:
+        end_group(cli)
+    assert visible(snapshot(out.parent)) in (visible(old), visible(new)), f"killed after {moment:.2f} s"
+    status, _, err = run_cli(args_for(writer, inputs, out, 1))  # the next run: a process of its own, as an artist's
+    assert status == 0, err
+    assert visible(snapshot(out.parent)) == visible(new) and set(snapshot(out.parent)) == set(new)
+
+
 # ----------------------------------------------------------------------------- something in the way
 @pytest.mark.parametrize("writer", sorted(WRITERS))
 def test_a_folder_or_file_in_the_way_is_left_alone(writer, inputs, tmp_path, capsys, request) -> None:
     """A folder where a file goes (a file where a folder of frames goes) is refused and left as it was."""
     if WRITERS[writer][1](inputs, tmp_path, 0)[0] == "render":
         request.getfixturevalue("offscreen")
+    report.tried(command(writer), "output in the way")
     out = tmp_path / WRITERS[writer][0]
     if writer in FOLDER_WRITERS:
         out.write_bytes(b"not a folder")
@@ -197,6 +279,7 @@ def test_a_folder_or_file_in_the_way_is_left_alone(writer, inputs, tmp_path, cap
 # ----------------------------------------------------------------------------- permissions
 @pytest.mark.parametrize("writer", sorted(WRITERS))
 def test_a_folder_without_write_permission_is_named(writer, inputs, old_output) -> None:
+    report.tried(command(writer), "no permission")
     out = old_output(writer)
     before = snapshot(out.parent)
     out.parent.chmod(0o555)
@@ -213,6 +296,7 @@ def test_a_folder_without_write_permission_is_named(writer, inputs, old_output) 
 def test_a_read_only_file_is_replaced_like_mv_does(writer, inputs, old_output) -> None:
     """In a folder the artist may write in, a read-only output is replaced (the folder decides, as for
     ``mv``) and the new file is read-only too."""
+    report.tried(command(writer), "read-only target")
     out = old_output(writer)
     old_files = {p.name: p.stat().st_ino for p in out.parent.iterdir()}
     old = out.read_bytes()
@@ -249,6 +333,7 @@ FAKES = {
 
 @pytest.mark.parametrize("fake", sorted(FAKES))
 def test_a_failing_encoder_keeps_the_old_video(fake, inputs, old_output, tmp_path, monkeypatch, capsys) -> None:
+    report.tried(command("mp4"), "external tool failing")
     out = old_output("mp4")
     before = snapshot(out.parent)
     capsys.readouterr()
