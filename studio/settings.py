@@ -16,6 +16,7 @@ from PySide6.QtCore import QStandardPaths
 
 from render.controllers import HomeView
 from render.helpers import SELECTION_COLOR
+from scene.io.atomic import atomic_output
 
 APP_DIR = "atelier4d"
 Device = Literal["auto", "cpu", "cuda"]
@@ -114,11 +115,11 @@ class Settings:
         return cls(**values)
 
     def save(self, path: Path | None = None) -> None:
+        """Write the preferences whole or not at all (a full disk keeps the earlier ones)."""
         path = path or settings_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        with atomic_output(path) as tmp:
+            tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
 
 
 def _same_type(value: object, default: object) -> bool:

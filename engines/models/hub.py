@@ -19,6 +19,7 @@ from engines.models.errors import ModelError
 from engines.models.folders import PICKLE_WEIGHTS, SAFE_WEIGHTS, check_folder
 from engines.models.roles import ModelRole
 from engines.models.source import ModelSource
+from scene.io.atomic import atomic_folder
 
 Progress = Callable[[float, str], None]  # (fraction 0-1, what) during a download
 
@@ -115,25 +116,23 @@ def _download(
 
 
 def copy_folder(role: ModelRole, folder: Path, target_root: Path, allow_pickle: bool = False, progress: Progress | None = None) -> Path:
-    """Copy a checked model folder into ``target_root`` (a model folder), reporting bytes copied;
-    the copy appears under its final name only once complete."""
+    """Copy a checked model folder into ``target_root`` (a model folder), reporting bytes copied. The
+    copy is written beside its final name and swapped in whole (:func:`scene.io.atomic.atomic_folder`):
+    a full disk or a kill leaves the earlier copy, never half a model that would load wrong."""
     check_folder(role, folder, allow_pickle)
     target = target_root / folder.name
-    partial = target_root / f".{folder.name}.partial"
     files = [path for path in folder.rglob("*") if path.is_file()]
     total = sum(path.stat().st_size for path in files) or 1
-    shutil.rmtree(partial, ignore_errors=True)
+    target_root.mkdir(parents=True, exist_ok=True)
     done = 0
-    for path in files:
-        destination = partial / path.relative_to(folder)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, destination)
-        done += path.stat().st_size
-        if progress is not None:
-            progress(done / total, f"copying {path.relative_to(folder)}")
-    if target.exists():
-        shutil.rmtree(target)
-    partial.rename(target)
+    with atomic_folder(target) as staging:
+        for path in files:
+            destination = staging / path.relative_to(folder)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
+            done += path.stat().st_size
+            if progress is not None:
+                progress(done / total, f"copying {path.relative_to(folder)}")
     return target
 
 

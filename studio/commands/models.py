@@ -105,16 +105,17 @@ def run_download(args: argparse.Namespace) -> int:
     try:
         if source.folder is not None:
             target = copy_folder(role, source.folder, settings.cache_path / "models", allow, bar)
-            bar.done()
-            settings.model_choices[role.name] = str(target)
-            settings.save()
-            print(f"copied to {target}; the {role.name} role now uses it")
-            return 0
-        folder = fetch(role, source, model_folders=settings.model_folders, offline=settings.offline, allow_pickle=allow, progress=bar)
+        else:
+            folder = fetch(role, source, model_folders=settings.model_folders, offline=settings.offline, allow_pickle=allow, progress=bar)
     except ModelError as exc:
-        bar.done()
         raise CliError(str(exc)) from None
-    bar.done()
+    finally:
+        bar.done()  # whatever stopped it, an error is said on a line of its own
+    if source.folder is not None:
+        settings.model_choices[role.name] = str(target)
+        settings.save()
+        print(f"copied to {target}; the {role.name} role now uses it")
+        return 0
     print(f"the {role.name} model {source} is in {folder}")
     if str(source) != settings.model_choices.get(role.name, role.default):
         print(f"the {role.name} role still uses {settings.model_choices.get(role.name, role.default)}; "
