@@ -3,13 +3,13 @@
 Every ``interval_s`` seconds, if the document changed since the last autosave and is not saved,
 a snapshot is written to the recovery file in the background. A clean exit deletes it, so finding
 one at start-up means the last session ended badly. A small JSON file beside it remembers which
-project the recovery copy belongs to.
+project the recovery copy belongs to; the two are written as a set (both or neither), so a crash or
+a full disk mid-write never pairs one session's copy with another project's name.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from scene import Document
 from scene.events import DocumentEvent, UndoChanged
+from scene.io.atomic import atomic_outputs
 from studio.workers import TaskRunner, snapshot
 
 SaveFn = Callable[[Document, Path], None]
@@ -121,10 +122,9 @@ class Autosaver(QObject):
 
         def write(progress) -> str:
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name("recovery.tmp.a4d")
-            self._save(copy, tmp)
-            os.replace(tmp, path)
-            _info_path(path).write_text(json.dumps({"source": source}), encoding="utf-8")
+            with atomic_outputs([path, _info_path(path)]) as (copy_tmp, info_tmp):  # a pair: never one session's
+                self._save(copy, copy_tmp)  # copy with another's project named beside it
+                info_tmp.write_text(json.dumps({"source": source}), encoding="utf-8")
             return str(path)
 
         self._runner.start("Autosave", write, self.saved.emit, self._on_failed)
