@@ -29,6 +29,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
 
+from scene.io.atomic import atomic_output
+from studio.commands.common import os_error_line
 from studio.panels.forms import DataclassForm
 
 OBJECT_TINT = (255, 150, 40, 70)
@@ -348,8 +350,15 @@ class MaskEditor(QWidget):
         data = buffer.getvalue()
         stem = Path(self._line(self.image_key).text().strip()).stem
         path = self.folder() / f"{stem}-mask-{hashlib.sha1(data).hexdigest()[:12]}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            path.write_bytes(data)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():  # named by its content: a file of that name holds this mask whole
+                with atomic_output(path) as tmp:
+                    tmp.write_bytes(data)
+        except OSError as exc:  # a full disk, no permission: the painting stays, the next stroke tries again
+            self.message.setText(f"The mask could not be saved: {os_error_line(exc)}")
+            self.message.show()
+            return
+        self.message.hide()
         self.saved = str(path)
         self.form.set_field(self.mask_key, self.saved)

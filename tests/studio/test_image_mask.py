@@ -207,3 +207,32 @@ def test_a_picture_chosen_while_another_is_read_wins(panel, picture, tmp_path, q
     _choose(panel, qtbot, other)
     qtbot.waitUntil(lambda: editor.reading is None)
     assert shown == [(20, 30)] and editor.mask().shape == (20, 30)  # the first read came back too late to show
+
+
+def test_a_mask_that_cannot_be_written_leaves_no_half_file_and_says_why(panel, picture, qtbot, monkeypatch):
+    """A full disk mid-write: no half PNG stays under the mask's content name (it would be taken for
+    the whole mask from then on), the painting stays, the field keeps its last mask, and the next
+    stroke saves once there is room."""
+    from pathlib import Path
+
+    from tests.faults import report
+
+    report.tried("studio mask painting", "full disk")
+    editor = _choose(panel, qtbot, picture[0])
+    write_bytes = Path.write_bytes
+
+    def half_then_full(path: Path, data: bytes) -> int:
+        write_bytes(path, data[: len(data) // 2])
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_full)
+    _drag(editor.canvas, Qt.MouseButton.LeftButton, (8, 6), (40, 6))
+    assert _mask_field(panel) == "" and list(panel.mask_folder.iterdir()) == []
+    assert editor.canvas.isVisible() and "The mask could not be saved" in editor.message.text()
+    assert "the disk is full" in editor.message.text() and ".part" not in editor.message.text()
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    _drag(editor.canvas, Qt.MouseButton.LeftButton, (8, 30), (40, 30))
+    saved = _saved_mask(panel)
+    np.testing.assert_array_equal(saved, np.round(editor.mask() * 255))
+    assert not editor.message.isVisible()
