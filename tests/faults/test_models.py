@@ -111,3 +111,25 @@ def test_a_full_disk_keeps_the_earlier_preferences(homes, versions) -> None:
     line = one_line(err)
     assert "disk is full" in line and str(preferences(homes)) in line
     assert snapshot(folder) == before
+
+
+def test_ctrl_c_while_copying_a_model_keeps_the_earlier_copy(homes, versions) -> None:
+    """Ctrl-C once the copy has begun (the progress bar shows): status 130, one line of its own, the
+    earlier copy whole and nothing beside it."""
+    report.tried("models download", "SIGINT")
+    old, new = versions
+    (new / "padding.bin").write_bytes(bytes(64 << 20))  # long enough a copy to be hit in
+    status, _, err = run_cli(["models", "download", "depth", old], env=homes)
+    assert status == 0, err
+    cache = snapshot(models_folder(homes))
+    cli = start_cli(["models", "download", "depth", new], env=homes)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(models_folder(homes).glob(".depth.*.part")) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        os.killpg(cli.pid, signal.SIGINT)
+        _, err = cli.communicate(timeout=60)
+    finally:
+        end_group(cli)
+    assert cli.returncode == 130 and err.splitlines()[-1] == "atelier4d: interrupted", err
+    assert snapshot(models_folder(homes)) == cache
