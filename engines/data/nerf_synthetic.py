@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -21,6 +22,7 @@ from PIL import Image
 
 from scene import Camera
 from scene.io.errors import FormatError
+from scene.io.images import decode, open_image
 
 
 @dataclass(frozen=True)
@@ -69,18 +71,23 @@ def load_views(
     path = split_file(root, split)
     meta = _read_json(path)
     fov_x = meta.get("camera_angle_x")
-    if not isinstance(fov_x, (int, float)) or not 0 < fov_x < math.pi:
+    if not isinstance(fov_x, (int, float)) or isinstance(fov_x, bool) or not 0 < fov_x < math.pi:
         raise FormatError(path, f"camera_angle_x must be an angle in radians in (0, pi), got {fov_x!r}")
     frames = meta.get("frames")
     if not isinstance(frames, list) or not frames:
         raise FormatError(path, "no frames")
     bg = np.asarray(background, dtype=np.float32).reshape(3)
     images, alphas, cameras, names = [], [], [], []
-    for i, frame in enumerate(frames):
+    used: dict[str, int] = {}  # each image's real path: the frame that read it (a frame of a few
+    for i, frame in enumerate(frames):  # bytes of JSON naming an image again would decode it again)
         where = f"frame {i}"
         if not isinstance(frame, dict) or "file_path" not in frame or "transform_matrix" not in frame:
             raise FormatError(path, f"{where} needs file_path and transform_matrix")
-        rgba = _read_rgba(_image_path(path.parent, str(frame["file_path"])))  # [H, W, 4]
+        image = _image_path(path.parent, str(frame["file_path"]))
+        first = used.setdefault(os.path.realpath(image), i)
+        if first != i:
+            raise FormatError(path, f"{where} ({frame['file_path']}) uses the image of frame {first} again")
+        rgba = _read_rgba(image)  # [H, W, 4]
         rgba = _downscale(rgba, resolution)
         if images and rgba.shape[:2] != images[0].shape[:2]:
             raise FormatError(path, f"{where} ({frame['file_path']}) is {rgba.shape[1]}x{rgba.shape[0]}, "
@@ -99,29 +106,32 @@ def _read_json(path: Path) -> dict:
         meta = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FormatError(path, f"not readable JSON: {exc}") from None
+    except RecursionError:
+        raise FormatError(path, "not readable JSON: nested too deeply") from None
     if not isinstance(meta, dict):
         raise FormatError(path, "expected a JSON object")
     return meta
 
 
 def _image_path(folder: Path, file_path: str) -> Path:
-    """``file_path + ".png"`` when that exists, else ``file_path`` as given."""
-    given = folder / file_path
-    with_png = given.with_name(given.name + ".png")
-    if with_png.is_file():
-        return with_png
-    if given.is_file():
-        return given
+    """``file_path + ".png"`` when that exists, else ``file_path`` as given. Only regular files
+    inside the dataset folder (judged by the path as written, so a symlinked image store works):
+    a frame may not name the rest of the disk, a device or a pipe."""
+    given = Path(os.path.normpath(folder / file_path))
+    if not given.is_relative_to(os.path.normpath(folder)) or given == Path(os.path.normpath(folder)):
+        raise FormatError(given, "file_path does not name an image inside the dataset folder")
+    for candidate in (given.with_name(given.name + ".png"), given):
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError:  # a name too long
+            continue
     raise FormatError(given, "image not found (tried with .png and as given)")
 
 
 def _read_rgba(path: Path) -> np.ndarray:  # [H, W, 4] float32 0-1
-    try:
-        with Image.open(path) as img:
-            rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
-    except OSError as exc:
-        raise FormatError(path, f"not a readable image: {exc}") from None
-    return rgba
+    with open_image(path) as img:
+        return decode(img, "RGBA", path).astype(np.float32) / 255.0
 
 
 def _downscale(rgba: np.ndarray, resolution: int | None) -> np.ndarray:

@@ -10,12 +10,15 @@ otherwise (different textures, or textured and untextured parts mixed) every par
 colours, sampled from its texture at the vertices (so texture detail between vertices is lost),
 and parts without colour are white. A material's base-colour factor is used as the colour of an
 untextured part and ignored when a texture is present. Normals are recomputed from the faces.
+
+Nothing is sized by what a file claims before it is checked against the bytes there: a glTF's
+structure by ``scene.io.gltf_checks``, the files a mesh names (MTL, textures, buffers) by the
+resolver given to trimesh, which reads regular files only and refuses image bombs.
 """
 
 from __future__ import annotations
 
 import os
-import struct
 from pathlib import Path
 from typing import Union
 
@@ -23,11 +26,14 @@ import numpy as np
 import trimesh
 from PIL import Image
 from trimesh.exchange.obj import export_obj
+from trimesh.resolvers import FilePathResolver
 from trimesh.visual import ColorVisuals, TextureVisuals
 from trimesh.visual.material import PBRMaterial
 
 from scene.io.atomic import atomic_output, atomic_outputs
 from scene.io.errors import FormatError
+from scene.io.gltf_checks import check_glb, check_gltf
+from scene.io.images import refuse_image_bomb
 from scene.mesh import MeshAsset
 
 PathLike = Union[str, os.PathLike]
@@ -124,18 +130,30 @@ def merge_meshes(parts: list[MeshAsset]) -> MeshAsset:
 
 
 # ------------------------------------------------------------------------------ reading
-def _check_glb_header(path: PathLike) -> None:
-    """Reject files that are not GLB 2.0 before trimesh sees them (clearer messages)."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as handle:
-        head = handle.read(12)
-    if len(head) < 12 or head[:4] != b"glTF":
-        raise FormatError(path, "not a GLB file (no 'glTF' magic)")
-    _, version, length = struct.unpack("<4sII", head)
-    if version != 2:
-        raise FormatError(path, f"GLB version {version} is not supported (only 2)")
-    if length != size:
-        raise FormatError(path, f"the GLB header says {length} bytes but the file has {size} (truncated?)")
+class _Companions(FilePathResolver):
+    """trimesh's resolver of the files a mesh names (an OBJ's MTL and texture, a glTF's buffers and
+    images) that reads regular files only (not a folder, a device or a pipe) and refuses an image
+    claiming more pixels than its bytes can hold. trimesh swallows a texture's errors, so the
+    refusal is kept in ``refused`` for ``read_mesh`` to raise."""
+
+    def __init__(self, source: PathLike) -> None:
+        super().__init__(os.fspath(source))
+        self.refused: FormatError | None = None
+
+    def absolute(self, name: str) -> Path:
+        path = super().absolute(name)
+        if path.exists() and not path.is_file():
+            raise ValueError(f"{name!r} is not a file")
+        return path
+
+    def get(self, name: str) -> bytes:
+        data = super().get(name)
+        try:
+            refuse_image_bomb(data, Path(self.parent) / name.strip())
+        except FormatError as exc:
+            self.refused = self.refused or exc
+            raise
+        return data
 
 
 def read_mesh(path: PathLike) -> MeshAsset:
@@ -145,8 +163,14 @@ def read_mesh(path: PathLike) -> MeshAsset:
         raise FormatError(path, f"{suffix or 'no extension'} is not a mesh format read with trimesh")
     try:
         if suffix == ".glb":
-            _check_glb_header(path)
-        scene = trimesh.load_scene(os.fspath(path), file_type=MESH_FILE_TYPES[suffix], process=False)
+            check_glb(path)
+        elif suffix == ".gltf":
+            check_gltf(path)
+        companions = _Companions(path)
+        file_type = MESH_FILE_TYPES[suffix]
+        scene = trimesh.load_scene(os.fspath(path), file_type=file_type, process=False, resolver=companions)
+        if companions.refused is not None:
+            raise companions.refused
         geometries = scene.dump(concatenate=False)
         parts = [from_trimesh(g) for g in geometries if isinstance(g, trimesh.Trimesh) and len(g.faces)]
     except FormatError:

@@ -1,8 +1,7 @@
 """Readers under hostile input: malformed project manifests, shared and bomb payloads, ``info`` on a big
 PLY, and property-based fuzzing of the PLY (binary and ASCII), ``.splat`` and ``.a4d`` readers.
 
-The fuzz tests run a fixed (derandomized) set of examples so CI stays fast and repeatable. A longer
-campaign runs the same properties with more examples and a random seed, e.g.
+The fuzzing machinery (settings, memory bound, mutations) is ``tests.faults.fuzzing``; a longer campaign:
 ``A4D_FUZZ_EXAMPLES=5000 pytest tests/faults/test_readers.py -k fuzz -p no:cacheprovider``.
 """
 
@@ -11,7 +10,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -22,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from scene import Document, GaussianCloud, Layer, MeshAsset
@@ -30,18 +28,7 @@ from scene.io import FormatError, load, save
 from scene.io.ply import splat_ply_fields
 from scene.io.project import load_project, save_project
 from scene.points import PointCloud
-
-EXAMPLES = int(os.environ.get("A4D_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    derandomize=EXAMPLES <= 40,  # CI: the same examples every run; a long campaign explores
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-MEMORY_RATIO = 64  # a reader may hold this many times the file's size...
-MEMORY_SLACK = 8 << 20  # ...plus this much, whatever the file (scratch: buffers of 1 MB copies, imports)
-
+from tests.faults.fuzzing import FUZZ, json_values, mutate, within_memory
 
 def _cloud(n: int, degree: int = 0, seed: int = 0) -> GaussianCloud:
     rng = np.random.default_rng(seed)
@@ -84,30 +71,6 @@ def small_project() -> bytes:
 def _manifest(project: bytes) -> dict:
     with zipfile.ZipFile(io.BytesIO(project)) as archive:
         return json.loads(archive.read("manifest.json"))
-
-
-def _open_bytes(data: bytes, suffix: str, reader=None) -> object:
-    """Read ``data`` as a file named ``*suffix``: the payload, or a FormatError (anything else escapes)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"fuzz{suffix}"
-        path.write_bytes(data)
-        try:
-            return (reader or load)(path)
-        except FormatError as exc:
-            assert "\n" not in str(exc), str(exc)
-            return exc
-
-
-def _within_memory(data: bytes, suffix: str, reader=None) -> object:
-    """``_open_bytes`` under tracemalloc, asserting the peak stays proportional to the file's size."""
-    tracemalloc.start()
-    try:
-        result = _open_bytes(data, suffix, reader)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak <= MEMORY_RATIO * len(data) + MEMORY_SLACK, f"{peak} bytes for a {len(data)}-byte file"
-    return result
 
 
 # ------------------------------------------------------------------------------ project manifests
@@ -256,32 +219,6 @@ def test_info_from_the_header_says_what_loading_says(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------------ fuzzing
-def _mutate(data: bytes, draw) -> bytes:
-    """A truncation, byte flips, or a number in the text made huge: what a broken disk or a hostile
-    author makes of a file."""
-    choice = draw(st.sampled_from(["truncate", "flip", "huge", "type", "junk"]))
-    if choice == "truncate":
-        return data[: draw(st.integers(0, max(0, len(data) - 1)))]
-    if choice == "flip":
-        out = bytearray(data)
-        for _ in range(draw(st.integers(1, 8))):
-            out[draw(st.integers(0, len(out) - 1))] = draw(st.integers(0, 255))
-        return bytes(out)
-    if choice == "huge":
-        digits = [i for i, byte in enumerate(data[:400]) if chr(byte).isdigit()]
-        if not digits:
-            return data
-        at = draw(st.sampled_from(digits))
-        return data[:at] + str(draw(st.sampled_from([2**31 - 1, 2**32, 10**12, 2**63]))).encode() + data[at + 1 :]
-    if choice == "type":
-        for old in (b"float", b"uchar", b"int"):
-            if old in data[:2000]:
-                new = draw(st.sampled_from([b"double", b"char", b"list uchar int", b"string", b"uint"]))
-                return data.replace(old, new, draw(st.integers(1, 3)))
-        return data
-    return data + draw(st.binary(max_size=64))
-
-
 def _ply_bytes(kind: str, encoding: str) -> bytes:
     rng = np.random.default_rng(2)
     payload = {
@@ -319,7 +256,7 @@ PLY_SAMPLES = {(k, e): _ply_bytes(k, e) for k in ("splats", "mesh", "points") fo
 @FUZZ
 @given(st.sampled_from(sorted(PLY_SAMPLES)), st.data())
 def test_fuzz_ply(sample, data):
-    _within_memory(_mutate(PLY_SAMPLES[sample], data.draw), ".ply")
+    within_memory(mutate(PLY_SAMPLES[sample], data.draw), ".ply")
 
 
 @FUZZ
@@ -334,7 +271,7 @@ def test_fuzz_ply_huge_declared_counts(data):
     if lists:
         head += "element face 3\nproperty list uint int vertex_indices\n"
     body = data.draw(st.binary(max_size=256))
-    _within_memory((head + "end_header\n").encode() + body, ".ply")
+    within_memory((head + "end_header\n").encode() + body, ".ply")
 
 
 def test_a_splat_ply_claiming_billions_of_rows_is_refused_before_anything_is_sized(tmp_path):
@@ -359,13 +296,7 @@ SPLAT_SAMPLE = _splat_bytes()
 @FUZZ
 @given(st.data())
 def test_fuzz_splat(data):
-    _within_memory(_mutate(SPLAT_SAMPLE, data.draw), ".splat")
-
-
-def _json_values():
-    """Any JSON value, nested a little: what a hand-edited or hostile manifest may put in a field."""
-    scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=8))
-    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+    within_memory(mutate(SPLAT_SAMPLE, data.draw), ".splat")
 
 
 @FUZZ
@@ -375,11 +306,11 @@ def test_fuzz_project(small_project, data):
     choice = data.draw(st.sampled_from(["field", "layer_field", "bytes", "nested", "bomb"]))
     if choice == "field":
         key = data.draw(st.sampled_from(["format", "schema_version", "layers", "current", "time", "playback", "view", "paths"]))
-        archive = _rezip(small_project, {**manifest, key: data.draw(_json_values())})
+        archive = _rezip(small_project, {**manifest, key: data.draw(json_values())})
     elif choice == "layer_field":
         key = data.draw(st.sampled_from(["id", "name", "kind", "visible", "transform", "display", "payload", "provenance"]))
         layers = [dict(layer) for layer in manifest["layers"]]
-        layers[data.draw(st.integers(0, len(layers) - 1))][key] = data.draw(_json_values())
+        layers[data.draw(st.integers(0, len(layers) - 1))][key] = data.draw(json_values())
         archive = _rezip(small_project, {**manifest, "layers": layers})
     elif choice == "nested":
         depth = data.draw(st.integers(10, 200_000))
@@ -394,5 +325,5 @@ def test_fuzz_project(small_project, data):
         archive = _rezip(small_project, {**manifest, "layers": layers},
                          {f"layers/b{suffix}": (member + bytes(size), zipfile.ZIP_DEFLATED)})
     else:
-        archive = _mutate(small_project, data.draw)
-    _within_memory(archive, ".a4d", load_project)
+        archive = mutate(small_project, data.draw)
+    within_memory(archive, ".a4d", load_project)

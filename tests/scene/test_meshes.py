@@ -326,14 +326,14 @@ def test_extensions_are_case_insensitive(tmp_path, helpers):
     [
         ("noext", b"", "no extension is not a mesh format read with trimesh"),
         ("a.STL", b"solid", r"\.stl is not a mesh format read with trimesh"),
-        ("a.glb", b"glTF\x02\x00\x00\x00\x0c\x00\x00\x00", r"not a valid GLB file \(\w+: .*\)"),
+        ("a.glb", b"glTF\x02\x00\x00\x00\x0c\x00\x00\x00", "the GLB does not start with its JSON chunk"),
         ("a.glb", b"glTF\x02\x00\x00\x00\xff\xff\xff\xff", "the GLB header says 4294967295 bytes .*"),
         ("a.glb", b"glTF\xff\xff\xff\xff\x0c\x00\x00\x00", r"GLB version 4294967295 is not supported \(only 2\)"),
         ("a.glb", b"glTF\x01\x00\x00\x00\x0c\x00\x00\x00", r"GLB version 1 is not supported \(only 2\)"),
         ("a.glb", b"glTF\x02\x00\x00\x00\x0d\x00\x00\x00",
          r"the GLB header says 13 bytes but the file has 12 \(truncated\?\)"),  # fmt: skip
         ("a.glb", b"glTF\x02\x00\x00\x00\x0c\x00\x00", r"not a GLB file \(no 'glTF' magic\)"),
-        ("a.gltf", b"[]", r"not a valid GLTF file \(AttributeError: .*\)"),
+        ("a.gltf", b"[]", "the glTF JSON is not an object"),
         ("a.obj", b"v 1 2\nf 1 2 3\n", r"not a valid OBJ file \(IndexError: .*\)"),
         ("a.obj", b"v 0 0 0\nv 1 0 0\n", "the file holds no triangle mesh"),
     ],
