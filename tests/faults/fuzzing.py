@@ -65,9 +65,11 @@ def read_or_error(path: Path, reader: Reader | None = None) -> object:
         return exc
 
 
-def within_memory(data: bytes | Files, suffix: str, reader: Reader | None = None, target: str | None = None) -> object:
+def within_memory(
+    data: bytes | Files, suffix: str, reader: Reader | None = None, target: str | None = None, ratio: float = MEMORY_RATIO
+) -> object:
     """``data`` read by ``reader`` (see ``read_or_error``) under tracemalloc, asserting that the peak
-    stays within ``MEMORY_RATIO`` times the input's bytes plus ``MEMORY_SLACK``. ``data`` is one
+    stays within ``ratio`` times the input's bytes plus ``MEMORY_SLACK``. ``data`` is one
     file's bytes (read as ``fuzz<suffix>``), or a set of files (an OBJ and its companions, a dataset)
     of which ``target`` is read (None: the folder itself); their total is the input's size.
     ``suffix`` names the reader in the fault report."""
@@ -83,7 +85,7 @@ def within_memory(data: bytes | Files, suffix: str, reader: Reader | None = None
             tracemalloc.stop()
     report.tried(f"read {suffix}", "fuzz")
     report.measured(suffix, size, peak)
-    assert peak <= MEMORY_RATIO * size + MEMORY_SLACK, f"{peak} bytes for {size} bytes of input"
+    assert peak <= ratio * size + MEMORY_SLACK, f"{peak} bytes for {size} bytes of input"
     return result
 
 
