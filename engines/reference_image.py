@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scene.io.errors import FormatError
+
 MIN_OBJECT_PIXELS = 16
 """Fewer covered pixels than this is no object."""
 
@@ -40,16 +42,19 @@ class Reference:
 
 def read_rgba(path: str | Path, name: str = "image") -> np.ndarray:
     """``[H, W, 4]`` float32 0-1 of an image file; ValueError saying why it cannot be read, naming
-    the setting ``name`` it came from."""
-    from PIL import Image, UnidentifiedImageError
+    the setting ``name`` it came from. A file claiming more pixels than its bytes can hold is refused
+    before anything is decoded (:mod:`scene.io.images`)."""
+    from scene.io.images import decode, open_image
 
+    if not Path(path).exists():
+        raise ValueError(f"{name}: {path} does not exist")
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
-    except FileNotFoundError:
-        raise ValueError(f"{name}: {path} does not exist") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"{name}: {path} cannot be read as a picture ({exc})") from None
+        with open_image(Path(path)) as image:
+            return decode(image, "RGBA", path).astype(np.float32) / 255.0
+    except FormatError as exc:
+        raise ValueError(f"{name}: {path} cannot be read as a picture ({exc.problem})") from None
+    except OSError as exc:  # a folder, no permission
+        raise ValueError(f"{name}: {path} cannot be read as a picture ({exc.strerror or exc})") from None
 
 
 def object_mask(rgba: np.ndarray) -> np.ndarray:

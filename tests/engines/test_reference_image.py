@@ -71,6 +71,23 @@ def test_files_are_read_or_refused_in_words(tmp_path):
         read_rgba(tmp_path / "missing.png")
 
 
+def test_a_picture_claiming_more_pixels_than_it_holds_is_refused_undecoded(tmp_path):
+    """9000 x 9000 RGBA (324 MB decoded) from a file of a hundred bytes: refused before any of it is made."""
+    import tracemalloc
+
+    from tests.faults.test_fuzz_meshes import png_claiming
+
+    (tmp_path / "bomb.png").write_bytes(png_claiming(9000, 9000))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"image: .*bomb.png cannot be read as a picture \(the image claims 9000x9000"):
+            read_rgba(tmp_path / "bomb.png")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+
+
 def disc_photo(noise: float = 0.0, size: int = 96, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """An opaque RGB photo of an orange disc with a backdrop-coloured highlight on a grey backdrop
     (with Gaussian grain of ``noise``), and the disc's true mask."""
