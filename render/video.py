@@ -4,12 +4,14 @@ written as MP4 or numbered PNGs.
 A failure leaves no partial video or frame behind and the previous output whole: a video is
 encoded into a temp file and replaces the old one only once ffmpeg succeeded and the file decodes to
 every frame; frames are written as a set (a folder swapped in whole, or a pattern's files renamed
-into place together). Errors are :class:`FormatError` naming the user's path.
+into place together, and the frames of an earlier, longer run of the same pattern then removed, so
+the pattern names this run's frames and no others). Errors are :class:`FormatError` naming the user's path.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -118,6 +120,8 @@ def render_video(
     path = Path(path)
     if not is_frame_folder(path) and path.suffix.lower() not in VIDEO_SUFFIXES:
         raise ValueError(f"{path}: write a video ({', '.join(VIDEO_SUFFIXES)}), a folder or a pattern like {FRAME_PATTERN}")
+    if "%" in path.name and not is_frame_pattern(path):
+        raise ValueError(f"{path}: a pattern holds one frame number, like {FRAME_PATTERN}")
     if times is not None and len(times) != len(cameras):
         raise ValueError(f"{len(times)} times for {len(cameras)} cameras: give one time per frame")
     images = _render_frames(document, cameras, settings, progress, times)
@@ -147,9 +151,9 @@ def _write_pngs(images: Iterator[np.ndarray], path: Path, count: int) -> list[Pa
     """``count`` frames into a folder (written beside it and swapped in, so no old frame stays) or
     after a pattern (all renamed into place together)."""
     if "%" in path.name:
-        written = [Path(str(path) % i) for i in range(count)]
         _make_folder(path, path.parent)
-        with atomic_outputs(written) as temps:
+        written = [path.parent / (path.name % i) for i in range(count)]
+        with atomic_outputs(written, replacing=pattern_files(path)) as temps:
             for tmp, image in zip(temps, images):
                 write_png(tmp, image)
         return written
@@ -159,6 +163,33 @@ def _write_pngs(images: Iterator[np.ndarray], path: Path, count: int) -> list[Pa
         for i, image in enumerate(images):
             write_png(staging / (FRAME_PATTERN % i), image)
     return [path / (FRAME_PATTERN % i) for i in range(count)]
+
+
+def _frame_number(name: str) -> re.Match[str] | None:
+    """Where a pattern's name holds its frame number (``%04d``, ``%d``, ``%5d``); None unless it holds exactly one."""
+    numbers = [m for m in re.finditer(r"%(?:%|[^%]*?[a-zA-Z])", name) if m.group() != "%%"]
+    if len(numbers) != 1 or re.fullmatch(r"%0?\d*[diu]", numbers[0].group()) is None:
+        return None
+    return numbers[0]
+
+
+def is_frame_pattern(path: Path) -> bool:
+    """Whether ``path``'s name is a pattern of frames: one frame number (``frame_%04d.png``), ``%%`` for a ``%``."""
+    return _frame_number(path.name) is not None
+
+
+def pattern_files(path: Path) -> list[Path]:
+    """The files of pattern ``path``'s folder that it names (``frame_0012.png`` for ``frame_%04d.png``): an
+    earlier run's frames, which the next run's replace, those past its last included; other files are not."""
+    number = _frame_number(path.name)
+    if number is None or not path.parent.is_dir():
+        return []
+    prefix, suffix = (path.name[: number.start()] % (), path.name[number.end() :] % ())
+    named = re.compile(re.escape(prefix) + r"( *\d+)" + re.escape(suffix))
+    return [
+        entry for entry in path.parent.iterdir()
+        if (match := named.fullmatch(entry.name)) and path.name % int(match.group(1)) == entry.name and entry.is_file()
+    ]
 
 
 def write_png(path: Path, image: np.ndarray) -> None:

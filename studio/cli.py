@@ -32,7 +32,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``atelier4d`` script; returns the exit status."""
+    """The ``atelier4d`` command line (started by :mod:`studio.entry`); returns the exit status.
+    Ctrl-C at any point, the parsing of the arguments included, is one line and status 130."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        print("atelier4d: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args_list = common.join_negative_vectors(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(args_list)  # usage errors exit 2 here
@@ -51,9 +60,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # one the command did not say in its own words: still one line naming the file
         print(f"atelier4d: error: {common.os_error_line(exc)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("atelier4d: interrupted", file=sys.stderr)
-        return 130
     except Exception as exc:  # a bug or an unexpected failure: still one clear line
         if args.debug:
             traceback.print_exc()

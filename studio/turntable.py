@@ -1,5 +1,6 @@
 """What a turntable is, for the studio's Export > Turntable and for ``atelier4d render --orbit`` alike,
-and the times a video of a scene with clips plays (:func:`timeline_times`).
+and the times a video of a scene with clips plays (:func:`timeline_times`, :func:`timeline_video_times`),
+one piece for the studio and ``atelier4d render`` so that both make the same frames.
 
 :class:`TurntableSettings` is the video: size, frames and their rate (the duration follows from
 them); ``atelier4d render --path`` checks its camera-path videos with it too. :func:`orbit_start` frames the dense part of the subject (:mod:`scene.bounds`: stray floaters
@@ -9,6 +10,7 @@ Qt-free.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,17 +47,27 @@ class TurntableSettings:
 
     @staticmethod
     def frames_for(duration_s: float, fps: float) -> int:
-        """The number of frames that plays ``duration_s`` seconds at ``fps`` (at least one)."""
-        return max(1, round(duration_s * fps))
+        """The number of frames that plays ``duration_s`` seconds at ``fps``: every frame that starts
+        within them (at least one). The studio's dialogs and videos and ``atelier4d render`` all count so."""
+        return max(1, math.ceil(duration_s * fps - 1e-6))
 
 
-def timeline_times(document: Document, frames: int, fps: float) -> np.ndarray | None:
-    """Document seconds of a video's ``frames``, ``fps`` a second from the timeline's in point, when the
-    document has visible clips (they play along: an orbit or a path video of a moving scene); None for a
-    still scene, which looks the same at every time."""
+def timeline_times(document: Document, frames: int, fps: float, start: float | None = None) -> np.ndarray | None:
+    """Document seconds of a video's ``frames``, ``fps`` a second from ``start`` (default: the timeline's
+    in point), when the document has visible clips (they play along: an orbit or a path video of a moving
+    scene); None for a still scene, which looks the same at every time."""
     if not any(layer.visible and isinstance(layer.data, GaussianClip) for layer in document.layers):
         return None
-    return document.play_range()[0] + np.arange(frames) / fps
+    return (document.play_range()[0] if start is None else start) + np.arange(frames) / fps
+
+
+def timeline_video_times(document: Document, fps: float, start: float | None = None) -> np.ndarray:
+    """Document seconds of the frames of a video of the timeline (the studio's Export > Timeline Video,
+    ``atelier4d render --video``): its in-out range (from ``start`` when given) at ``fps``, every frame
+    that starts within it (:meth:`TurntableSettings.frames_for`)."""
+    in_point, out_point = document.play_range()
+    first = in_point if start is None else start
+    return first + np.arange(TurntableSettings.frames_for(out_point - first, fps)) / fps
 
 
 def orbit_start(

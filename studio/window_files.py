@@ -9,23 +9,23 @@ of PLY frames and go out as one, or as an animated GLB.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import re
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog
 
 from engines.fields import REQUIRED
 from scene import Document, Layer
 from scene.clip import GaussianClip
+from scene.io import FormatError, atomic_output
 from studio.autosave import discard_recovery, find_recovery
 from studio.files import PROJECT_SUFFIX, SCREENSHOT_SUFFIX, VIDEO_SUFFIX
 from studio.tools import REPORT_MS
-from studio.turntable import TurntableSettings, orbit_start, timeline_times
+from studio.turntable import TurntableSettings, orbit_start, timeline_times, timeline_video_times
 from studio.workers import Progress, Task, snapshot
 
 GLB_SUFFIX = ".glb"
@@ -249,14 +249,24 @@ class FileCommands:
         return layer
 
     def export_screenshot(self, path: str | os.PathLike | None = None) -> bool:
-        """The viewport as a PNG (``.png`` is added to a name typed without it)."""
+        """The viewport as a PNG (``.png`` is added to a name typed without it), written whole or not at all
+        (encoded first, then written beside the target and renamed over it: a full disk keeps the old file)."""
         target = self._target_file(path, "Save screenshot", "PNG image (*.png)", self._document_name(), SCREENSHOT_SUFFIX)
         if target is None:
             return False
-        ok = self.viewport.grabFramebuffer().save(str(target))
-        if not ok:
-            self.show_error("Screenshot", f"Could not write {target}.")
-        return ok
+        encoded = QByteArray()
+        buffer = QBuffer(encoded)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        if not self.viewport.grabFramebuffer().save(buffer, "PNG"):
+            self.show_error("Screenshot failed", f"{target}: the picture could not be encoded")
+            return False
+        try:
+            with atomic_output(target) as tmp:
+                tmp.write_bytes(encoded.data())
+        except FormatError as exc:
+            self._failed("Screenshot")(str(exc))
+            return False
+        return True
 
     def export_turntable(self, path: str | os.PathLike | None = None, settings: TurntableSettings | None = None) -> Task | None:
         """An MP4 orbiting the current layer (else the visible ones), of the size, length and frame rate the
@@ -290,12 +300,11 @@ class FileCommands:
     def export_timeline_video(self, path: str | os.PathLike | None = None) -> Task | None:
         """An MP4 of the timeline's in-out range at its frame rate, seen from the viewport's camera at the
         last turntable's size; rendered in the background on a snapshot, with progress and Cancel."""
-        start, end = self.document.play_range()
         fps = self.document.playback.fps
+        times = timeline_video_times(self.document, fps)
         size = self._turntable_settings
         try:
-            frames = max(1, math.ceil((end - start) * fps - 1e-6))  # every frame that starts within the range
-            video = TurntableSettings(size.width, size.height, frames, fps)
+            video = TurntableSettings(size.width, size.height, len(times), fps)
         except ValueError as exc:
             self.show_error("Export timeline video", str(exc))
             return None
@@ -306,7 +315,6 @@ class FileCommands:
 
         copy = snapshot(self.document)
         camera = dataclasses.replace(self.viewport.camera(), width=video.width, height=video.height, cx=None, cy=None)
-        times = start + np.arange(video.frames) / fps
 
         def render(progress) -> None:
             cameras = [camera] * video.frames

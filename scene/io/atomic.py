@@ -5,7 +5,8 @@ later run writes into their folder.
 
 A set of files (an OBJ with its material and texture) is written into temp names and renamed into
 place only when every one is written (:func:`atomic_outputs`); a folder of files (PNG or PLY frames)
-is written as a hidden sibling folder and swapped in whole (:func:`atomic_folder`). Any failure of the
+is written as a hidden sibling folder and swapped in whole (:func:`atomic_folder`), the old and new
+folders exchanged in one step, so the folder's name never stands empty. Any failure of the
 file system says, in one line, which of the user's files could not be written and why, never the
 temp name (:class:`CannotWrite`, :func:`os_problem`).
 
@@ -15,9 +16,11 @@ permissions), as the folder, not the file, decides who may rename there.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import shutil
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,11 +55,13 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_outputs(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
+def atomic_outputs(paths: Sequence[str | os.PathLike], replacing: Sequence[Path] = ()) -> Iterator[list[Path]]:
     """Yield one temporary path per target (in its folder); when the block succeeds every target is
     replaced, otherwise none is and the temporaries are removed.
 
     Name the main file first: a file-system error that no single file explains is said of it.
+    ``replacing`` are files the set replaces besides its targets (frames of an earlier, longer run):
+    removed once every target is in place, and only then.
     """
     targets = [Path(p) for p in paths]
     for target in targets:
@@ -75,6 +80,8 @@ def atomic_outputs(paths: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
             os.chmod(tmp, mode_for(target))  # mkstemp makes 0600 files; give the usual permissions
         for tmp, target in zip(temps, targets):  # renames in one folder: nothing left to fail on
             os.replace(tmp, target)
+        for stale in set(map(Path, replacing)) - set(targets):
+            stale.unlink(missing_ok=True)
     except BaseException as exc:
         for tmp in temps:
             tmp.unlink(missing_ok=True)
@@ -153,9 +160,16 @@ def _sync(path: Path) -> None:
 
 
 def _swap_in(staging: Path, folder: Path) -> None:
-    """Put the finished ``staging`` folder where ``folder`` is, the old one removed only once it is replaced."""
+    """Put the finished ``staging`` folder where ``folder`` is, so that at every instant ``folder`` is the
+    old folder or the new one: the two are exchanged in one step (:func:`_exchange`), then the old one,
+    now under the staging name (a leftover the next run removes, should this one be killed), is removed.
+    Where the system cannot exchange, the old folder is moved aside first (killed then, a run leaves
+    it there: ``.NAME.*.old`` beside the missing folder)."""
     if not folder.exists():
         os.rename(staging, folder)
+        return
+    if _exchange(staging, folder):
+        shutil.rmtree(staging, ignore_errors=True)
         return
     old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
     os.rename(folder, old / folder.name)
@@ -166,6 +180,31 @@ def _swap_in(staging: Path, folder: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+_AT_FDCWD = -100  # Linux: paths relative to the working folder
+_RENAME_EXCHANGE = 0x2  # Linux renameat2: swap the two names
+_RENAME_SWAP = 0x2  # macOS renamex_np: the same
+_CANNOT_EXCHANGE = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the names of ``a`` and ``b`` (both existing) in one step: Linux's ``renameat2`` with
+    ``RENAME_EXCHANGE``, macOS's ``renamex_np`` with ``RENAME_SWAP``. False where the system or the
+    file system cannot (nothing changed then); an OSError for any other refusal."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if sys.platform.startswith("linux") and hasattr(libc, "renameat2"):
+        done = libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    elif sys.platform == "darwin" and hasattr(libc, "renamex_np"):
+        done = libc.renamex_np(os.fsencode(a), os.fsencode(b), _RENAME_SWAP)
+    else:
+        return False
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _CANNOT_EXCHANGE:
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def _raise_in_users_terms(exc: BaseException, temps: dict[Path, Path], main: Path) -> None:

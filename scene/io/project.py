@@ -16,18 +16,21 @@ Saving is atomic (the previous file is never damaged by a failed save). Opening 
 members the manifest names, refuses names that would escape the archive, and refuses absurd sizes
 before reading them (a zip bomb or a corrupt header must not exhaust memory or disk): a member is
 inflated only after its own header (PLY header, GLB header, each ``.npy`` header of an ``.npz``) has
-been checked against the size the zip claims for it. Layers that name the same member share one
-decoded payload (payloads are immutable), and every malformed manifest is a FormatError saying what.
+been checked against the size the zip claims for it, and an ``.npz`` is copied out no further than its
+arrays' headers say it reaches, whatever the zip claims for it. Layers that name the same member share
+one decoded payload (payloads are immutable), and every malformed manifest is a FormatError saying what.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import lzma
 import math
 import os
 import struct
 import tempfile
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -284,7 +287,7 @@ def _decode_member(
         raise FormatError(path, f"the payload {name} has an unsupported type {suffix!r}")
     target = scratch / f"payload{suffix}"
     try:
-        _extract(path, archive, info, target)
+        _extract(path, archive, info, target, kind)
         return _read_arrays(path, name, kind, target) if suffix == ARRAYS_SUFFIX else load(target)
     except FormatError as exc:
         if exc.path == str(path):  # about the project's own structure: already said in its terms
@@ -294,16 +297,21 @@ def _decode_member(
         target.unlink(missing_ok=True)
 
 
-def _extract(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+def _extract(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, kind: PayloadKind) -> None:
     """Copy member ``info`` to ``target``, inflating past its first :data:`HEAD_BYTES` only when its
     own header agrees with the size the zip claims for it (zipfile stops at that size: a member
-    cannot inflate further than it claims; a stored member cannot claim more than it holds)."""
+    cannot inflate further than it claims; a stored member cannot claim more than it holds). An
+    ``.npz`` is copied array by array, each no further than its ``.npy`` header says (:func:`_copy_arrays`)."""
     name = info.filename
     if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
         raise FormatError(path, f"the payload {name} claims {info.file_size} bytes but holds {info.compress_size}")
+    suffix = PurePosixPath(name).suffix.lower()
     with archive.open(info) as source, open(target, "wb") as sink:
+        if suffix == ARRAYS_SUFFIX:
+            _copy_arrays(path, name, target, kind, _Copying(source, sink))
+            return
         head = source.read(min(info.file_size, HEAD_BYTES))
-        most, what = _largest_payload(target, PurePosixPath(name).suffix.lower(), head)
+        most, what = _largest_payload(target, suffix, head)
         if info.file_size > most:
             raise FormatError(
                 path, f"the payload {name} claims {info.file_size} bytes but its {what} header describes "
@@ -315,17 +323,133 @@ def _extract(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, target
 
 
 def _largest_payload(target: Path, suffix: str, head: bytes) -> tuple[int, str]:
-    """The most bytes a payload starting with ``head`` can take, by its own header, and the format's name."""
+    """The most bytes a payload (not an ``.npz``) starting with ``head`` can take, by its own header, and
+    the format's name."""
     if suffix == ".ply":
         return largest_size(header_from_bytes(target, head)), "PLY"
     if suffix == ".glb":
         if len(head) < 12 or head[:4] != b"glTF":
             raise FormatError(target, "not a binary glTF (no 'glTF' header)")
         return struct.unpack_from("<I", head, 8)[0], "GLB"
-    # An .npz is a zip: its arrays are checked by their own headers before any is read (_read_arrays).
-    if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+    return MAX_MEMBER_BYTES, suffix  # a plug-in kind's format: its reader checks its own header
+
+
+_LOCAL_HEADER = b"PK\x03\x04"
+_LOCAL_FIELDS = struct.Struct("<2xHH8xIIHH")  # after the signature: flags, method, sizes, name and extra lengths
+_ZIP64_SIZES = 0x0001  # the extra field holding a member's sizes when they pass 4 GB (np.savez always writes it)
+_SIZES_AFTER_DATA = 0x8  # the flag of a member whose sizes follow its data (a streamed zip)
+
+
+def _copy_arrays(path: Path, payload: str, target: Path, kind: PayloadKind, copying: "_Copying") -> None:
+    """Copy the ``.npz`` payload member ``payload`` of project ``path`` to ``target`` (through ``copying``),
+    walking its members as they come: each member's sizes pass :func:`_check_member_size`, its ``.npy``
+    header is read first (a few KB inflated), and it is copied only when it holds exactly the bytes its
+    array needs (packed in no more than deflate could make of them); after the last member, at most
+    :data:`HEAD_BYTES` of directory. So whatever the project's zip claims for the payload, no more is
+    written out than its arrays need."""
+    try:
+        _walk_arrays(path, payload, target, kind, copying)
+    except (EOFError, zlib.error) as exc:
+        raise FormatError(target, f"not an .npz archive ({_one_line(exc)})") from None
+
+
+def _walk_arrays(path: Path, payload: str, target: Path, kind: PayloadKind, copying: "_Copying") -> None:
+    """:func:`_copy_arrays`' walk: local headers and their members, then the directory."""
+    while (signature := copying.take(4)) == _LOCAL_HEADER:
+        flags, method, packed, size, name_length, extra_length = _LOCAL_FIELDS.unpack(copying.take(_LOCAL_FIELDS.size))
+        name = copying.take(name_length).decode("utf-8", "replace")
+        packed, size = _zip64_sizes(copying.take(extra_length), packed, size)
+        if flags & _SIZES_AFTER_DATA or method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise FormatError(target, f"the array {name} is stored in a way np.savez never writes")
+        sizes = zipfile.ZipInfo(name)
+        sizes.flag_bits, sizes.compress_size, sizes.file_size = flags, packed, size
+        _check_member_size(path, f"{payload}:{name}", sizes)
+        if packed > size + (size >> 10) + 64:  # more than deflate ever makes of ``size`` bytes
+            raise FormatError(target, f"the array {name} takes {packed} bytes packed for {size} bytes of data")
+        member = _Member(copying, method, packed)
+        extent = _array_extent(target, name, member)
+        if extent is None:
+            raise FormatError(target, f"not a valid {kind.label} payload (the array {name} holds Python objects)")
+        if size != extent:
+            raise FormatError(target, f"the array {name}'s header does not match its {size} bytes")
+        copying.copy(packed - member.packed_read)
+    if signature not in (b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06"):
         raise FormatError(target, "not an .npz archive (no zip header)")
-    return MAX_MEMBER_BYTES, "zip"
+    copying.copy(HEAD_BYTES, to_end=True)
+    if not copying.ended():
+        raise FormatError(target, "the archive holds more than its arrays and their directory; refusing it")
+
+
+def _zip64_sizes(extra: bytes, packed: int, size: int) -> tuple[int, int]:
+    """A local header's sizes, the zip64 extra field's where the header has none (0xFFFFFFFF)."""
+    at = 0
+    while at + 4 <= len(extra):
+        key, length = struct.unpack_from("<HH", extra, at)
+        if key == _ZIP64_SIZES:
+            values = iter(struct.unpack_from(f"<{min(length, 16, len(extra) - at - 4) // 8}Q", extra, at + 4))
+            size = next(values, size) if size == 0xFFFFFFFF else size
+            packed = next(values, packed) if packed == 0xFFFFFFFF else packed
+        at += 4 + length
+    return packed, size
+
+
+class _Copying:
+    """Reads of a stream that are written to ``sink`` as they are read; ``take`` is exact or raises."""
+
+    def __init__(self, source: io.BufferedIOBase, sink: io.BufferedIOBase) -> None:
+        self.source, self.sink = source, sink
+
+    def take(self, count: int) -> bytes:
+        data = self.source.read(count)
+        if len(data) != count:
+            raise EOFError("it ends inside a member")
+        self.sink.write(data)
+        return data
+
+    def ended(self) -> bool:
+        """Whether the stream has nothing more (what is left is not copied)."""
+        return not self.source.read(1)
+
+    def copy(self, count: int, to_end: bool = False) -> None:
+        """Copy ``count`` bytes (or fewer, with ``to_end``, when the stream ends first)."""
+        while count > 0:
+            chunk = self.source.read(min(count, HEAD_BYTES))
+            if not chunk:
+                if to_end:
+                    return
+                raise EOFError("it ends inside a member")
+            self.sink.write(chunk)
+            count -= len(chunk)
+
+
+class _Member:
+    """The data of one ``.npz`` member read from its start, inflated when deflated (for its ``.npy``
+    header); ``packed_read`` is how many of its ``packed`` bytes were copied so far."""
+
+    def __init__(self, copying: _Copying, method: int, packed: int) -> None:
+        self.copying, self.packed, self.packed_read = copying, packed, 0
+        self.inflate = zlib.decompressobj(-15) if method == zipfile.ZIP_DEFLATED else None
+        self.position = 0
+
+    def read(self, count: int) -> bytes:
+        out = b""
+        while len(out) < count and (self.packed_read < self.packed or (self.inflate and self.inflate.unconsumed_tail)):
+            if self.inflate is None:
+                data = self._packed(count - len(out))
+            else:
+                tail = self.inflate.unconsumed_tail or self._packed(4096)
+                data = self.inflate.decompress(tail, count - len(out))
+            out += data
+        self.position += len(out)
+        return out
+
+    def tell(self) -> int:
+        return self.position
+
+    def _packed(self, count: int) -> bytes:
+        data = self.copying.take(min(count, self.packed - self.packed_read))
+        self.packed_read += len(data)
+        return data
 
 
 def _read_arrays(path: Path, name: str, kind: PayloadKind, target: Path) -> Any:
@@ -349,19 +473,26 @@ def _read_arrays(path: Path, name: str, kind: PayloadKind, target: Path) -> Any:
 _NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
 
+def _array_extent(target: Path, name: str, member: Any) -> int | None:
+    """The bytes an ``.npy`` member needs by its own header (read from ``member``, at its start):
+    the header and the array; None for an object array, whose size no header says."""
+    try:
+        read_header = _NPY_HEADERS.get(np.lib.format.read_magic(member))
+        if read_header is None:
+            raise ValueError("an unknown .npy version")
+        shape, _, dtype = read_header(member)
+    except (ValueError, SyntaxError, tokenize.TokenError) as exc:  # numpy parses the header as Python
+        raise FormatError(target, f"the array {name} has an invalid header ({_one_line(exc)})") from None
+    return None if dtype.hasobject else member.tell() + math.prod(shape) * dtype.itemsize
+
+
 def _check_array_header(target: Path, name: str, arrays_zip: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     """Refuse an ``.npy`` member whose header's shape and type do not fill exactly its declared size
     (an object array is left to ``np.load``, which refuses it without reading it)."""
     with arrays_zip.open(info) as member:
-        try:
-            read_header = _NPY_HEADERS.get(np.lib.format.read_magic(member))
-            if read_header is None:
-                raise ValueError("an unknown .npy version")
-            shape, _, dtype = read_header(member)
-        except ValueError as exc:
-            raise FormatError(target, f"the array {name} has an invalid header ({_one_line(exc)})") from None
-        if not dtype.hasobject and info.file_size != member.tell() + math.prod(shape) * dtype.itemsize:
-            raise FormatError(target, f"the array {name}'s header does not match its {info.file_size} bytes")
+        extent = _array_extent(target, name, member)
+    if extent is not None and info.file_size != extent:
+        raise FormatError(target, f"the array {name}'s header does not match its {info.file_size} bytes")
 
 
 def _layer_from_entry(path: Path, entry: dict, data: Any) -> Layer:

@@ -2,8 +2,8 @@
 
 Time: ``--time`` is in seconds (``1.5``) or a frame of the clips (``f12``, at their frame rate). A video
 of a scene with clips plays them: frame ``k`` shows the document at ``start + k / fps`` seconds, from
-the start of the clips' played range (or ``--time``); ``--video OUT.mp4`` alone renders that range
-(the timeline) from one camera."""
+the timeline's in point (or ``--time``); ``--video OUT.mp4`` alone renders the timeline's in-out range
+from one camera, the frames the studio's Export > Timeline Video makes (:mod:`studio.turntable`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from scene.clip import GaussianClip
 from scene.io import atomic_output, load
 from scene.io.project import PROJECT_SUFFIX, load_project
 from studio.commands.common import CliError, image_size, vector
-from studio.turntable import MAX_SIZE, TurntableSettings, orbit_start
+from studio.turntable import MAX_SIZE, TurntableSettings, orbit_start, timeline_times, timeline_video_times
 
 if TYPE_CHECKING:
     from render import RenderSettings
@@ -34,14 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--camera-pos the scene is framed from the front, slightly above: its dense part, stray floaters "
         "left out (as the studio's turntable export frames it). With --path the camera flies along a "
         "camera path saved as JSON: frame k shows the path's camera at k / fps seconds. A scene with clips "
-        "plays in a video (from the start of the clips, or --time); --video OUT.mp4 alone renders the clips' "
-        "played range (the timeline) from the default camera or --camera-pos.",
+        "plays in a video (from the timeline's in point, or --time); --video OUT.mp4 alone renders the "
+        "timeline's in-out range (the frames the studio's Timeline Video makes) from the default camera or "
+        "--camera-pos.",
     )
     parser.add_argument("scene", type=Path, metavar="SCENE", help="a .a4d project or any file 'atelier4d info' reads")
     parser.add_argument("--out", type=Path,
                         help="output: shot.png; with --orbit or --path a .mp4, a folder or a pattern like frame_%%04d.png")
     parser.add_argument("--video", type=Path, metavar="OUT",
-                        help="write a video: of --path or --orbit, else of the clips' played range (the timeline)")
+                        help="write a video: of --path or --orbit, else of the timeline's in-out range")
     parser.add_argument("--path", type=Path, dest="camera_path", metavar="PATH.json",
                         help="render a video flying along this camera path (its keys give the cameras and fields of view)")
     parser.add_argument("--duration", type=float, default=None, metavar="SECONDS",
@@ -61,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--time", type=time_or_frame, default=None, metavar="T",
                         help="the document time to render: seconds >= 0 (1.5) or a frame of the clips (f12, at "
                         "their frame rate); a video's first frame (default: a project's saved time, else 0; a "
-                        "video: the clips' start); static layers look the same at every time")
+                        "video: the timeline's in point); static layers look the same at every time")
     parser.add_argument("--orbit", type=int, default=None, metavar="N",
                         help="render N frames orbiting the scene about --up instead of one picture")
     parser.add_argument("--fps", type=float, default=None,
@@ -87,19 +88,6 @@ def time_or_frame(text: str) -> float | FrameNumber:
 def clips_of(document: Document) -> list[GaussianClip]:
     """The clips of the document's visible layers, in layer order."""
     return [layer.data for layer in document.layers if layer.visible and isinstance(layer.data, GaussianClip)]
-
-
-def video_start(clips: list[GaussianClip], start: float | None) -> float | None:
-    """The document second of a video's first frame: ``start`` (``--time``), else where the first clip
-    starts; None for a scene without clips, which looks the same at every time."""
-    if start is not None or not clips:
-        return start
-    return min(clip.timing.offset for clip in clips)
-
-
-def _playing(first: float | None, frames: int, fps: float) -> np.ndarray | None:
-    """Document seconds of a video's frames, ``fps`` a second from ``first`` (None: the time is kept)."""
-    return None if first is None else first + np.arange(frames) / fps
 
 
 def read_scene(path: Path) -> Document:
@@ -157,16 +145,15 @@ def run(args: argparse.Namespace) -> int:
     start = _start_time(args, clips)
     if start is not None:
         document.set_time(start)
-    first = video_start(clips, start)
     settings = RenderSettings(background=tuple(args.background))
     try:
         if camera_path is not None:
-            _report(_render_path(args, document, camera_path, settings, fps, first))
+            _report(_render_path(args, document, camera_path, settings, fps, start))
         elif args.orbit is not None:
             camera, target = make_camera(args, document)
-            _report(_render_orbit(args, document, camera, target, settings, _video(args, args.orbit, fps), first))
+            _report(_render_orbit(args, document, camera, target, settings, _video(args, args.orbit, fps), start))
         elif args.video is not None:
-            _report(_render_timeline(args, document, clips, settings, fps, first))
+            _report(_render_timeline(args, document, clips, settings, fps, start))
         else:
             camera, _ = make_camera(args, document)
             _render_still(args.out, document, camera, settings)
@@ -208,7 +195,7 @@ def _settle_options(args: argparse.Namespace) -> None:
 
 def _check_output(args: argparse.Namespace) -> None:
     """Refuse an output that cannot be written before any rendering starts."""
-    from render.video import VIDEO_SUFFIXES, is_frame_folder
+    from render.video import VIDEO_SUFFIXES, is_frame_folder, is_frame_pattern
 
     out = args.out
     video = _is_video(args)
@@ -217,6 +204,8 @@ def _check_output(args: argparse.Namespace) -> None:
             raise CliError(f"{out}: a single picture is written as .png (use --video, --orbit N or --path PATH.json for a video)")
     elif not is_frame_folder(out) and out.suffix.lower() not in VIDEO_SUFFIXES:
         raise CliError(f"{out}: a video is written as {', '.join(VIDEO_SUFFIXES)}, a folder or a pattern like frame_%04d.png")
+    elif "%" in out.name and not is_frame_pattern(out):
+        raise CliError(f"{out}: a pattern holds one frame number, like frame_%04d.png")
     if not (video and is_frame_folder(out)) and not out.parent.is_dir():
         raise CliError(f"{out}: the folder {out.parent} does not exist")
 
@@ -259,42 +248,44 @@ def _render_still(out: Path, document: Document, camera: Camera, settings: Rende
 
 def _render_orbit(
     args: argparse.Namespace, document: Document, camera: Camera, target: np.ndarray, settings: RenderSettings,
-    turntable: TurntableSettings, first: float | None,
+    turntable: TurntableSettings, start: float | None,
 ) -> list[Path]:
     from render.video import orbit_cameras, render_video
 
     cameras = orbit_cameras(camera, target, turntable.frames, np.array(args.up))
-    times = _playing(first, turntable.frames, turntable.fps)
+    times = timeline_times(document, turntable.frames, turntable.fps, start)
     return render_video(document, args.out, cameras, turntable.fps, settings, times=times)
 
 
 def _render_path(
     args: argparse.Namespace, document: Document, camera_path: CameraPath, settings: RenderSettings, fps: float,
-    first: float | None,
+    start: float | None,
 ) -> list[Path]:
-    """Frame ``k`` of the video is the path's camera at ``k / fps`` seconds (and the document at ``first + k / fps``)."""
+    """Frame ``k`` of the video is the path's camera at ``k / fps`` seconds (and the document at ``k / fps``
+    seconds past ``start``, else past the timeline's in point)."""
     from render.video import render_video
 
     video = _video(args, len(camera_path.frames(fps)), fps)
     near, far = _clip_range(document, camera_path)
     cameras = camera_path.cameras(video.fps, video.width, video.height, near, far)
-    return render_video(document, args.out, cameras, video.fps, settings, times=_playing(first, len(cameras), video.fps))
+    times = timeline_times(document, len(cameras), video.fps, start)
+    return render_video(document, args.out, cameras, video.fps, settings, times=times)
 
 
 def _render_timeline(
     args: argparse.Namespace, document: Document, clips: list[GaussianClip], settings: RenderSettings, fps: float,
-    first: float | None,
+    start: float | None,
 ) -> list[Path]:
-    """The timeline: from ``first`` until the last clip's played range ends, at ``fps``, from one camera."""
+    """The timeline: its in-out range (from ``start`` when given) at ``fps``, from one camera: the frames
+    the studio's Export > Timeline Video makes at that rate."""
     from render.video import render_video
 
-    if not clips or first is None:
+    if not clips:
         raise CliError(f"{args.scene.name} has no clip to play along its timeline: --video needs --path or --orbit "
                        "for a still scene")
-    end = max(clip.end_time for clip in clips)
-    video = _video(args, TurntableSettings.frames_for(end - first, fps), fps)
+    times = timeline_video_times(document, fps, start)
+    video = _video(args, len(times), fps)
     camera, _ = make_camera(args, document)
-    times = _playing(first, video.frames, video.fps)
     return render_video(document, args.out, [camera] * video.frames, video.fps, settings, times=times)
 
 
