@@ -41,9 +41,10 @@ import numpy as np
 from scene.camera import Camera
 from scene.camera_path import CameraPath
 from scene.document import Document, Layer, LayerDisplay, NamedPath, Provenance
-from scene.io.atomic import atomic_output
+from scene.io.atomic import CannotWrite, atomic_output
 from scene.io.errors import FormatError
 from scene.io.formats import load, save
+from scene.io.leftovers import part_prefix
 from scene.io.ply_container import header_from_bytes, largest_size
 from scene.kinds import PayloadKind, kind_named, kind_of, payload_kinds
 from scene.playback import Playback
@@ -63,20 +64,27 @@ _ENCRYPTED = 0x1  # the zip flag bit of an encrypted member
 
 
 def save_project(document: Document, path: str | os.PathLike) -> None:
-    """Write ``document`` to ``path`` (``.a4d``) atomically; marks the undo stack clean."""
+    """Write ``document`` to ``path`` (``.a4d``) atomically; marks the undo stack clean.
+
+    Each payload is written to a scratch folder beside the project (the project's own disk, not a
+    system temp folder that may be small; a killed save's is swept as any temp file), then stored in
+    the archive. A failure is said of the project: "scene.a4d: the disk is full"."""
     path = Path(path)
     layers = []
-    with tempfile.TemporaryDirectory(prefix="a4d-save-") as scratch, atomic_output(path) as tmp:
+    with atomic_output(path) as tmp, tempfile.TemporaryDirectory(prefix=part_prefix(path), suffix=".part", dir=tmp.parent) as scratch:
         with zipfile.ZipFile(tmp, "w") as archive:
             for index, layer in enumerate(document.layers):
                 kind = layer.payload_kind
                 suffix = kind.project_suffix or ARRAYS_SUFFIX
                 member = f"layers/{index:04d}{suffix}"
                 payload = Path(scratch) / f"{index:04d}{suffix}"
-                if kind.project_suffix:
-                    save(payload, layer.data)
-                else:
-                    np.savez(payload, **kind.to_arrays(layer.data))
+                try:
+                    if kind.project_suffix:
+                        save(payload, layer.data)
+                    else:
+                        np.savez(payload, **kind.to_arrays(layer.data))
+                except CannotWrite as exc:  # said of the scratch file: the project's own problem
+                    raise OSError(exc.errno, exc.problem) from None
                 # Payload formats are float arrays that deflate poorly; storing keeps saves fast.
                 archive.write(payload, member, compress_type=zipfile.ZIP_STORED)
                 payload.unlink()
