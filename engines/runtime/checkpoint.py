@@ -55,8 +55,14 @@ def save_checkpoint(
     if tensors:
         import torch
 
-        with atomic_output(folder / f"{stem}.pt") as tmp:
-            torch.save(tensors, tmp)
+        with atomic_output(folder / f"{stem}.pt") as tmp, open(tmp, "wb") as handle:
+            sink = _KeepsWriteErrors(handle)
+            try:
+                torch.save(tensors, sink)
+            except RuntimeError:
+                if sink.error is None:
+                    raise
+                raise sink.error from None  # a full disk is said as one, of the checkpoint's path
         files.append(f"{stem}.pt")
     index = {"step": step, "engine": engine, "config": config, "saved_at": time.time(), "files": files, "state": tree}
     with atomic_output(folder / INDEX) as tmp:
@@ -65,6 +71,25 @@ def save_checkpoint(
         if old.name not in files:
             old.unlink(missing_ok=True)
     return folder / INDEX
+
+
+class _KeepsWriteErrors:
+    """A file for ``torch.save`` that keeps the OSError a write raised: torch turns it into a
+    RuntimeError that no longer says the disk is full."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._handle.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self._handle.flush()
 
 
 def discard_checkpoint(run_dir: str | Path) -> None:

@@ -14,24 +14,35 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 
-def path_problems(config: Any, prefix: str = "") -> dict[str, str]:
+def path_problems(config: Any) -> dict[str, str]:
     """What is wrong with the paths of the config dataclass ``config``: the field's dotted key
     (``out``, ``group.field``) -> a sentence."""
     problems = {}
+    for name, kind, path, metadata in _path_fields(config):
+        problem = _output_problem(path, metadata.get("extensions")) if kind == "save" else _input_problem(path, kind)
+        if problem:
+            problems[name] = problem
+    return problems
+
+
+def output_paths(config: Any) -> list[Path]:
+    """The outputs the config dataclass ``config`` names (its "save" paths that are not empty)."""
+    return [path for _, kind, path, _ in _path_fields(config) if kind == "save"]
+
+
+def _path_fields(config: Any, prefix: str = "") -> Iterator[tuple[str, str, Path, Mapping[str, Any]]]:
+    """(dotted key, path kind, path, field metadata) of each path field of ``config`` that is not empty."""
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
         name = f"{prefix}{field.name}"
         if dataclasses.is_dataclass(value):
-            problems.update(path_problems(value, f"{name}."))
+            yield from _path_fields(value, f"{name}.")
         kind = field.metadata.get("path")
         if kind and isinstance(value, (str, os.PathLike)) and str(value):
-            problem = _output_problem(Path(value), field.metadata.get("extensions")) if kind == "save" else _input_problem(Path(value), kind)
-            if problem:
-                problems[name] = problem
-    return problems
+            yield name, kind, Path(value), field.metadata
 
 
 def _output_problem(path: Path, extensions: tuple[str, ...] | None) -> str | None:
@@ -42,7 +53,7 @@ def _output_problem(path: Path, extensions: tuple[str, ...] | None) -> str | Non
         return f"cannot write {path}: the folder {folder} does not exist"
     if path.is_dir():
         return f"cannot write {path}: it is a folder"
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if not os.access(folder, os.W_OK):  # the folder decides, as for ``mv``: a read-only file in it is replaced
         return f"cannot write {path}: permission denied"
     return None
 

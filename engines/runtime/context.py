@@ -181,7 +181,8 @@ class RunContext:
 
         When writing to ``path`` fails (its folder went away during the run, the disk is full...),
         the result goes into the run folder under ``path``'s name instead, and the log says where,
-        so hours of work are not lost to a path checked before the first step.
+        so hours of work are not lost to a path checked before the first step. When the run folder
+        fails too (the same full disk), the error raised is the one of ``path``, the artist's.
         """
         fallback = None if self.run_dir is None else self.run_dir / (Path(path).name if path else default_name)
         target = Path(path) if path else fallback
@@ -193,8 +194,11 @@ class RunContext:
         except OSError as exc:
             if fallback is None or target == fallback:
                 raise
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            write(fallback)
+            try:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                write(fallback)
+            except OSError:
+                raise exc from None  # the run folder failed too (the same full disk): say it of the artist's path
             self.log(f"could not write {target} ({exc}); the result was saved in the run folder: {fallback}", "warning")
             return fallback
 

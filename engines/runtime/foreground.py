@@ -10,11 +10,12 @@ import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Iterator, TextIO
 
 from engines.runtime.context import WorkerSettings
-from engines.runtime.events import Failed, JobState, Log, Preparing
+from engines.runtime.events import JobState, Log, Preparing
 from engines.runtime.manager import JobInfo, JobManager, RuntimeOptions
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130  # 130 = 128 + SIGINT, the shell's convention
@@ -35,50 +36,57 @@ def run_foreground(
 ) -> int:
     """Run ``engine`` with ``config`` until it ends; returns a process exit code.
 
-    0: finished; 1: failed; 130: cancelled by Ctrl-C (SIGINT), after the engine saved a checkpoint
+    0: finished; 1: failed (the last line, ``atelier4d: error: ...``, says why and what is left to
+    resume from); 130: cancelled by Ctrl-C (SIGINT), after the engine saved a checkpoint
     into ``run_dir`` when it could (the message says how to resume). ``settings`` go to the
     worker. Call it from the main thread.
     """
     wake = threading.Event()
-    manager = JobManager(options, on_update=wake.set)
     interrupted = threading.Event()
-    previous = None
-    try:
-        job = manager.submit(engine, config, run_dir=run_dir, device=device, resume=resume, settings=settings)
-        bar = _ProgressBar(engine, stream)
-
-        def on_sigint(signum: int, frame: Any) -> None:
-            interrupted.set()  # only a flag: the handler may run while this thread holds the manager's lock
-
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGINT, on_sigint)
-        state, preparing, cancelled = JobState.QUEUED, "", False
-        while not state.is_terminal:
-            wake.wait(0.25)
-            wake.clear()
-            if interrupted.is_set() and not cancelled:
-                manager.cancel(job)
-                cancelled = True
-            for update in manager.poll().values():
-                state = update.state
-                for event in update.events:
-                    if isinstance(event, Log):
-                        bar.line(f"[{event.level}] {event.text}")
-                    elif isinstance(event, Preparing) and event.text != preparing:
-                        preparing = event.text  # one line per stage, not per fraction
-                        bar.line(f"{event.text}…")
-                    elif isinstance(event, Failed):
-                        bar.line(f"failed: {event.message}")
-            bar.draw(manager.info(job))
-        info = manager.info(job)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-        manager.shutdown()
+    with _ctrl_c_held(interrupted):  # before the worker starts: no moment of the run without it
+        manager = JobManager(options, on_update=wake.set)
+        try:
+            job = manager.submit(engine, config, run_dir=run_dir, device=device, resume=resume, settings=settings)
+            bar = _ProgressBar(engine, stream)
+            state, preparing, cancelled = JobState.QUEUED, "", False
+            while not state.is_terminal:
+                wake.wait(0.25)
+                wake.clear()
+                if interrupted.is_set() and not cancelled:
+                    manager.cancel(job)
+                    cancelled = True
+                for update in manager.poll().values():
+                    state = update.state
+                    for event in update.events:
+                        if isinstance(event, Log):
+                            bar.line(f"[{event.level}] {event.text}")
+                        elif isinstance(event, Preparing) and event.text != preparing:
+                            preparing = event.text  # one line per stage, not per fraction
+                            bar.line(f"{event.text}…")
+                bar.draw(manager.info(job))
+            info = manager.info(job)
+        finally:
+            manager.shutdown()
     bar.line(_summary(info, resume_hint))
     if info.state is JobState.FINISHED:
         return EXIT_OK
     return EXIT_INTERRUPTED if interrupted.is_set() else EXIT_FAILED
+
+
+@contextmanager
+def _ctrl_c_held(interrupted: threading.Event) -> Iterator[None]:
+    """For the run, Ctrl-C (SIGINT) only sets ``interrupted`` (from the main thread; elsewhere Python
+    raises KeyboardInterrupt in the main thread as usual). Installed before the worker starts, so no
+    moment of the run is without it; the flag may be set while this thread holds the manager's lock,
+    so the handler does nothing else."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _ProgressBar:
@@ -125,11 +133,13 @@ def _summary(info: JobInfo, resume_hint: str) -> str:
         return f"finished after {info.step} steps: {paths}"
     where = f"stopped at step {info.step}"
     if info.checkpoint_step is None:
-        return f"{info.state.value}, {where}; no checkpoint was saved, so it cannot be resumed"
-    return (
-        f"{info.state.value}, {where}; checkpoint at step {info.checkpoint_step} in {info.run_dir}. "
-        f"To continue, {resume_hint}."
-    )
+        where += "; no checkpoint was saved, so it cannot be resumed"
+    else:
+        where += f"; checkpoint at step {info.checkpoint_step} in {info.run_dir}. To continue, {resume_hint}."
+    if info.state is JobState.FAILED:  # one line says it all: why, and what is left to continue from
+        why = " ".join(info.error.message.split()) if info.error is not None else "the run failed"
+        return f"atelier4d: error: {why} ({where})"
+    return f"{info.state.value}, {where}"
 
 
 def _clock(seconds: float) -> str:

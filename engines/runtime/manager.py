@@ -28,6 +28,7 @@ import dataclasses
 import itertools
 import multiprocessing
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -44,6 +45,12 @@ from engines.runtime.stream import SnapshotReader, SnapshotReady, make_stream_di
 from engines.runtime.worker import JobEnded, StateReport, WorkerSpec, worker_main
 
 _MP = multiprocessing.get_context("spawn")
+_QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
+if _QUIET_TRACKER not in sys.warnoptions:
+    # multiprocessing's resource tracker (started with this interpreter's -W options) removes the
+    # semaphores a killed worker left (tqdm's lock); its warning about them, printed as the command
+    # ends, below the line saying the worker was killed, is not the artist's business.
+    sys.warnoptions.append(_QUIET_TRACKER)
 _KILL_AFTER_TERMINATE_S = 0.3
 _RATE_WINDOW_S = 10.0
 _WARM_MARGIN_S = 2.0  # a warm worker this close to the end of its wait is not given a job (it may be exiting)

@@ -48,6 +48,7 @@ from engines.registry import config_from_dict, engine_names, find_engine
 from engines.runtime.checkpoint import Checkpoint, load_checkpoint
 from engines.runtime.checks import path_problems
 from engines.models.errors import ModelError
+from scene.io.errors import FormatError
 from engines.runtime.context import Cancelled, RunContext, WorkerSettings
 from engines.runtime.events import Checkpointed, Event, Failed, JobState, Log, Preparing, Progress, Snapshot
 from engines.runtime.stream import LiveArrays, SnapshotWriter, check_payload
@@ -319,7 +320,7 @@ def _run_job(spec: WorkerSpec, events: Connection, controller: "_Control") -> No
             outcome = _run(entry, config, spec, controller, publisher)
     except Cancelled:  # during a long load or download
         outcome = JobState.CANCELLED
-    except ModelError as exc:  # the message says it all: no traceback
+    except (ModelError, FormatError) as exc:  # the message says it all (a file's path and why): no traceback
         publisher.send(Failed(str(exc)))
         outcome = JobState.FAILED
     except BaseException as exc:  # everything becomes a Failed event

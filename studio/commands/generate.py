@@ -217,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
     every_s = settings.checkpoint_every_s if args.checkpoint_every_s is None else args.checkpoint_every_s
     run_dir = args.run_dir or new_run_dir(settings, args.engine)
     hint = "run the same command with --resume" if args.run_dir else f"run the same command with --run-dir {run_dir} --resume"
+    remove_leftovers(config, run_dir)
     try:
         return run_foreground(
             args.engine, config, run_dir, resume=args.resume, device=args.device, stream=sys.stderr,
@@ -224,3 +225,16 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:  # a config the engine rejects, or nothing to resume
         raise CliError(str(exc)) from None
+    finally:
+        remove_leftovers(config, run_dir)  # a worker killed as it wrote leaves its temp file
+
+
+def remove_leftovers(config: Any, run_dir: Path) -> None:
+    """Remove the temp files that killed runs (whose writer is gone) left beside the config's outputs
+    and in the run folder: before the run, so a killed command's are gone once the next one ran, and
+    after it, for a worker killed while it wrote."""
+    from engines.runtime.checks import output_paths
+    from scene.io.leftovers import PART_NAME, remove_orphans
+
+    for folder in {path.parent for path in output_paths(config)} | {Path(run_dir)}:
+        remove_orphans(folder, PART_NAME)
