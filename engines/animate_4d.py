@@ -478,24 +478,24 @@ def clip_document(clip: "GaussianClip", config: Animate4DConfig, ctx: "RunContex
 def finish_clip(config: Animate4DConfig, clip: "GaussianClip", ctx: "RunContext", started: float) -> Iterator["Event"]:
     """The end of the run: the clip streamed, saved as a project (``out``), a PLY sequence
     (``frames_dir``) and an animated GLB (``glb``) when asked, and the result."""
+    from engines.runtime.context import Output
     from engines.runtime.events import MAIN, Result, Snapshot
     from scene.io.project import save_project
 
     yield Snapshot(clip)
     document = clip_document(clip, config, ctx)
-    outputs, paths = {}, []
-    project = ctx.save_output(lambda path: save_project(document, path), config.out, "animation.a4d")
-    if project is not None:
-        outputs[MAIN] = str(project)
-        paths.append(str(project))
+    wanted = [Output(lambda path: save_project(document, path), config.out, "animation.a4d")]
     if config.frames_dir:
         from scene.io.ply_sequence import write_ply_sequence
 
-        paths.append(str(ctx.save_output(lambda path: write_ply_sequence(clip, path), config.frames_dir, "frames")))
+        wanted.append(Output(lambda path: write_ply_sequence(clip, path), config.frames_dir, "frames"))
     if config.glb:
         from engines.meshing.animated import write_animated_glb
 
-        paths.append(str(ctx.save_output(lambda path: write_animated_glb(clip, path), config.glb, "animation.glb")))
+        wanted.append(Output(lambda path: write_animated_glb(clip, path), config.glb, "animation.glb"))
+    written = ctx.save_outputs(wanted)  # one set: never this run's GLB beside an earlier run's project
+    outputs = {} if written[0] is None else {MAIN: str(written[0])}
+    paths = [str(path) for path in written if path is not None]
     summary = {
         "frames": clip.frame_count, "fps": clip.fps, "splats": clip.count, "steps": config.steps, "seed": config.seed,
         "seconds": time.perf_counter() - started,

@@ -171,6 +171,7 @@ def outpaint_scene(config: OutpaintSceneConfig, ctx: "RunContext") -> Iterator["
     from engines.priors.pictures import model_side
     from engines.priors.text_to_image import TextToImage
     from engines.priors.views import View
+    from engines.runtime.context import Output
     from engines.runtime.events import MAIN, Log, Preparing, Result, Snapshot
     from scene.io import save
 
@@ -201,8 +202,11 @@ def outpaint_scene(config: OutpaintSceneConfig, ctx: "RunContext") -> Iterator["
     yield Snapshot(final)
     summary = {"views": len(scene.views), "steps": config.steps, "splats": len(final), "seed": config.seed,
                "seconds": time.perf_counter() - started}
-    out_path = ctx.save_output(lambda target: save(target, final), config.out, "scene.ply")
-    path_file = ctx.save_output(scene.path.save, str(out_path.with_suffix(".path.json")), "camera_path.json")
+    path_name = Path(config.out).with_suffix(".path.json") if config.out else None  # the scene's path beside it
+    out_path, path_file = ctx.save_outputs([
+        Output(lambda target: save(target, final), config.out, "scene.ply"),
+        Output(scene.path.save, path_name, "scene.path.json"),
+    ])
     yield Result([str(out_path), str(path_file)], summary, {MAIN: str(out_path)})
 
 

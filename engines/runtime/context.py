@@ -27,15 +27,17 @@ Settings the engine needs from the user's preferences (model folders, cache, off
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from engines.runtime.checkpoint import Checkpoint, save_checkpoint
+from scene.io.atomic import staged_output
 
 
 @dataclass(frozen=True)
@@ -176,31 +178,36 @@ class RunContext:
         return warm_model(role, settings, placement, savers, progress)
 
     def save_output(self, write: Callable[[Path], None], path: str | Path | None, default_name: str) -> Path | None:
-        """Write a result with ``write(target)`` to ``path``, or to ``default_name`` in the run
-        folder when ``path`` is empty; the file written (None: no path and no run folder).
+        """Write one result: :meth:`save_outputs` of one :class:`Output`."""
+        return self.save_outputs([Output(write, path, default_name)])[0]
 
-        When writing to ``path`` fails (its folder went away during the run, the disk is full...),
-        the result goes into the run folder under ``path``'s name instead, and the log says where,
-        so hours of work are not lost to a path checked before the first step. When the run folder
-        fails too (the same full disk), the error raised is the one of ``path``, the artist's.
+    def save_outputs(self, outputs: Sequence[Output]) -> list[Path | None]:
+        """Write results that go together (a scene and its camera path; an animation's project, frames
+        and GLB), each to its ``path`` or to its ``default_name`` in the run folder when ``path`` is
+        empty; the paths written (None: no path and no run folder).
+
+        Each is staged beside its target and all are put in place only once every one is written
+        (:mod:`scene.io.atomic`), so a failure midway leaves the earlier set whole. When the artist's
+        paths fail (a folder went away during the run, the disk is full...), the set goes into the
+        run folder under the same names instead and the log says where, so hours of work are not lost
+        to a path checked before the first step. When the run folder fails too (the same full disk),
+        the error raised is the one of the artist's path.
         """
-        fallback = None if self.run_dir is None else self.run_dir / (Path(path).name if path else default_name)
-        target = Path(path) if path else fallback
-        if target is None:
-            return None
+        fallbacks = [None if self.run_dir is None else self.run_dir / (Path(o.path).name if o.path else o.default_name) for o in outputs]
+        targets = [Path(o.path) if o.path else fallback for o, fallback in zip(outputs, fallbacks)]
         try:
-            write(target)
-            return target
+            return _write_set(outputs, targets)
         except OSError as exc:
-            if fallback is None or target == fallback:
+            if self.run_dir is None or targets == fallbacks:
                 raise
             try:
                 self.run_dir.mkdir(parents=True, exist_ok=True)
-                write(fallback)
+                written = _write_set(outputs, fallbacks)
             except OSError:
                 raise exc from None  # the run folder failed too (the same full disk): say it of the artist's path
-            self.log(f"could not write {target} ({exc}); the result was saved in the run folder: {fallback}", "warning")
-            return fallback
+            saved = ", ".join(str(path) for path in written if path is not None)
+            self.log(f"could not write {exc}; saved in the run folder instead: {saved}", "warning")
+            return written
 
     # ----------------------------------------------------------------- the runtime's side
     def request_checkpoint(self) -> None:
@@ -226,3 +233,22 @@ class RunContext:
     def engine_checkpoints(self) -> bool:
         """Whether the engine has ever asked :meth:`should_checkpoint` (i.e. it supports them)."""
         return self._asked
+
+
+@dataclass(frozen=True)
+class Output:
+    """A result an engine writes: ``write(target)`` makes it (a file or a folder) at ``target``;
+    ``path`` is the artist's choice (empty: ``default_name`` in the run folder)."""
+
+    write: Callable[[Path], None]
+    path: str | Path | None
+    default_name: str
+
+
+def _write_set(outputs: Sequence[Output], targets: Sequence[Path | None]) -> list[Path | None]:
+    """Write each output beside its target; put them all in place once every one is written, else none."""
+    with contextlib.ExitStack() as staged:  # an error in any write rolls every one of them back
+        for output, target in zip(outputs, targets):
+            if target is not None:
+                output.write(staged.enter_context(staged_output(target)))
+    return list(targets)

@@ -110,6 +110,37 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
         _raise_in_users_terms(exc, {} if staging is None else {staging: folder}, folder)
 
 
+@contextmanager
+def staged_output(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield ``path``'s own name inside a hidden folder beside it, for a writer that knows its output
+    by its name (a format by its suffix) and may make a file or a folder: when the block succeeds,
+    what it made there replaces ``path`` (a file renamed over it, a folder exchanged with it),
+    otherwise it is removed. A set of these in one ``ExitStack`` appears together or not at all."""
+    target = Path(os.path.abspath(path))
+    if not target.parent.is_dir():
+        raise CannotWrite(target, f"the folder {target.parent} does not exist", errno.ENOENT)
+    staging: Path | None = None
+    try:
+        remove_orphaned_parts(target.parent)
+        staging = Path(tempfile.mkdtemp(prefix=part_prefix(target), suffix=".part", dir=target.parent))
+        staged = staging / target.name
+        yield staged
+        if staged.is_dir():
+            if target.exists() and not target.is_dir():
+                raise CannotWrite(target, "is a file; name a folder", errno.ENOTDIR)
+            os.chmod(staged, mode_for(target, 0o777))
+            _swap_in(staged, target)
+        else:
+            _check_target(target)
+            os.chmod(staged, mode_for(target))
+            os.replace(staged, target)
+    except BaseException as exc:
+        _raise_in_users_terms(exc, {} if staging is None else {staging / target.name: target}, target)
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
 def os_problem(exc: OSError, target: Path) -> str:
     """What a file-system error means for writing ``target``, in the artist's words."""
     folder = _folder(target)

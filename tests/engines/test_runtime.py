@@ -444,7 +444,7 @@ def test_a_result_that_cannot_be_written_at_the_end_stays_in_the_run_folder(make
     assert manager.info(job).result.paths == [str(tmp_path / "run" / "m.npy")]
     assert np.load(tmp_path / "run" / "m.npy").shape == (200, 3)
     (warning,) = [e for e in events if isinstance(e, Log) and e.level == "warning"]
-    assert f"could not write {tmp_path}/out/m.npy" in warning.text and f"run folder: {tmp_path}/run/m.npy" in warning.text
+    assert f"could not write {tmp_path}/out/m.npy" in warning.text and f"run folder instead: {tmp_path}/run/m.npy" in warning.text
 
 
 def test_a_worker_killed_seconds_in_resumes_from_a_time_based_checkpoint(make_manager, tmp_path):
