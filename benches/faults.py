@@ -4,7 +4,7 @@ fixed seed. Prints one JSON line: the cases tried per command, the faults inject
 (failed checks: target 0, each named), and the largest memory-to-file ratio of any reader on files of a
 megabyte or more (small files are dominated by the fixed allowance every read has).
 
-Run: ``xvfb-run -a .venv/bin/python benches/faults.py [--examples 200] [--kills 3] [--seed 0]``.
+Run: ``xvfb-run -a .venv/bin/python benches/faults.py [--examples 200] [--kills 3] [--window 12] [--seed 0]``.
 """
 
 from __future__ import annotations
@@ -44,9 +44,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--examples", type=int, default=200, help="fuzz examples per reader property")
     parser.add_argument("--kills", type=int, default=3, help="random kill moments per writer and generator")
+    parser.add_argument("--window", type=float, default=12.0,
+                        help="seconds of a generator's run its kill moments fall in (CI: its first 4, start-up and loading)")
     parser.add_argument("--seed", type=int, default=0, help="the seed of the fuzzing and of the kill moments")
     args = parser.parse_args()
-    os.environ.update(A4D_FUZZ_EXAMPLES=str(args.examples), A4D_FAULT_KILLS=str(args.kills), A4D_FAULT_SEED=str(args.seed))
+    os.environ.update(
+        A4D_FUZZ_EXAMPLES=str(args.examples), A4D_FAULT_KILLS=str(args.kills), A4D_FAULT_WINDOW_S=str(args.window),
+        A4D_FAULT_SEED=str(args.seed),
+    )
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
     from tests.faults import report
@@ -73,7 +78,7 @@ def main() -> None:
         "max_memory_to_file_ratio": round(worst.peak / worst.size, 2) if worst else None,
         "worst_reader": f"{worst.reader} ({worst.size} bytes)" if worst else None,
         "reads_measured": len(report.READS),
-        "examples": args.examples, "kills": args.kills, "seed": args.seed,
+        "examples": args.examples, "kills": args.kills, "window_s": args.window, "seed": args.seed,
         "seconds": round(time.monotonic() - start, 1),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.machine()},
     }))

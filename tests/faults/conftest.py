@@ -13,6 +13,10 @@ from typing import Mapping, Sequence
 
 CLI = Path(sys.executable).parent / "atelier4d"
 """The installed console script (what an artist runs)."""
+KILLS = int(os.environ.get("A4D_FAULT_KILLS", "1"))
+"""Random moments each command is killed at (``benches/faults.py`` raises it)."""
+KILL_SEED = os.environ.get("A4D_FAULT_SEED", "0")
+"""The seed of those moments: the same in every CI run, another for a campaign."""
 
 
 def _child_setup(rlimit_fsize: int | None) -> None:

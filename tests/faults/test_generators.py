@@ -38,7 +38,7 @@ from tests.engines.test_image_to_3d import disc_picture
 from tests.engines.test_nerf_synthetic import orbit_cameras, write_dataset
 from tests.engines.test_video_input import disc_video
 from tests.faults import report
-from tests.faults.conftest import CLI, end_group, run_cli, start_cli
+from tests.faults.conftest import CLI, KILL_SEED, KILLS, end_group, run_cli, start_cli
 from tests.faults.test_leftovers import stream_folders, wait_for
 from tests.faults.test_writers import snapshot, splats, textured_grid, without_file_override
 from tests.known_objects import striped_ball
@@ -46,9 +46,7 @@ from tests.scene.test_ply_sequence import moving
 from tests.tiny_models import tiny_model
 
 ENGINES = ["text-to-3d", "image-to-3d", "animate-4d", "outpaint-scene", "refine-region", "reconstruct"]
-KILLS = int(os.environ.get("A4D_FAULT_KILLS", "1"))
 WINDOW_S = float(os.environ.get("A4D_FAULT_WINDOW_S", "4"))
-SEED = int(os.environ.get("A4D_FAULT_SEED", "0"))
 FULL_AFTER = 1024
 """Bytes a file may grow to on the "full disk": less than every generator's first output (and than a
 checkpoint), more than what a run writes before (animate-4d's reference picture in the run folder)."""
@@ -173,7 +171,7 @@ def worker_of(cli: subprocess.Popen) -> int | None:
 
 def moments(engine: str, fault: str) -> list[float]:
     """Seeded random moments (seconds) to inject ``fault`` at, ``KILLS`` of them."""
-    rng = random.Random(f"{SEED}:{engine}:{fault}")
+    rng = random.Random(f"{KILL_SEED}:{engine}:{fault}")
     return [rng.uniform(0.0, WINDOW_S) for _ in range(KILLS)]
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.faults import report
-from tests.faults.conftest import end_group, run_cli, start_cli
-from tests.faults.test_writers import KILL_SEED, KILLS, snapshot, visible
+from tests.faults.conftest import KILL_SEED, KILLS, end_group, run_cli, start_cli
+from tests.faults.test_writers import snapshot, visible
 
 FULL_AFTER = 4096
 """Bytes a file may grow to on the "full disk": more than a model's configs and the preferences, less than its weights."""

@@ -32,17 +32,13 @@ from scene.io import save
 from scene.io.ply_sequence import write_ply_sequence
 from studio.cli import main
 from tests.faults import report
-from tests.faults.conftest import CLI, end_group, run_cli, start_cli
+from tests.faults.conftest import CLI, KILL_SEED, KILLS, end_group, run_cli, start_cli
 from tests.render.conftest import offscreen  # noqa: F401  (a fixture)
 from tests.scene.test_ply_sequence import moving
 
 FULL_AFTER = 1024
 """Bytes a file may grow to on the "full disk": more than an OBJ's texture and material, less than
 every writer's main file (checked by ``test_the_full_disk_hits_every_writer``)."""
-KILLS = int(os.environ.get("A4D_FAULT_KILLS", "1"))
-"""Random moments each writer is killed at (``benches/faults.py`` raises it)."""
-KILL_SEED = os.environ.get("A4D_FAULT_SEED", "0")
-"""The seed of those moments: the same in every CI run, another for a campaign."""
 
 
 def splats(seed: int) -> GaussianCloud:
