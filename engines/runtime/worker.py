@@ -44,14 +44,14 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Iterator
 
+from engines.models.errors import ModelError
 from engines.registry import config_from_dict, engine_names, find_engine
 from engines.runtime.checkpoint import Checkpoint, load_checkpoint
 from engines.runtime.checks import path_problems
-from engines.models.errors import ModelError
-from scene.io.errors import FormatError
 from engines.runtime.context import Cancelled, RunContext, WorkerSettings
 from engines.runtime.events import Checkpointed, Event, Failed, JobState, Log, Preparing, Progress, Snapshot
 from engines.runtime.stream import LiveArrays, SnapshotWriter, check_payload
+from scene.io.errors import FormatError
 
 _ORPHAN_GRACE_S = 3.0
 _INHERITED_OFFLINE = os.environ.get("HF_HUB_OFFLINE")  # the user's own setting, kept across jobs
