@@ -91,23 +91,14 @@ def atomic_outputs(paths: Sequence[str | os.PathLike], replacing: Sequence[Path]
 @contextmanager
 def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty hidden folder beside ``path``; when the block succeeds it replaces ``path``
-    (an existing folder is removed only once the new one is in place), otherwise it is removed."""
+    (the two exchanged in one step), otherwise it is removed: :func:`staged_output` of a folder,
+    a file in the way refused before anything is written."""
     folder = Path(os.path.abspath(path))
-    if not folder.parent.is_dir():
-        raise CannotWrite(folder, f"the folder {folder.parent} does not exist", errno.ENOENT)
     if folder.exists() and not folder.is_dir():
         raise CannotWrite(folder, "is a file; name a folder", errno.ENOTDIR)
-    staging: Path | None = None
-    try:
-        remove_orphaned_parts(folder.parent)
-        staging = Path(tempfile.mkdtemp(prefix=part_prefix(folder), suffix=".part", dir=folder.parent))
+    with staged_output(folder) as staging:
+        staging.mkdir()
         yield staging
-        os.chmod(staging, mode_for(folder, 0o777))
-        _swap_in(staging, folder)
-    except BaseException as exc:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        _raise_in_users_terms(exc, {} if staging is None else {staging: folder}, folder)
 
 
 @contextmanager
