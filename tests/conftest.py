@@ -38,6 +38,15 @@ def depth_folder(tmp_path_factory):
     return tiny_model("depth", tmp_path_factory.mktemp("models"))
 
 
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """The Ray Client address of a local cluster (2 CPUs, no GPU) kept for the session (``tests/ray_cluster.py``)."""
+    from tests.ray_cluster import local_cluster
+
+    with local_cluster() as address:
+        yield address
+
+
 @pytest.fixture
 def hub_cache(tmp_path, monkeypatch):
     """An empty Hugging Face cache of this test's own, with downloads off (as on a machine offline)."""

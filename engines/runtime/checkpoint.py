@@ -101,6 +101,33 @@ def discard_checkpoint(run_dir: str | Path) -> None:
         state.unlink(missing_ok=True)
 
 
+def checkpoint_files(run_dir: str | Path) -> dict[str, bytes]:
+    """The run folder's checkpoint as file name -> bytes, its index last, to carry it to another
+    machine; {} when it has none, or when a newer checkpoint replaced it while it was read."""
+    folder = Path(run_dir)
+    try:
+        index = (folder / INDEX).read_bytes()
+        files = {name: (folder / name).read_bytes() for name in json.loads(index)["files"]}
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {**files, INDEX: index}
+
+
+def put_checkpoint_files(run_dir: str | Path, files: dict[str, bytes]) -> None:
+    """Make ``files`` (from :func:`checkpoint_files`) the run folder's checkpoint: the state files
+    first and the index last, each written whole, so a copy cut short leaves the earlier checkpoint."""
+    folder = Path(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in sorted(files, key=lambda name: name == INDEX):
+        if Path(name).name != name or not (name == INDEX or name.startswith("state-")):
+            raise ValueError(f"not a checkpoint file: {name!r}")
+        with atomic_output(folder / name) as tmp:
+            tmp.write_bytes(files[name])
+    for old in folder.glob("state-*"):
+        if old.name not in files:
+            old.unlink(missing_ok=True)
+
+
 def checkpoint_step(run_dir: str | Path | None) -> int | None:
     """The step of the run folder's checkpoint, or None when it has none (reads only the JSON)."""
     try:

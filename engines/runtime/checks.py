@@ -21,7 +21,7 @@ def path_problems(config: Any) -> dict[str, str]:
     """What is wrong with the paths of the config dataclass ``config``: the field's dotted key
     (``out``, ``group.field``) -> a sentence."""
     problems = {}
-    for name, kind, path, metadata in _path_fields(config):
+    for name, kind, path, metadata in path_fields(config):
         problem = _output_problem(path, metadata.get("extensions")) if kind == "save" else _input_problem(path, kind)
         if problem:
             problems[name] = problem
@@ -30,16 +30,16 @@ def path_problems(config: Any) -> dict[str, str]:
 
 def output_paths(config: Any) -> list[Path]:
     """The outputs the config dataclass ``config`` names (its "save" paths that are not empty)."""
-    return [path for _, kind, path, _ in _path_fields(config) if kind == "save"]
+    return [path for _, kind, path, _ in path_fields(config) if kind == "save"]
 
 
-def _path_fields(config: Any, prefix: str = "") -> Iterator[tuple[str, str, Path, Mapping[str, Any]]]:
+def path_fields(config: Any, prefix: str = "") -> Iterator[tuple[str, str, Path, Mapping[str, Any]]]:
     """(dotted key, path kind, path, field metadata) of each path field of ``config`` that is not empty."""
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
         name = f"{prefix}{field.name}"
         if dataclasses.is_dataclass(value):
-            yield from _path_fields(value, f"{name}.")
+            yield from path_fields(value, f"{name}.")
         kind = field.metadata.get("path")
         if kind and isinstance(value, (str, os.PathLike)) and str(value):
             yield name, kind, Path(value), field.metadata

@@ -29,6 +29,7 @@ def run_foreground(
     *,
     resume: bool = False,
     device: str = "cpu",
+    cluster: str | None = None,
     options: RuntimeOptions | None = None,
     settings: WorkerSettings | None = None,
     stream: TextIO = sys.stderr,
@@ -39,14 +40,16 @@ def run_foreground(
     0: finished; 1: failed (the last line, ``atelier4d: error: ...``, says why and what is left to
     resume from); 130: cancelled by Ctrl-C (SIGINT), after the engine saved a checkpoint
     into ``run_dir`` when it could (the message says how to resume). ``settings`` go to the
-    worker. Call it from the main thread.
+    worker; ``cluster`` is the address of a Ray cluster to run on (None: this machine). Call it
+    from the main thread.
     """
     wake = threading.Event()
     interrupted = threading.Event()
-    with _ctrl_c_held(interrupted):  # before the worker starts: no moment of the run without it
+    with ctrl_c_held(interrupted):  # before the worker starts: no moment of the run without it
         manager = JobManager(options, on_update=wake.set)
         try:
-            job = manager.submit(engine, config, run_dir=run_dir, device=device, resume=resume, settings=settings)
+            job = manager.submit(engine, config, run_dir=run_dir, device=device, resume=resume, settings=settings,
+                                 cluster=cluster)
             bar = _ProgressBar(engine, stream)
             state, preparing, cancelled = JobState.QUEUED, "", False
             while not state.is_terminal:
@@ -74,7 +77,7 @@ def run_foreground(
 
 
 @contextmanager
-def _ctrl_c_held(interrupted: threading.Event) -> Iterator[None]:
+def ctrl_c_held(interrupted: threading.Event) -> Iterator[None]:
     """For the run, Ctrl-C (SIGINT) only sets ``interrupted`` (from the main thread; elsewhere Python
     raises KeyboardInterrupt in the main thread as usual). Installed before the worker starts, so no
     moment of the run is without it; the flag may be set while this thread holds the manager's lock,

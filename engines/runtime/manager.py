@@ -31,7 +31,7 @@ import signal
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -41,6 +41,7 @@ from engines.registry import config_from_dict, config_to_dict, find_engine
 from engines.runtime.checkpoint import checkpoint_step
 from engines.runtime.context import WorkerSettings
 from engines.runtime.events import MAIN, Checkpointed, Event, Failed, JobState, Preparing, Progress, Result
+from engines.runtime.remote import Placed, RemoteWorker
 from engines.runtime.stream import SnapshotReader, SnapshotReady, make_stream_dir, remove_stream_dir
 from engines.runtime.worker import JobEnded, StateReport, WorkerSpec, worker_main
 
@@ -53,6 +54,7 @@ if _QUIET_TRACKER not in sys.warnoptions:
     sys.warnoptions.append(_QUIET_TRACKER)
 _KILL_AFTER_TERMINATE_S = 0.3
 _RATE_WINDOW_S = 10.0
+LOCAL = "this machine"
 _WARM_MARGIN_S = 2.0  # a warm worker this close to the end of its wait is not given a job (it may be exiting)
 
 
@@ -65,6 +67,7 @@ class _Worker:
     control: Connection
     device: str
     warm_until: float  # time.monotonic(); -inf: exiting
+    cluster: str | None = None  # the Ray cluster its actor runs on; None: a process on this machine
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,8 @@ class JobInfo:
     checkpoint_step: int | None  # the step a resume would start after; None: not resumable
     pid: int | None
     preparing: Preparing | None = None  # the latest report of the preparing phase
+    cluster: str | None = None  # the Ray cluster's address, for a job sent to one
+    where: str = LOCAL  # where it runs, in words: "this machine", or the cluster, node and GPU
 
     @property
     def snapshot(self) -> Any | None:
@@ -152,9 +157,11 @@ class _Job:
     """The manager's mutable record of a job (guarded by the manager's lock)."""
 
     def __init__(self, job_id: str, engine: str, module: str, config: dict[str, Any], run_dir: str | None,
-                 device: str, resume: bool, options: RuntimeOptions, settings: WorkerSettings) -> None:
+                 device: str, resume: bool, options: RuntimeOptions, settings: WorkerSettings,
+                 cluster: str | None) -> None:
         self.id, self.engine, self.module, self.config = job_id, engine, module, config
-        self.run_dir, self.device, self.resume = run_dir, device, resume
+        self.run_dir, self.device, self.resume, self.cluster = run_dir, device, resume, cluster
+        self.where = LOCAL if cluster is None else cluster
         self.options, self.settings = options, settings
         self.state = JobState.QUEUED
         self.process: Any = None
@@ -207,6 +214,7 @@ class JobManager:
         self._changed = threading.Condition(self._lock)
         self._jobs: dict[str, _Job] = {}
         self._idle: list[_Worker] = []  # workers between jobs: warm, or on their way out
+        self._cluster_slots: dict[tuple[str, str], int] = {}  # (cluster, device) -> jobs it can run at once
         self._ids = itertools.count(1)
         self._stopping = False
         self._wake_r, self._wake_w = _MP.Pipe(duplex=False)
@@ -217,12 +225,14 @@ class JobManager:
     # ----------------------------------------------------------------- consumer API
     def submit(self, engine: str, config: Any = None, *, run_dir: str | Path | None = None, device: str = "cpu",
                resume: bool = False, options: RuntimeOptions | None = None,
-               settings: WorkerSettings | None = None) -> str:
+               settings: WorkerSettings | None = None, cluster: str | None = None) -> str:
         """Queue a run of ``engine`` with ``config`` (its dataclass, a dict, or None for defaults).
 
         The config is checked here, so a typo raises now. ``resume=True`` continues from the
         checkpoint in ``run_dir``. ``options`` replace the manager's for this job; ``settings``
-        go to its worker (defaults: none). Returns the job's id.
+        go to its worker (defaults: none). ``cluster``: the address of a Ray cluster to run it on
+        (:mod:`engines.runtime.remote`; ``device`` is then a device of the node); None: this
+        machine. Returns the job's id.
         """
         entry = find_engine(engine)
         if not dataclasses.is_dataclass(config):
@@ -234,7 +244,7 @@ class JobManager:
             if self._stopping:
                 raise RuntimeError("JobManager: submit after shutdown")
             job = _Job(f"job-{next(self._ids)}", engine, entry.module, config_to_dict(config), run_dir, device, resume,
-                       options or self.options, settings or WorkerSettings())
+                       options or self.options, settings or WorkerSettings(), cluster)
             self._jobs[job.id] = job
         self._wake()
         return job.id
@@ -297,6 +307,7 @@ class JobManager:
                 job.id, job.engine, job.device, job.run_dir, job.state, job.step, job.total, job.steps_per_s(),
                 {name: list(points) for name, points in job.metrics.items()}, dict(job.snapshots), job.result,
                 job.error, job.checkpoint_step, job.process.pid if job.process is not None else None, job.preparing,
+                job.cluster, job.where,
             )
 
     def job_ids(self) -> list[str]:
@@ -399,11 +410,20 @@ class JobManager:
     def _start_queued(self) -> None:
         if self._stopping:
             return
-        busy = [job.device for job in self._jobs.values() if job.process is not None]
+        busy = [job.device for job in self._jobs.values() if job.process is not None and job.cluster is None]
+        on_clusters = Counter((job.cluster, job.device) for job in self._jobs.values()
+                                          if job.process is not None and job.cluster is not None)
         for job in self._jobs.values():
-            if job.state is not JobState.QUEUED or any(may_share(job.device, device) for device in busy):
+            if job.state is not JobState.QUEUED:
                 continue
-            busy.append(job.device)
+            if job.cluster is None:
+                if any(may_share(job.device, device) for device in busy):
+                    continue
+                busy.append(job.device)
+            else:
+                if on_clusters[job.cluster, job.device] >= self._cluster_slots.get((job.cluster, job.device), 1):
+                    continue  # as many as the cluster has room for (known once its first job was placed)
+                on_clusters[job.cluster, job.device] += 1
             options = job.options
             stream_dir = make_stream_dir() if options.snapshot_rate_hz > 0 else None
             spec = WorkerSpec(
@@ -411,19 +431,23 @@ class JobManager:
                 options.snapshot_rate_hz, options.snapshot_budget, stream_dir and str(stream_dir), options.max_backlog,
                 options.checkpoint_every_s, job.settings, options.keep_warm_s,
             )
-            warm = self._warm_worker(job.device)
+            warm = self._warm_worker(job.device, job.cluster)
             job.reused = warm is not None
             if warm is not None:
                 job.process, job.events, job.control = warm.process, warm.events, warm.control
                 job.send(spec)
             else:
-                self._retire_idle(sharing=job.device)  # a warm worker elsewhere on this device frees its memory
                 events_r, events_w = _MP.Pipe(duplex=False)
                 control_r, control_w = _MP.Pipe(duplex=False)
-                job.process = _MP.Process(target=worker_main, args=(spec, events_w, control_r), name=f"atelier4d-{job.id}")
-                job.process.start()
-                events_w.close()
-                control_r.close()
+                if job.cluster is None:
+                    self._retire_idle(sharing=job.device)  # a warm worker elsewhere on this device frees its memory
+                    job.process = _MP.Process(target=worker_main, args=(spec, events_w, control_r), name=f"atelier4d-{job.id}")
+                    job.process.start()
+                    events_w.close()  # the worker has its own copies
+                    control_r.close()
+                else:
+                    job.process = RemoteWorker(job.cluster, spec, events_w, control_r)  # keeps these ends
+                    job.process.start()
                 job.events, job.control = events_r, control_w
             job.ended, job.outcome = False, None
             job.reader = SnapshotReader(stream_dir) if stream_dir is not None else None
@@ -432,11 +456,12 @@ class JobManager:
             job.cancel_deadline = job.kill_deadline = float("inf")
             job.set_state(JobState.STARTING)
 
-    def _warm_worker(self, device: str) -> _Worker | None:
-        """An idle worker on exactly ``device`` with time left in its wait, taken from the pool."""
+    def _warm_worker(self, device: str, cluster: str | None) -> _Worker | None:
+        """An idle worker on exactly ``device`` (of ``cluster``) with time left in its wait, taken from the pool."""
         now = time.monotonic()
         for worker in self._idle:
-            if worker.device == device and worker.warm_until - _WARM_MARGIN_S > now and worker.process.is_alive():
+            same = worker.device == device and worker.cluster == cluster
+            if same and worker.warm_until - _WARM_MARGIN_S > now and worker.process.is_alive():
                 self._idle.remove(worker)
                 return worker
         return None
@@ -444,7 +469,8 @@ class JobManager:
     def _retire_idle(self, sharing: str | None = None) -> None:
         """Tell idle workers to exit: all when stopping, else those that may share device ``sharing``."""
         for worker in self._idle:
-            if worker.warm_until > float("-inf") and (self._stopping or (sharing is not None and may_share(sharing, worker.device))):
+            local = worker.cluster is None
+            if worker.warm_until > float("-inf") and (self._stopping or (local and sharing is not None and may_share(sharing, worker.device))):
                 worker.warm_until = float("-inf")
                 try:
                     worker.control.send("exit")
@@ -454,7 +480,8 @@ class JobManager:
     def _release(self, job: _Job) -> None:
         """The worker sent everything of ``job``: settle the job and keep the worker warm (it
         ends by itself if it was not asked to wait)."""
-        worker = _Worker(job.process, job.events, job.control, job.device, time.monotonic() + job.options.keep_warm_s)
+        worker = _Worker(job.process, job.events, job.control, job.device, time.monotonic() + job.options.keep_warm_s,
+                         job.cluster)
         if job.options.keep_warm_s <= 0:
             worker.warm_until = float("-inf")
         self._idle.append(worker)
@@ -466,7 +493,8 @@ class JobManager:
         self._idle.remove(worker)
         worker.process.join(1.0)
         for connection in (worker.events, worker.control):
-            connection.close()
+            if connection is not None:  # None: the worker's end closed as its job ended
+                connection.close()
         if worker.process.exitcode is not None:
             worker.process.close()
 
@@ -494,6 +522,10 @@ class JobManager:
             return
         if isinstance(message, JobEnded):
             job.ended = True
+            return
+        if isinstance(message, Placed):
+            job.where, job.dirty = message.where, True
+            self._cluster_slots[job.cluster, job.device] = message.slots
             return
         if isinstance(message, StateReport):
             if message.state.is_terminal:

@@ -42,7 +42,7 @@ from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from engines.models.errors import ModelError
 from engines.registry import config_from_dict, engine_names, find_engine
@@ -92,7 +92,7 @@ class StateReport:
 class _Publisher:
     """Sends events and snapshots from a thread of its own; the engine's calls never block."""
 
-    def __init__(self, conn: Connection, writer: SnapshotWriter | None, spec: WorkerSpec) -> None:
+    def __init__(self, conn: Any, writer: Any, spec: WorkerSpec) -> None:
         self._conn = conn
         self._writer = writer
         self._min_interval = 1.0 / spec.snapshot_rate_hz if spec.snapshot_rate_hz > 0 else float("inf")
@@ -202,7 +202,7 @@ class _Control:
     meant for the job that just ended and are dropped.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Any) -> None:
         self.wanted = "run"
         self._conn = conn
         self._ctx: RunContext | None = None
@@ -284,24 +284,32 @@ class _Clock:
 
 
 def worker_main(spec: WorkerSpec, events: Connection, control: Connection) -> None:
-    """Entry point of the worker process: runs ``spec``'s job, then, kept warm (its imports and
-    loaded models with it), each job the consumer sends next, until none comes within
-    ``spec.keep_warm_s``."""
+    """Entry point of the worker process: :func:`serve` with snapshots written into the shared
+    slots of each job's stream folder."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the consumer's to handle
+    serve(spec, events, control, lambda job: SnapshotWriter(Path(job.stream_dir)) if job.stream_dir else None)
+
+
+def serve(spec: WorkerSpec, events: Any, control: Any, snapshot_writer: Callable[[WorkerSpec], Any]) -> None:
+    """Run ``spec``'s job, then, kept warm (its imports and loaded models with it), each job the
+    consumer sends next, until none comes within ``spec.keep_warm_s``.
+
+    ``events`` and ``control`` are the two ends of the consumer's pipes, or objects with their
+    ``send``/``recv``; ``snapshot_writer`` gives the writer of a job's snapshots (a
+    :class:`SnapshotWriter`, or anything with its ``write``/``close``), None for no snapshots."""
     controller = _Control(control)
     while spec is not None:
-        _run_job(spec, events, controller)
+        _run_job(spec, events, controller, snapshot_writer(spec))
         events.send(JobEnded())
         spec = controller.next_job(spec.keep_warm_s) if spec.keep_warm_s > 0 else None
 
 
-def _run_job(spec: WorkerSpec, events: Connection, controller: "_Control") -> None:
+def _run_job(spec: WorkerSpec, events: Any, controller: "_Control", writer: Any) -> None:
     """One job, from its checks to its outcome; every message of it sent before this returns."""
     if spec.settings.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"  # read by Hugging Face libraries when an engine imports them
     elif _INHERITED_OFFLINE is None:
         os.environ.pop("HF_HUB_OFFLINE", None)  # a warm worker's previous job may have set it
-    writer = SnapshotWriter(Path(spec.stream_dir)) if spec.stream_dir else None
     publisher = _Publisher(events, writer, spec)
     outcome = JobState.FAILED
     try:
