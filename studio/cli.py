@@ -16,7 +16,7 @@ from typing import Sequence
 
 from engines.runtime.stream import remove_orphan_stream_dirs
 from scene.io import FormatError
-from studio.commands import common, convert, generate, info, models, open_cmd, render
+from studio.commands import batch, common, convert, generate, info, models, open_cmd, render
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (open_cmd, convert, info, render, generate, models):
+    for module in (open_cmd, convert, info, render, generate, batch, models):
         module.register(sub)
     return parser
 

@@ -33,7 +33,7 @@ from engines.fields import (
 from engines.registry import config_from_dict, engine_names, find_engine, load_engines
 from studio.commands.common import CliError
 
-RUN_OPTIONS = ("run_dir", "resume", "device", "checkpoint_every_s")
+RUN_OPTIONS = ("run_dir", "resume", "device", "checkpoint_every_s", "cluster")
 """Options of every engine's command that belong to the run, not the config."""
 PRESET = "config_preset"
 """Where argparse keeps ``--preset`` (a name no config field has)."""
@@ -162,12 +162,17 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "cuda, cuda:1 (default: auto)"
     )
     group.add_argument(
-        "--checkpoint-every-s", type=_seconds, metavar="SECONDS",
+        "--cluster", metavar="ADDRESS", help="run on a Ray cluster: ray://HOST:10001, HOST:6379 from a machine of "
+        "the cluster, or auto (RAY_ADDRESS); inputs travel with the job and results come back here "
+        "(default: this machine)"
+    )
+    group.add_argument(
+        "--checkpoint-every-s", type=seconds_option, metavar="SECONDS",
         help="seconds between checkpoints, 0: only every 100 steps (default: the studio's preference, 60)"
     )
 
 
-def _seconds(text: str) -> float:
+def seconds_option(text: str) -> float:
     """An argparse ``type`` for a number of seconds, 0 or more."""
     try:
         value = float(text)
@@ -220,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
     remove_leftovers(config, run_dir)
     try:
         return run_foreground(
-            args.engine, config, run_dir, resume=args.resume, device=args.device, stream=sys.stderr,
+            args.engine, config, run_dir, resume=args.resume, device=args.device, cluster=args.cluster, stream=sys.stderr,
             options=RuntimeOptions(checkpoint_every_s=every_s), settings=worker_settings(settings), resume_hint=hint,
         )
     except ValueError as exc:  # a config the engine rejects, or nothing to resume
