@@ -309,6 +309,7 @@ class MainWindow(FileCommands, EditCommands, JobCommands, AnimationCommands, QMa
         if settings is None:
             return
         self.settings = settings
+        self.follow_cluster_preference()
         self.autosaver.set_interval(settings.autosave_interval_s)
         self.generate.mask_folder = settings.cache_path / "masks"
         self.status.set_device(settings.device)

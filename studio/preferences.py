@@ -1,5 +1,5 @@
-"""The Preferences dialog: a General tab (the form of :class:`~studio.settings.Settings`) and the
-Models page (:mod:`studio.panels.models_page`).
+"""The Preferences dialog: a General tab (the form of :class:`~studio.settings.Settings` and where
+engines run, :mod:`studio.panels.engines_on`) and the Models page (:mod:`studio.panels.models_page`).
 
 Both tabs edit copies; :meth:`PreferencesDialog.settings` puts them together into the settings
 the window applies and saves when the artist presses OK, and Cancel leaves everything as it was
@@ -12,6 +12,7 @@ import dataclasses
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
+from studio.panels.engines_on import EnginesOnBox
 from studio.panels.forms import DataclassForm
 from studio.panels.models_page import ModelsPage
 from studio.settings import Settings
@@ -25,10 +26,13 @@ class PreferencesDialog(QDialog):
     def __init__(self, settings: Settings, runner: TaskRunner | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
+        runner = runner or TaskRunner(self)
         self.general = DataclassForm(Settings, settings)
-        self.models = ModelsPage(settings, runner or TaskRunner(self))
+        self.engines_on = EnginesOnBox(settings.engines_on, settings.cluster_address, runner)
+        self.models = ModelsPage(settings, runner)
         general_page = QWidget()  # the form at its natural height, at the top
         general_layout = QVBoxLayout(general_page)
+        general_layout.addWidget(self.engines_on)
         general_layout.addWidget(self.general)
         general_layout.addStretch(1)
         general_scroll = QScrollArea()
@@ -47,13 +51,20 @@ class PreferencesDialog(QDialog):
         self.resize(820, 720)
 
     def settings(self) -> Settings:
-        """The settings as the dialog shows them: the General tab's values, the Models page's choices."""
+        """The settings as the dialog shows them: the General tab's values (where engines run among
+        them), the Models page's choices."""
+        engines_on, address = self.engines_on.value()
         return dataclasses.replace(
-            self.general.value(), model_choices=self.models.choices(), allow_pickle_models=self.models.allowed_pickle()
+            self.general.value(), engines_on=engines_on, cluster_address=address, model_choices=self.models.choices(),
+            allow_pickle_models=self.models.allowed_pickle(),
         )
 
     def accept(self) -> None:
-        """Close with OK, unless a model field holds something that cannot be taken (its row says why)."""
+        """Close with OK, unless a choice cannot be taken: a cluster without an address (the box
+        says so), a model field's value (its row says why)."""
+        if not self.engines_on.check():
+            self.tabs.setCurrentIndex(0)
+            return
         if self.models.problems():
             self.tabs.setCurrentWidget(self.models)
             return

@@ -20,6 +20,7 @@ from scene.io.atomic import atomic_output
 
 APP_DIR = "atelier4d"
 Device = Literal["auto", "cpu", "cuda"]
+EnginesOn = Literal["local", "cluster"]
 MAX_RECENT = 10
 
 
@@ -53,6 +54,8 @@ class Settings:
     cache_folder: str = field(
         default="", metadata={"path": "folder", "help": "Downloads and derived files; empty for the default"}
     )
+    engines_on: EnginesOn = field(default="local", metadata={"gui": False})  # where jobs run unless a tab says otherwise
+    cluster_address: str = field(default="", metadata={"gui": False})  # a Ray address: ray://HOST:10001, HOST:6379 or auto
     offline: bool = field(default=False, metadata={"help": "Engines never download models (use the model folders and the cache)"})
     model_choices: dict[str, str] = field(default_factory=dict, metadata={"gui": False})  # role -> hub id or folder (Models page)
     allow_pickle_models: list[str] = field(default_factory=list, metadata={"gui": False})  # roles allowed pickle weights

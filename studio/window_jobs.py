@@ -6,6 +6,8 @@ Every layer a job makes keeps how it was made (its provenance), so *Run again* c
 A camera path a finished job wrote beside its outputs (``NAME.path.json``: the path outpaint-scene
 grew the scene along) joins the document with its layers; the other way, a tab can run along one of
 the document's camera paths, which is written to the job's run folder for it.
+A job runs where its tab's "Run on" says: this machine, or the Ray cluster the preferences name
+(:meth:`JobCommands.follow_cluster_preference`), on the preferences' device either way.
 Refine-region run while splats are selected in the current layer is a region edit: the engine
 refines those splats, streaming into their layer, and its result replaces the layer's data as one
 undo step.
@@ -51,6 +53,11 @@ class JobCommands:
             self.generate.add_engine(
                 name, find_engine(name).config_cls, lambda config, paths=None, n=name: self.run_from_tab(n, config, paths)
             )
+        self.follow_cluster_preference()
+
+    def follow_cluster_preference(self) -> None:
+        """The Generate tabs offer the cluster the preferences name, and run there when they say so."""
+        self.generate.set_cluster(self.settings.cluster_address, self.settings.engines_on == "cluster")
 
     @property
     def job_manager(self) -> JobManager:
@@ -120,7 +127,7 @@ class JobCommands:
         Each job gets a new run folder in the cache (unless ``run_dir`` is one already), so it
         checkpoints and Resume continues it after a cancel or a crash; the device, the checkpoint
         interval and the worker settings come from the preferences ("auto" devices are resolved
-        in the worker, where torch is loaded anyway).
+        in the worker, where torch is loaded anyway); where it runs, from the engine's tab.
         """
         if not dataclasses.is_dataclass(config):
             config = config_from_dict(find_engine(engine).config_cls, config or {})
@@ -128,7 +135,7 @@ class JobCommands:
         settings = worker_settings(self.settings)
         job_id = manager.submit(
             engine, config, run_dir=run_dir or new_run_dir(self.settings, engine), device=self.settings.device,
-            options=runtime_options(self.settings, manager.options), settings=settings,
+            options=runtime_options(self.settings, manager.options), settings=settings, cluster=self.generate.run_on(engine),
         )
         self.job_layers.bind(job_id, engine, self.document, provenance=provenance(engine, config, settings), edit=edit)
         self.docks["Jobs"].raise_()

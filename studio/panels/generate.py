@@ -9,7 +9,9 @@ masks are written to :attr:`GeneratePanel.mask_folder`. A form with a depth mode
 ``depth_of``) shows the picture beside its depth on demand (:mod:`studio.panels.depth_preview`), the
 model chosen by :attr:`GeneratePanel.model_settings` when the field is empty; one with a camera path
 field (metadata ``camera_path``) offers the document's camera paths, :attr:`GeneratePanel.camera_paths`,
-in its place (:mod:`studio.panels.path_choice`).
+in its place (:mod:`studio.panels.path_choice`). While the preferences name a Ray cluster
+(:meth:`GeneratePanel.set_cluster`) each tab has a "Run on" choice above its Run button: this
+machine or that cluster, the preference's choice first; :meth:`GeneratePanel.run_on` says which.
 """
 
 from __future__ import annotations
@@ -19,7 +21,17 @@ from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engines.fields import IMAGE_EXTENSIONS
 from engines.runtime import WorkerSettings
@@ -43,6 +55,9 @@ class GeneratePanel(QTabWidget):
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.addTab(self._placeholder, "Generate")
         self.forms: dict[str, DataclassForm] = {}
+        self._run_on: dict[str, RunOnRow] = {}  # engine -> its tab's "Run on" choice
+        self._cluster: str | None = None  # the preferences' cluster address
+        self._on_cluster = False  # the preferences run jobs there
         self.setAcceptDrops(True)
 
     def add_engine(self, name: str, config_type: type, on_run: Callable[..., Any]) -> DataclassForm:
@@ -75,6 +90,8 @@ class GeneratePanel(QTabWidget):
                 choices[spec.key] = PathChoice(form, spec.key, lambda: self.camera_paths())
                 layout.addWidget(choices[spec.key])
         run.clicked.connect(lambda: self._run(form, choices, error, on_run))
+        self._run_on[name] = RunOnRow(self._cluster, self._on_cluster, page)
+        layout.addWidget(self._run_on[name])
         layout.addWidget(run)
         layout.addWidget(error)
         layout.addStretch(1)
@@ -86,6 +103,22 @@ class GeneratePanel(QTabWidget):
         self.addTab(scroll, name)
         self.forms[name] = form
         return form
+
+    # ----------------------------------------------------------------- where jobs run
+    def set_cluster(self, address: str | None, default: bool) -> None:
+        """The Ray cluster the preferences name (None or blank: none, and no tab offers one), and
+        whether jobs run there unless a tab says otherwise; every tab's choice goes back to that."""
+        self._cluster, self._on_cluster = (address or "").strip() or None, default
+        for row in self._run_on.values():
+            row.offer(self._cluster, default)
+
+    def run_on(self, engine: str) -> str | None:
+        """The address of the cluster ``engine``'s tab runs jobs on (the preference's choice for an
+        engine without a tab); None: this machine."""
+        row = self._run_on.get(engine)
+        if row is None:
+            return self._cluster if self._on_cluster else None
+        return row.box.currentData()
 
     @staticmethod
     def _run(form: DataclassForm, choices: dict[str, PathChoice], error: QLabel, on_run: Callable[..., Any]) -> None:
@@ -138,6 +171,30 @@ class GeneratePanel(QTabWidget):
             event.acceptProposedAction()
         else:
             event.ignore()
+
+
+class RunOnRow(QWidget):
+    """A tab's "Run on" choice: this machine or the cluster at an address; hidden without one."""
+
+    def __init__(self, cluster: str | None, on_cluster: bool, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("run_on_row")
+        self.box = QComboBox()
+        self.box.setObjectName("run_on")
+        self.box.setToolTip("Where this tab's jobs run; on the device the preferences say (Edit > Preferences)")
+        layout = QFormLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addRow("Run on", self.box)
+        self.offer(cluster, on_cluster)
+
+    def offer(self, cluster: str | None, on_cluster: bool) -> None:
+        """Offer this machine and ``cluster`` (none when None), the cluster chosen when ``on_cluster``."""
+        self.box.clear()
+        self.box.addItem("this machine", None)
+        if cluster is not None:
+            self.box.addItem(f"the cluster at {cluster}", cluster)
+            self.box.setCurrentIndex(1 if on_cluster else 0)
+        self.setVisible(cluster is not None)
 
 
 def _dropped_image(event: QDragEnterEvent | QDropEvent) -> Path | None:

@@ -5,17 +5,25 @@ blocks), so the engine never waits for the GUI and the GUI never waits for the e
 snapshot is announced with :attr:`JobsPanel.snapshot` (latest wins: one per output key and poll
 at most). While a job prepares (checks, model loading) the bar shows that phase's progress.
 
+Each job says where it runs (this machine, or a Ray cluster's node and GPU) once any job is sent to
+a cluster (its tooltip always). While jobs run on a cluster, a line under the list says what it has
+free, read every few seconds on a thread of the panel's own, and only while this process is
+connected to a cluster (so nothing of Ray starts without one).
+
 The panel follows the work: a job that starts (or starts again) becomes the shown one, so the bar
 and the plot are the new run's, and :attr:`JobsPanel.activity` tells the status bar what runs.
 """
 
 from __future__ import annotations
 
+import time
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QProgressBar,
@@ -24,9 +32,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engines.runtime import JobInfo, JobManager, JobState
+from engines.runtime import JobInfo, JobManager, JobState, cluster
+from studio.workers import Task, TaskRunner
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.STARTING, JobState.PREPARING, JobState.RUNNING, JobState.PAUSED)
+CLUSTER_REFRESH_S = 5.0
+"""How often the cluster line is read again."""
 _PEN_COLOURS = ("#4fa3ff", "#f0a030", "#60d060", "#e05050", "#c080ff")
 _BUTTON_TIPS = {
     "pause": "Pause the job after its current step",
@@ -76,6 +87,12 @@ class JobsPanel(QWidget):
         self.jobs: dict[str, JobInfo] = {}
         self.list = QListWidget()
         self.list.currentItemChanged.connect(lambda *_: self._show_selected())
+        self.cluster_line = QLabel(wordWrap=True)  # what the cluster jobs run on has free
+        self.cluster_line.setObjectName("cluster")
+        self.cluster_line.hide()
+        self._cluster_reader = TaskRunner(self, max_threads=1)
+        self._cluster_task: Task | None = None
+        self._cluster_read_at = float("-inf")  # time.monotonic() of the last read
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.metric = QComboBox()  # which of the job's metrics the plot shows: their scales differ
@@ -97,6 +114,7 @@ class JobsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.cluster_line)
         layout.addWidget(self.progress)
         layout.addWidget(self.metric)
         layout.addWidget(self.plot, 2)
@@ -133,6 +151,8 @@ class JobsPanel(QWidget):
         """Read what changed since the last poll and redraw; a job that starts is shown."""
         if self.manager is None:
             return
+        if time.monotonic() - self._cluster_read_at >= CLUSTER_REFRESH_S:
+            self.read_cluster()
         updates = self.manager.poll()
         if not updates:
             return
@@ -153,6 +173,30 @@ class JobsPanel(QWidget):
         self._show_selected()
         self._report_activity()
 
+    def read_cluster(self) -> None:
+        """Read what the connected cluster has free, on a thread (the line follows when it answers);
+        hide the line when no job runs or waits on a cluster, or this process is connected to none."""
+        address = cluster.connected_address()
+        if address is None or not any(job.cluster is not None and job.state in ACTIVE_STATES for job in self.jobs.values()):
+            self.cluster_line.hide()
+            return
+        if self._cluster_task is not None and not self._cluster_task.done:
+            return
+        self._cluster_read_at = time.monotonic()
+        self._cluster_task = self._cluster_reader.start(
+            f"Reading the Ray cluster at {address}", lambda progress: cluster.status(address), self._show_cluster,
+            self._show_cluster_error)
+
+    def _show_cluster(self, status: cluster.ClusterStatus) -> None:
+        self.cluster_line.setText(f"Ray cluster {status.address}: {status.summary()}")
+        self.cluster_line.setStyleSheet("")
+        self.cluster_line.show()
+
+    def _show_cluster_error(self, message: str) -> None:
+        self.cluster_line.setText(message)
+        self.cluster_line.setStyleSheet("color: #d33;")
+        self.cluster_line.show()
+
     def _report_activity(self) -> None:
         text = activity_text(list(self.jobs.values()))
         if text != self._activity:
@@ -163,9 +207,12 @@ class JobsPanel(QWidget):
         selected = self.selected_id
         self.list.blockSignals(True)
         self.list.clear()
+        mixed = any(job.cluster is not None for job in self.jobs.values())  # else all run here: no need to say
         for job in self.jobs.values():
             steps = f" {job.step}/{job.total}" if job.total else ""
-            item = QListWidgetItem(f"{job.engine} ({job.id}) — {job.state.value}{steps}")
+            where = f"\n    on {job.where}" if mixed else ""
+            item = QListWidgetItem(f"{job.engine} ({job.id}) — {job.state.value}{steps}{where}")
+            item.setToolTip(f"Runs on {job.where}")
             item.setData(Qt.ItemDataRole.UserRole, job.id)
             self.list.addItem(item)
             if job.id == selected:
