@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -21,6 +22,7 @@ from typing import Iterator, Sequence
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 90.0
 STOP_GRACE_S = 3.0
+START_ATTEMPTS = 3
 
 
 def free_port() -> int:
@@ -31,26 +33,19 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def local_cluster(cpus: int = 2, paths: Sequence[str] = ()) -> Iterator[str]:
-    """Start a head with ``cpus`` CPUs whose workers can import from ``paths`` too (besides the
-    project's root); yield its Ray Client address; stop it."""
+def local_cluster(cpus: int = 2, paths: Sequence[str] = (), gpus: int = 0) -> Iterator[str]:
+    """Start a head with ``cpus`` CPUs and ``gpus`` GPUs whose workers can import from ``paths`` too
+    (besides the project's root); yield its Ray Client address; stop it."""
     os.environ["RAY_AUTH_MODE"] = "disabled"  # a head started here and its client: no token to exchange
-    client_port, gcs_port = free_port(), free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), *paths, os.environ.get("PYTHONPATH")]))}
-    ray = Path(sys.executable).with_name("ray")
-    head = subprocess.Popen(
-        [str(ray), "start", "--head", "--block", f"--num-cpus={cpus}", "--num-gpus=0", f"--port={gcs_port}",
-         f"--ray-client-server-port={client_port}", "--include-dashboard=false", "--disable-usage-stats"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    for attempt in range(START_ATTEMPTS):
+        head, client_port = _start_head(cpus, gpus, env, deadline)
+        if isinstance(head, subprocess.Popen):
+            break
+        if attempt == START_ATTEMPTS - 1:
+            raise RuntimeError(f"the test Ray cluster did not start: {head}")
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", client_port), timeout=1):
-                break
-            if head.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the test Ray cluster did not start (exit code {head.poll()})")
-            time.sleep(0.2)
         address = f"ray://127.0.0.1:{client_port}"
         _connect_when_ready(address, deadline)
         yield address
@@ -58,13 +53,40 @@ def local_cluster(cpus: int = 2, paths: Sequence[str] = ()) -> Iterator[str]:
         from engines.runtime import cluster
 
         cluster.disconnect()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(head.pid, signal.SIGTERM)  # the head and every Ray process it started
-        try:
-            head.wait(STOP_GRACE_S)
-        except subprocess.TimeoutExpired:  # the head outlives a SIGTERM while its services stop
-            os.killpg(head.pid, signal.SIGKILL)
-            head.wait()
+        _stop(head)
+
+
+def _start_head(cpus: int, gpus: int, env: dict[str, str], deadline: float) -> tuple[subprocess.Popen | str, int]:
+    """A head listening on its client port, and that port; or what it said when it exited (its
+    services may have taken a port picked for it: the caller tries again with others)."""
+    client_port, gcs_port = free_port(), free_port()
+    ray = Path(sys.executable).with_name("ray")
+    with tempfile.TemporaryFile() as log:
+        head = subprocess.Popen(
+            [str(ray), "start", "--head", "--block", f"--num-cpus={cpus}", f"--num-gpus={gpus}", f"--port={gcs_port}",
+             f"--ray-client-server-port={client_port}", "--include-dashboard=false", "--disable-usage-stats"],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", client_port), timeout=1):
+                return head, client_port
+            if head.poll() is not None or time.monotonic() > deadline:
+                _stop(head)
+                log.seek(0)
+                said = log.read().decode(errors="replace").strip().splitlines()[-5:]
+                return f"exit code {head.returncode}: " + " / ".join(said), client_port
+            time.sleep(0.2)
+
+
+def _stop(head: subprocess.Popen) -> None:
+    """Stop the head and every Ray process it started (its process group): politely, then not."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(head.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        head.wait(STOP_GRACE_S)
+    with contextlib.suppress(ProcessLookupError):  # services still stopping, or the head itself
+        os.killpg(head.pid, signal.SIGKILL)
+    head.wait()
 
 
 def _connect_when_ready(address: str, deadline: float) -> None:

@@ -9,6 +9,9 @@
 * :mod:`engines.runtime.stream` — snapshots of any payload kind through shared memory, latest wins per key;
 * :mod:`engines.runtime.worker` — the worker process;
 * :mod:`engines.runtime.manager` — :class:`JobManager`, the job queue the GUI polls;
+* :mod:`engines.runtime.cluster` — the Ray cluster jobs may run on: the connection, what it has, the code it runs;
+* :mod:`engines.runtime.remote` — a job's worker as a Ray actor there, and the proxy that stands in for it here;
+* :mod:`engines.runtime.job_files` — the inputs that travel with a cluster job, the results and checkpoints that come back;
 * :mod:`engines.runtime.foreground` — one job in a terminal, with a progress bar and Ctrl-C.
 
 Engines themselves are registered in :mod:`engines.registry`.

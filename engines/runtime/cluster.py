@@ -10,8 +10,8 @@ address.
 
 The code: a job runs ``engines`` and ``scene`` on the cluster. :func:`connect` compares the
 cluster's copy (its installed version and a fingerprint of its sources) with this machine's; when
-they differ, or the cluster has none, each job ships this machine's two packages with it
-(``runtime_env`` ``py_modules``), and the libraries they need that the cluster lacks are named with
+they differ, or the cluster has none, the connection ships this machine's two packages with every
+job (``runtime_env`` ``py_modules``, which Ray takes for a whole connection only), and the libraries they need that the cluster lacks are named with
 what to install.
 """
 
@@ -71,8 +71,8 @@ class ClusterStatus:
         """One line: nodes, free GPUs and CPUs, and whether the code travels with the jobs."""
         nodes = f"{len(self.nodes)} node" + ("s" if len(self.nodes) != 1 else "")
         code = "this machine's code travels with each job" if self.ships_code else f"atelier4d {self.cluster_version} installed there"
-        return (f"{nodes}, {_count(self.free_gpus)} of {_count(self.gpus)} GPUs free, "
-                f"{_count(self.free_cpus)} of {_count(self.cpus)} CPUs free; {code}")
+        gpus = f"{_count(self.free_gpus)} of {_count(self.gpus)} GPUs free" if self.gpus else "no GPU"
+        return f"{nodes}, {gpus}, {_count(self.free_cpus)} of {_count(self.cpus)} CPUs free; {code}"
 
 
 @dataclass
@@ -138,16 +138,26 @@ def connect(address: str) -> _Connection:
             raise ClusterError(f"cannot use the Ray cluster at {address}: Ray is not installed here ({exc}); "
                                "`pip install 'ray[client]'` installs it") from None
 
+        _init(address)
         try:
-            ray.init(address=address, namespace=NAMESPACE, logging_level="ERROR", log_to_driver=False)
-        except Exception as exc:  # Ray raises ConnectionError, RuntimeError, grpc errors...
-            raise ClusterError(f"cannot connect to the Ray cluster at {address}: {_first_line(exc)}") from None
-        try:
-            _connection = _check_code(address)
+            connection = _check_code(address)
+            if connection.runtime_env:  # Ray uploads local folders only for a whole connection: connect again with them
+                ray.shutdown()
+                _init(address, connection.runtime_env)
         except BaseException:
             ray.shutdown()
             raise
+        _connection = connection
         return _connection
+
+
+def _init(address: str, runtime_env: dict[str, Any] | None = None) -> None:
+    import ray
+
+    try:
+        ray.init(address=address, namespace=NAMESPACE, runtime_env=runtime_env, logging_level="ERROR", log_to_driver=False)
+    except Exception as exc:  # Ray raises ConnectionError, RuntimeError, grpc errors...
+        raise ClusterError(f"cannot connect to the Ray cluster at {address}: {_first_line(exc)}") from None
 
 
 def disconnect() -> None:
@@ -187,15 +197,12 @@ def status(address: str) -> ClusterStatus:
 
 def actor_options(address: str, device: str) -> dict[str, Any]:
     """Ray options for the actor of a job on ``device`` ("cuda..." asks for a GPU, "auto" for one
-    when the cluster has any, else a CPU), with the code it must carry."""
-    connection = connect(address)
+    when the cluster has any, else a CPU)."""
+    connect(address)
     import ray
 
     wants_gpu = device.startswith("cuda") or (device == "auto" and ray.cluster_resources().get("GPU", 0) > 0)
-    options: dict[str, Any] = {"num_cpus": 1, "num_gpus": 1 if wants_gpu else 0, "max_concurrency": 8}
-    if connection.runtime_env:
-        options["runtime_env"] = connection.runtime_env
-    return options
+    return {"num_cpus": 1, "num_gpus": 1 if wants_gpu else 0, "max_concurrency": 8}
 
 
 def slots(address: str, device: str) -> int:
@@ -238,21 +245,33 @@ def cluster_side_facts() -> dict[str, Any]:
 
 
 def _check_code(address: str) -> _Connection:
-    """Compare the cluster's code with ours; what jobs must carry, or a ClusterError saying what to install."""
+    """Ask the cluster what it has (:func:`cluster_side_facts`, sent by value: the cluster may have
+    no ``engines`` to import it from) and decide what jobs carry (:func:`code_plan`)."""
     import ray
+    from ray import cloudpickle  # what Ray pickles tasks with
 
-    remote = ray.remote(num_cpus=0)(cluster_side_facts)
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
-        facts = ray.get(remote.remote(), timeout=120)
+        facts = ray.get(ray.remote(num_cpus=0)(cluster_side_facts).remote(), timeout=120)
     except Exception as exc:
         raise ClusterError(f"the Ray cluster at {address} could not run a task: {_first_line(exc)}") from None
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    return code_plan(address, facts)
+
+
+def code_plan(address: str, facts: dict[str, Any]) -> _Connection:
+    """What jobs on the cluster at ``address`` must carry, given its :func:`cluster_side_facts`: nothing
+    when its atelier4d is this machine's (same version and sources), else our ``engines`` and
+    ``scene``; a :class:`ClusterError` saying what to install when it lacks a library they need."""
     version = installed_version()
     if facts["missing"]:
         raise ClusterError(
             f"the Ray cluster at {address} lacks {', '.join(facts['missing'])}: install on every node "
             f"`pip install atelier4d=={version}` (or `pip install -e .` of this checkout), then try again")
     same = facts["version"] == version and facts["fingerprint"] == code_fingerprint()
-    runtime_env = {} if same else {"py_modules": [str(Path(__file__).resolve().parents[2] / p) for p in SHIPPED_PACKAGES],
+    root = Path(__file__).resolve().parents[2]
+    runtime_env = {} if same else {"py_modules": [str(root / package) for package in SHIPPED_PACKAGES],
                                    "excludes": ["__pycache__", "*.pyc"]}
     return _Connection(address, not same, facts["version"], runtime_env)
 

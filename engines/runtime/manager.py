@@ -19,6 +19,12 @@ with its imports and the models it loaded (:mod:`engines.models.warm`), so a sec
 same model starts at once. A warm worker is idle, not busy: it holds no device slot, and it is
 told to exit when a job needs its device under another name, when the manager shuts down, or
 when its wait runs out. Killing, cancelling and resuming work as with a fresh worker.
+
+A job submitted with ``cluster=ADDRESS`` runs on a Ray cluster instead: its "process" is a
+:class:`engines.runtime.remote.RemoteWorker`, a proxy with a process's sentinel, pipes and kill,
+so everything above holds for it; the cluster runs as many jobs at once on a device as it has
+room for (GPUs for CUDA jobs, CPUs otherwise; known once its first job was placed), and its idle
+actors stay warm like local workers.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from engines.registry import config_from_dict, config_to_dict, find_engine
 from engines.runtime.checkpoint import checkpoint_step
 from engines.runtime.context import WorkerSettings
 from engines.runtime.events import MAIN, Checkpointed, Event, Failed, JobState, Preparing, Progress, Result
-from engines.runtime.remote import Placed, RemoteWorker
+from engines.runtime.remote import Detached, HeldSnapshots, Placed, RemoteWorker
 from engines.runtime.stream import SnapshotReader, SnapshotReady, make_stream_dir, remove_stream_dir
 from engines.runtime.worker import JobEnded, StateReport, WorkerSpec, worker_main
 
@@ -68,6 +74,7 @@ class _Worker:
     device: str
     warm_until: float  # time.monotonic(); -inf: exiting
     cluster: str | None = None  # the Ray cluster its actor runs on; None: a process on this machine
+    owner: str | None = None  # the owner of a detached actor (a batch's), which only its jobs reuse
 
 
 @dataclass(frozen=True)
@@ -158,16 +165,18 @@ class _Job:
 
     def __init__(self, job_id: str, engine: str, module: str, config: dict[str, Any], run_dir: str | None,
                  device: str, resume: bool, options: RuntimeOptions, settings: WorkerSettings,
-                 cluster: str | None) -> None:
+                 cluster: str | None, detached: Detached | None) -> None:
         self.id, self.engine, self.module, self.config = job_id, engine, module, config
         self.run_dir, self.device, self.resume, self.cluster = run_dir, device, resume, cluster
+        self.detached = detached
+        self.owner = detached.owner if detached is not None else None
         self.where = LOCAL if cluster is None else cluster
         self.options, self.settings = options, settings
         self.state = JobState.QUEUED
         self.process: Any = None
         self.events: Connection | None = None
         self.control: Connection | None = None
-        self.reader: SnapshotReader | None = None
+        self.reader: SnapshotReader | HeldSnapshots | None = None
         self.outcome: JobState | None = None  # the final state the worker reported
         self.ended = False  # the worker sent everything of this job (it may run the next one)
         self.reused = False  # the job went to a warm worker
@@ -225,14 +234,16 @@ class JobManager:
     # ----------------------------------------------------------------- consumer API
     def submit(self, engine: str, config: Any = None, *, run_dir: str | Path | None = None, device: str = "cpu",
                resume: bool = False, options: RuntimeOptions | None = None,
-               settings: WorkerSettings | None = None, cluster: str | None = None) -> str:
+               settings: WorkerSettings | None = None, cluster: str | None = None,
+               detached: Detached | None = None) -> str:
         """Queue a run of ``engine`` with ``config`` (its dataclass, a dict, or None for defaults).
 
         The config is checked here, so a typo raises now. ``resume=True`` continues from the
         checkpoint in ``run_dir``. ``options`` replace the manager's for this job; ``settings``
         go to its worker (defaults: none). ``cluster``: the address of a Ray cluster to run it on
         (:mod:`engines.runtime.remote`; ``device`` is then a device of the node); None: this
-        machine. Returns the job's id.
+        machine. ``detached`` (with ``cluster``): the job's actor outlives this process, or, with
+        its ``actor`` named, the job is taken up from that running actor. Returns the job's id.
         """
         entry = find_engine(engine)
         if not dataclasses.is_dataclass(config):
@@ -244,7 +255,7 @@ class JobManager:
             if self._stopping:
                 raise RuntimeError("JobManager: submit after shutdown")
             job = _Job(f"job-{next(self._ids)}", engine, entry.module, config_to_dict(config), run_dir, device, resume,
-                       options or self.options, settings or WorkerSettings(), cluster)
+                       options or self.options, settings or WorkerSettings(), cluster, detached)
             self._jobs[job.id] = job
         self._wake()
         return job.id
@@ -425,13 +436,14 @@ class JobManager:
                     continue  # as many as the cluster has room for (known once its first job was placed)
                 on_clusters[job.cluster, job.device] += 1
             options = job.options
-            stream_dir = make_stream_dir() if options.snapshot_rate_hz > 0 else None
+            local = job.cluster is None
+            stream_dir = make_stream_dir() if options.snapshot_rate_hz > 0 and local else None  # a proxy holds a cluster job's
             spec = WorkerSpec(
                 job.engine, job.module, job.config, job.run_dir, job.device, job.resume, options.checkpoint_every,
                 options.snapshot_rate_hz, options.snapshot_budget, stream_dir and str(stream_dir), options.max_backlog,
-                options.checkpoint_every_s, job.settings, options.keep_warm_s,
+                options.checkpoint_every_s, job.settings, options.keep_warm_s, job.detached,
             )
-            warm = self._warm_worker(job.device, job.cluster)
+            warm = self._warm_worker(job.device, job.cluster, job.owner) if job.detached is None or not job.detached.actor else None
             job.reused = warm is not None
             if warm is not None:
                 job.process, job.events, job.control = warm.process, warm.events, warm.control
@@ -450,17 +462,20 @@ class JobManager:
                     job.process.start()
                 job.events, job.control = events_r, control_w
             job.ended, job.outcome = False, None
-            job.reader = SnapshotReader(stream_dir) if stream_dir is not None else None
+            if local:
+                job.reader = SnapshotReader(stream_dir) if stream_dir is not None else None
+            else:
+                job.reader = job.process.snapshots
             job.rate_window.clear()
             job.preparing = None
             job.cancel_deadline = job.kill_deadline = float("inf")
             job.set_state(JobState.STARTING)
 
-    def _warm_worker(self, device: str, cluster: str | None) -> _Worker | None:
-        """An idle worker on exactly ``device`` (of ``cluster``) with time left in its wait, taken from the pool."""
+    def _warm_worker(self, device: str, cluster: str | None, owner: str | None) -> _Worker | None:
+        """An idle worker on exactly ``device`` (of ``cluster``, for ``owner``) with time left in its wait, taken from the pool."""
         now = time.monotonic()
         for worker in self._idle:
-            same = worker.device == device and worker.cluster == cluster
+            same = worker.device == device and worker.cluster == cluster and worker.owner == owner
             if same and worker.warm_until - _WARM_MARGIN_S > now and worker.process.is_alive():
                 self._idle.remove(worker)
                 return worker
@@ -481,7 +496,7 @@ class JobManager:
         """The worker sent everything of ``job``: settle the job and keep the worker warm (it
         ends by itself if it was not asked to wait)."""
         worker = _Worker(job.process, job.events, job.control, job.device, time.monotonic() + job.options.keep_warm_s,
-                         job.cluster)
+                         job.cluster, job.owner)
         if job.options.keep_warm_s <= 0:
             worker.warm_until = float("-inf")
         self._idle.append(worker)
@@ -577,7 +592,7 @@ class JobManager:
 
     def _settle(self, job: _Job, state: JobState) -> None:
         """``job`` holds no worker any more: free its shared memory and set its final state."""
-        if job.reader is not None:
+        if isinstance(job.reader, SnapshotReader):
             job.reader.close()
             remove_stream_dir(job.reader.folder)
         job.reader = None

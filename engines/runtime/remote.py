@@ -9,9 +9,9 @@ loaded models like a local worker: the manager reuses it for the next job on tha
 :class:`RemoteWorker` is what :class:`engines.runtime.manager.JobManager` holds instead of a worker
 process: it has a process's sentinel, ``kill`` and exit code, and a thread of its own that connects
 to the cluster, places the actor, sends each job's inputs along (:mod:`engines.runtime.job_files`),
-forwards pause, resume and cancel, and long-polls the actor for its events. Snapshots are written
-into the job's local stream folder and announced as a local worker does, so the manager reads them
-the same way; every checkpoint the actor saves is copied into the job's run folder here at once
+forwards pause, resume and cancel, and long-polls the actor for its events. The newest snapshot of
+each key is held by the proxy (:class:`HeldSnapshots`) and announced as a local worker announces
+one in its slots, so the manager reads both alike; every checkpoint the actor saves is copied into the job's run folder here at once
 (a lost node loses nothing a resume needs, and the resume may run on any node); results are
 written where the artist asked, together. An actor that dies (``ray.kill``, a lost node) ends its
 job as Failed, naming where it ran.
@@ -27,6 +27,8 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
@@ -38,13 +40,17 @@ from engines.runtime.checkpoint import checkpoint_files, put_checkpoint_files
 from engines.runtime.cluster import ClusterError, actor_options, connect, slots
 from engines.runtime.events import Checkpointed, Failed, JobState, Log, Preparing, Result
 from engines.runtime.job_files import JobBundle, PathMap, pack, unpack
-from engines.runtime.stream import LiveArrays, SnapshotReady, SnapshotWriter
+from engines.runtime.stream import LiveArrays, SnapshotReady
 from engines.runtime.worker import JobEnded, StateReport, WorkerSpec, serve
 from scene.io.atomic import atomic_outputs
 from scene.io.errors import FormatError
-from scene.kinds import kind_of
+from scene.kinds import kind_named, kind_of
 
 _POLL_S = 0.1  # longest wait of one receive call on the actor
+UNCOLLECTED_S = 1800.0
+"""How long a detached actor whose jobs ended keeps their results (and its GPU) for a consumer to
+collect them; then it exits, and a rerun resumes from the checkpoint that came back."""
+_ACTOR_PREFIX = "atelier4d"
 _KILLED = -signal.SIGKILL
 
 
@@ -58,10 +64,21 @@ class Placed:
 
 
 @dataclass(frozen=True)
-class _Snapshots:
-    """The newest payload of each output key that got one (from the actor)."""
+class Detached:
+    """A cluster job whose actor outlives this process (a batch's, so that closing the terminal loses
+    nothing): ``owner`` (the batch) and ``key`` (the job in it) find it again with :func:`running_jobs`;
+    ``actor`` names the running actor to take the job up from, instead of starting it."""
 
-    payloads: dict[str, Any]
+    owner: str
+    key: str
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class _Snapshots:
+    """The newest payload of each output key that got one, in Ray's object store, with its notice (from the actor)."""
+
+    payloads: dict[str, tuple[SnapshotReady, Any]]
 
 
 @dataclass(frozen=True)
@@ -108,7 +125,10 @@ class _Mailbox:
 
 
 class _LatestSnapshots:
-    """The snapshot writer of the actor: keeps the newest payload of each key until it is taken."""
+    """The snapshot writer of the actor: puts each payload into Ray's object store on the engine's
+    thread (one copy, as a local worker's slot write; the engine's snapshot budget counts it, and the
+    actor's other threads then only hand over references) and keeps the newest of each key until
+    it is taken."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -116,12 +136,16 @@ class _LatestSnapshots:
         self._seq = 0
 
     def write(self, key: str, payload: Any) -> SnapshotReady:
-        if isinstance(payload, LiveArrays):
-            payload = payload.payload()  # a copy, made on the engine's thread as a slot write would be
+        import ray
+
+        if isinstance(payload, LiveArrays):  # copied once, by ray.put, from views of the live arrays
+            kind, stored = payload.kind, ray.put(LiveArrays(payload.kind, payload.numpy()))
+        else:
+            kind, stored = kind_of(payload).name, ray.put(payload)
         with self._lock:
             self._seq += 1
-            self._latest[key] = payload
-            return SnapshotReady(key, kind_of(payload).name, "", self._seq, ())
+            self._latest[key] = stored
+            return SnapshotReady(key, kind, "", self._seq, ())
 
     def take(self, key: str) -> Any | None:
         with self._lock:
@@ -129,6 +153,33 @@ class _LatestSnapshots:
 
     def close(self) -> None:
         """Nothing to free: payloads go with the next receive."""
+
+
+class HeldSnapshots:
+    """The proxy's side: the newest payload of each key that came back, until the manager reads it
+    (as it reads a local worker's slots: :meth:`read` a notice, latest wins)."""
+
+    folder = None
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: dict[str, Any] = {}
+
+    def put(self, key: str, payload: Any) -> None:
+        with self._lock:
+            self._latest[key] = payload
+
+    def read(self, notice: SnapshotReady) -> Any | None:
+        """The newest payload of the notice's key, once (None: taken already by an earlier notice)."""
+        with self._lock:
+            payload = self._latest.pop(notice.key, None)
+        if isinstance(payload, LiveArrays):  # arrays that came from the object store: nobody else holds them
+            payload = kind_named(payload.kind).from_arrays(dict(payload.arrays))
+        return payload
+
+    def clear(self) -> None:
+        with self._lock:
+            self._latest.clear()
 
 
 class EngineHost:
@@ -140,6 +191,9 @@ class EngineHost:
         self._root = Path(tempfile.mkdtemp(prefix="atelier4d-jobs-"))
         self._thread: threading.Thread | None = None
         self._job: tuple[Path, str | None, PathMap] | None = None  # folder, node run folder, map back
+        self._key: str | None = None  # the consumer's key of the current (or last, uncollected) job
+        self._received_at = time.monotonic()
+        threading.Thread(target=self._exit_when_uncollected, name="atelier4d-uncollected", daemon=True).start()
 
     def where(self) -> str:
         """The node and the GPUs this actor holds, in words."""
@@ -148,12 +202,17 @@ class EngineHost:
         gpus = ray.get_gpu_ids()
         return f"node {ray.util.get_node_ip_address()} · " + (f"GPU {','.join(map(str, gpus))}" if gpus else "CPU")
 
+    def job_key(self) -> str | None:
+        """The key of the job this actor runs (or ran, while its results wait to be collected)."""
+        return self._key
+
     def start(self, spec: WorkerSpec, bundle: JobBundle) -> None:
         """Unpack a job's files and start it (the first job starts the worker loop; later ones
         reach it as a local warm worker's do)."""
         folder = Path(tempfile.mkdtemp(prefix="job-", dir=self._root))
         config, run_dir, paths = unpack(bundle, spec.config, folder)
         self._job = (folder, run_dir, paths)
+        self._key = spec.detached.key if spec.detached is not None else None
         spec = replace(spec, config=config, run_dir=run_dir)
         if self._thread is None:
             self._thread = threading.Thread(target=self._serve, args=(spec,), name="atelier4d-worker", daemon=True)
@@ -168,13 +227,14 @@ class EngineHost:
     def receive(self, timeout: float) -> tuple[list[Any], bool]:
         """The worker's messages of the last ``timeout`` seconds at most, with the payloads of new
         snapshots and the files of checkpoints and results; and whether the worker loop ended."""
+        self._received_at = time.monotonic()
         ended = self._thread is not None and not self._thread.is_alive()
         messages = []
         for message in self._events.take(timeout):
             if isinstance(message, SnapshotReady):
                 payload = self._snapshots.take(message.key)
                 if payload is not None:  # None: an earlier notice's payload went already (latest wins)
-                    messages.append(_Snapshots({message.key: payload}))
+                    messages.append(_Snapshots({message.key: (message, payload)}))
             elif isinstance(message, Checkpointed) and self._job is not None and self._job[1] is not None:
                 messages.append(_WithFiles(message, checkpoint_files(self._job[1])))
             elif isinstance(message, Result) and self._job is not None:
@@ -186,23 +246,37 @@ class EngineHost:
                     shutil.rmtree(self._job[0], ignore_errors=True)  # everything of it came back
                     self._job = None
                 messages.append(message)
-        return messages, ended and not messages
+        if ended and not messages:  # everything was taken: nothing of the actor's jobs is needed on this node
+            shutil.rmtree(self._root, ignore_errors=True)
+            return [], True
+        return messages, False
 
     def _result(self, result: Result) -> _WithFiles:
         """The result with its paths as they are on the studio's machine, and the files' bytes."""
         _, run_dir, paths = self._job
-        local = {path: paths.local(path) or str(Path(paths.places.get(str(run_dir), "")) / Path(path).name)
-                 for path in result.paths}
-        files = {local[path]: Path(path).read_bytes() for path in result.paths if Path(path).is_file()}
-        moved = replace(result, paths=[local[p] for p in result.paths],
-                        outputs={key: local.get(path, path) for key, path in result.outputs.items()})
+        local_run_dir = paths.places.get(str(run_dir)) if run_dir else None
+        local = {}
+        for path in result.paths:  # a file outside the job's folders goes to the run folder, if it has one
+            place = paths.local(path) or (str(Path(local_run_dir) / Path(path).name) if local_run_dir else None)
+            if place is not None:
+                local[path] = place
+        files = {local[path]: Path(path).read_bytes() for path in local if Path(path).is_file()}
+        moved = replace(result, paths=list(local.values()),
+                        outputs={key: local[path] for key, path in result.outputs.items() if path in local})
         return _WithFiles(moved, files)
 
     def _serve(self, spec: WorkerSpec) -> None:
-        try:
-            serve(spec, self._events, self._control, lambda job: self._snapshots if job.stream_dir else None)
-        finally:
-            shutil.rmtree(self._root, ignore_errors=True)
+        serve(spec, self._events, self._control, lambda job: self._snapshots if job.snapshot_rate_hz > 0 else None)
+
+    def _exit_when_uncollected(self) -> None:
+        """A detached actor is ended by its consumer; one whose consumer went away and whose worker loop
+        ended exits after :data:`UNCOLLECTED_S` without a receive, so it does not hold its GPU for ever."""
+        while True:
+            time.sleep(5.0)
+            ended = self._thread is not None and not self._thread.is_alive()
+            if ended and time.monotonic() - self._received_at > UNCOLLECTED_S:
+                shutil.rmtree(self._root, ignore_errors=True)
+                os._exit(0)
 
 
 def _write_all(files: dict[str, bytes]) -> None:
@@ -234,6 +308,29 @@ def _remote_host() -> Any:
     return _host_class
 
 
+def running_jobs(address: str, owner: str) -> dict[str, str]:
+    """The jobs of ``owner`` whose detached actors still run on the cluster at ``address`` (or hold
+    their uncollected results): job key -> actor name. Actors of ``owner`` with no job are ended."""
+    import ray
+
+    connect(address)
+    prefix = f"{_ACTOR_PREFIX}-{owner}-"
+    found = {}
+    for name in ray.util.list_named_actors():
+        if not name.startswith(prefix):
+            continue
+        try:
+            actor = ray.get_actor(name)
+            key = ray.get(actor.job_key.remote(), timeout=30)
+        except Exception:  # ended meanwhile, or not answering: not one to take up
+            continue
+        if key is None:
+            ray.kill(actor, no_restart=True)
+        else:
+            found[key] = name
+    return found
+
+
 class RemoteWorker:
     """Stands in for a worker process whose worker runs as a Ray actor on the cluster at ``address``.
 
@@ -252,6 +349,7 @@ class RemoteWorker:
         self.sentinel, self._sentinel_w = os.pipe()
         self._killed = threading.Event()
         self._actor: Any = None
+        self.snapshots = HeldSnapshots()  # what the manager reads this proxy's jobs' snapshots from
         self._thread = threading.Thread(target=self._run, name="atelier4d-remote", daemon=True)
 
     def start(self) -> None:
@@ -304,7 +402,18 @@ class RemoteWorker:
             return 0
         import ray
 
-        self._actor = _remote_host().options(**options).remote()
+        detached = spec.detached
+        try:
+            self._actor = ray.get_actor(detached.actor) if detached is not None and detached.actor else None
+        except ValueError:  # it ended since it was listed
+            self._end_job(Failed(f"the job's worker on the Ray cluster at {self.address} ended before it was taken up; "
+                                 "Resume continues from its last checkpoint"))
+            return 0
+        taking_up = self._actor is not None
+        if not taking_up:
+            if detached is not None:
+                options.update(name=f"{_ACTOR_PREFIX}-{detached.owner}-{uuid.uuid4().hex[:12]}", lifetime="detached")
+            self._actor = _remote_host().options(**options).remote()
         if self._killed.is_set():
             self.kill()
         self._send(Preparing(None, "waiting for room on the cluster"))
@@ -323,7 +432,9 @@ class RemoteWorker:
         except ray.exceptions.RayActorError:
             return _KILLED if self._killed.is_set() else self._lost(self.address)
         self._send(Placed(where, capacity))
-        if not self._start_job(spec):
+        if taking_up:
+            self._send(Log(f"taken up where it runs ({where})"))
+        elif not self._start_job(spec):
             return 0
         for message in held:
             self._actor.control.remote(message)
@@ -332,7 +443,6 @@ class RemoteWorker:
     def _relay(self, spec: WorkerSpec, where: str) -> int:
         import ray
 
-        writer = SnapshotWriter(Path(spec.stream_dir)) if spec.stream_dir else None
         in_job = True
         while True:
             for message in self._control_messages():
@@ -341,7 +451,7 @@ class RemoteWorker:
                     return 0
                 if isinstance(message, WorkerSpec):
                     spec, in_job = message, True
-                    writer = SnapshotWriter(Path(spec.stream_dir)) if spec.stream_dir else None
+                    self.snapshots.clear()  # the last job's, never read
                     if not self._start_job(spec):
                         return 0
                 else:
@@ -354,17 +464,15 @@ class RemoteWorker:
                 return self._lost(where, exc) if in_job else 0
             for message in messages:
                 if isinstance(message, _Snapshots):
-                    for key, payload in message.payloads.items():
-                        if writer is not None:
-                            self._send(writer.write(key, payload))
+                    for key, (notice, stored) in message.payloads.items():
+                        with contextlib.suppress(ray.exceptions.RayError):  # lost with its actor: the job's end says so
+                            self.snapshots.put(key, ray.get(stored))
+                            self._send(notice)
                     continue
                 if isinstance(message, _WithFiles):
                     message = self._files_back(message, spec)
                 if isinstance(message, JobEnded):
                     in_job = False
-                    if writer is not None:
-                        writer.close()
-                        writer = None
                 self._send(message)
             if ended:
                 self.kill()

@@ -77,13 +77,18 @@ class LiveArrays:
         """Each name's parts, as they come (tensors stay tensors, so their versions can be read)."""
         return {name: value if isinstance(value, tuple) else (value,) for name, value in self.arrays.items()}
 
-    def payload(self) -> Any:
-        """The payload itself, from copies of the arrays (validated as the kind does)."""
+    def numpy(self, copy: bool = False) -> dict[str, np.ndarray]:
+        """Each name's array in numpy: a name's one part as a view of the live array (or CPU
+        tensor) unless ``copy``, several parts joined (a copy)."""
         joined = {}
         for name, parts in self.parts().items():
             arrays = [_numpy(part) for part in parts]
-            joined[name] = np.concatenate(arrays, axis=1) if len(arrays) > 1 else arrays[0].copy()
-        return kind_named(self.kind).from_arrays(joined)
+            joined[name] = np.concatenate(arrays, axis=1) if len(arrays) > 1 else arrays[0].copy() if copy else arrays[0]
+        return joined
+
+    def payload(self) -> Any:
+        """The payload itself, from copies of the arrays (validated as the kind does)."""
+        return kind_named(self.kind).from_arrays(self.numpy(copy=True))
 
 
 def _numpy(value: Any) -> np.ndarray:

@@ -75,6 +75,7 @@ class WorkerSpec:
     checkpoint_every_s: float = 0.0
     settings: WorkerSettings = WorkerSettings()
     keep_warm_s: float = 0.0  # how long the worker waits for another job after this one (0: it ends)
+    detached: Any = None  # a cluster job whose actor outlives the consumer: its :class:`engines.runtime.remote.Detached`
 
 
 @dataclass(frozen=True)

@@ -201,3 +201,80 @@ def test_an_engine_error_on_the_node_fails_the_job_with_its_message(ray_cluster,
     assert manager.info(job).state is JobState.FAILED
     failure = next(e for e in events if isinstance(e, Failed))
     assert failure.message.startswith(f"{tmp_path / 'data'}: no transforms_train.json")  # the path as the artist knows it
+
+
+def test_the_code_jobs_carry_follows_what_the_cluster_has(monkeypatch):
+    from engines.runtime import cluster
+
+    facts = cluster.cluster_side_facts()  # this machine's, as a cluster with our very code would answer
+    assert facts["version"] == cluster.installed_version() and facts["missing"] == []
+    same = cluster.code_plan("ray://h:10001", facts)
+    assert not same.ships_code and same.runtime_env == {}
+    older = cluster.code_plan("ray://h:10001", {**facts, "fingerprint": "0" * 16})
+    assert older.ships_code and [Path(p).name for p in older.runtime_env["py_modules"]] == ["engines", "scene"]
+    assert cluster.code_plan("ray://h:10001", {**facts, "version": None, "fingerprint": None}).ships_code
+    with pytest.raises(ClusterError, match=r"ray://h:10001 lacks torch, diffusers: install on every node `pip install atelier4d=="):
+        cluster.code_plan("ray://h:10001", {**facts, "missing": ["torch", "diffusers"]})
+
+
+def test_a_job_runs_with_the_code_it_carries_when_the_clusters_differs(ray_cluster, tmp_path):
+    """In a process of its own (one connection per process): our code is said to differ from the
+    cluster's, so the job's actor runs the engines and scene shipped with it."""
+    script = f"""
+import sys
+from engines.runtime import cluster, JobManager, RuntimeOptions
+import tests.engines.runtime_engines
+plan = cluster.code_plan
+cluster.code_plan = lambda address, facts: plan(address, {{**facts, "fingerprint": "an older one"}})
+manager = JobManager(RuntimeOptions(keep_warm_s=0))
+job = manager.submit("fit_points", {{"steps": 20, "out": {str(tmp_path / 'means.npy')!r}}}, device="cpu", cluster={ray_cluster!r})
+state = manager.wait(job, 120)
+print(state.value, cluster.connect({ray_cluster!r}).ships_code, manager.info(job).error)
+manager.shutdown()
+"""
+    import subprocess
+    import sys
+
+    from tests.ray_cluster import ROOT
+
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.stdout.split()[:2] == ["finished", "True"], done.stdout + done.stderr
+    assert np.load(tmp_path / "means.npy").shape == (200, 3)
+
+
+@pytest.mark.gpu
+def test_a_cuda_job_gets_a_gpu_of_the_cluster(tmp_path, dataset):
+    """On a machine with CUDA: a cluster with one GPU gives a CUDA job its GPU (in a process of its
+    own: this one may be connected to the CPU test cluster already)."""
+    script = f"""
+from tests.ray_cluster import local_cluster
+from engines.reconstruct import ReconstructConfig
+from engines.runtime import JobManager, RuntimeOptions
+from tests.engines.test_reconstruct import TINY
+with local_cluster(cpus=2, gpus=1) as address:
+    manager = JobManager(RuntimeOptions(keep_warm_s=0))
+    config = ReconstructConfig(data={str(dataset)!r}, out={str(tmp_path / 'out.ply')!r}, steps=100, **TINY)
+    job = manager.submit("reconstruct", config, device="cuda", cluster=address)
+    state = manager.wait(job, 300)
+    info = manager.info(job)
+    print(state.value, "|", info.where, "|", info.error)
+    manager.shutdown()
+"""
+    import subprocess
+    import sys
+
+    from tests.ray_cluster import ROOT
+
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    state, where, error = (part.strip() for part in done.stdout.strip().splitlines()[-1].split("|"))
+    assert state == "finished", done.stdout + done.stderr
+    assert where.endswith("GPU 0") and (tmp_path / "out.ply").exists()
+
+
+def test_the_clusters_summary_is_one_line():
+    from engines.runtime.cluster import ClusterStatus, NodeStatus
+
+    cpu_only = ClusterStatus("ray://h:10001", (NodeStatus("10.0.0.2", 2, 0),), 2, 0, 1, 0, False, "0.1.0")
+    assert cpu_only.summary() == "1 node, no GPU, 1 of 2 CPUs free; atelier4d 0.1.0 installed there"
+    gpus = ClusterStatus("ray://h:10001", (NodeStatus("10.0.0.2", 8, 2), NodeStatus("10.0.0.3", 8, 2)), 16, 4, 16, 3, True, None)
+    assert gpus.summary() == "2 nodes, 3 of 4 GPUs free, 16 of 16 CPUs free; this machine's code travels with each job"
