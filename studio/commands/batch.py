@@ -8,7 +8,9 @@ many run at once (locally one per device; ``--cluster`` sends them to a Ray clus
 fails is tried again (``--retries``); a line that makes no job is that job's error and stops no
 other. An overall progress line goes to stderr; at the end, ``DIR/summary.csv`` and a table on
 stdout. Running the same command again skips the finished jobs and resumes the interrupted ones
-from their checkpoints (:mod:`studio.commands.batch_jobs`). Ctrl-C cancels the running jobs, which
+from their checkpoints (:mod:`studio.commands.batch_jobs`). On a cluster the jobs' actors outlive the
+command (:class:`engines.runtime.remote.Detached`): when its terminal closes they go on, and the same
+command run again takes up the jobs still running there and collects their results. Ctrl-C cancels the running jobs, which
 leave checkpoints, writes the summary and exits 130; the status is 0 when every job finished.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import sys
 import threading
 import time
@@ -47,6 +50,7 @@ from studio.commands.batch_jobs import (
     write_record,
     write_summary,
 )
+from studio.commands.common import CliError
 from studio.commands.generate import add_config_options, config_values, remove_leftovers, seconds_option
 
 SUMMARY = "summary.csv"
@@ -209,6 +213,7 @@ class _Batch:
         with ctrl_c_held(self.interrupted):
             self.manager = JobManager(self.options, on_update=wake.set)
             try:
+                self.running = self._still_running()
                 for run in self.runs:
                     if run.active:
                         self._submit(run)
@@ -244,11 +249,35 @@ class _Batch:
             return EXIT_INTERRUPTED
         return EXIT_OK if all(run.record.state == JobState.FINISHED.value for run in self.runs) else EXIT_FAILED
 
+    def _still_running(self) -> dict[str, str]:
+        """On a cluster: the jobs of this batch that an earlier run of the command left running
+        there (its terminal closed, say), job name -> actor, to take up instead of starting again."""
+        if self.args.cluster is None:
+            return {}
+        from engines.runtime import remote
+        from engines.runtime.cluster import ClusterError
+
+        try:
+            return remote.running_jobs(self.args.cluster, self.owner)
+        except ClusterError as exc:  # no job of the batch could run there: said once, not once per job
+            raise CliError(str(exc)) from None
+
+    @property
+    def owner(self) -> str:
+        """This batch on a cluster: its output folder's, so a rerun of the command finds its jobs."""
+        return hashlib.sha256(str(self.args.out_dir.resolve()).encode()).hexdigest()[:12]
+
     def _submit(self, run: _Run) -> None:
-        """Start a try of ``run``'s job: from its checkpoint when its run folder has one."""
+        """Start a try of ``run``'s job: taken up where an earlier run of the command left it running,
+        or from its checkpoint when its run folder has one, or from the start."""
+        from engines.runtime.remote import Detached
+
         run_dir = run.folder / RUN
-        step = checkpoint_step(run_dir)
-        if step is not None:
+        actor = self.running.pop(run.job.name, None)
+        step = None if actor else checkpoint_step(run_dir)
+        if actor:
+            self.progress.line(f"{run.job.name}: still running on the cluster: taken up")
+        elif step is not None:
             self.progress.line(f"{run.job.name}: resuming from the checkpoint at step {step}")
         remove_leftovers(run.job.config, run_dir)
         run.record.attempts += 1
@@ -257,6 +286,7 @@ class _Batch:
             run.job_id = self.manager.submit(
                 run.job.engine, run.job.config, run_dir=run_dir, device=self.args.device, resume=step is not None,
                 settings=self.settings, cluster=self.args.cluster,
+                detached=Detached(self.owner, run.job.name, actor) if self.args.cluster is not None else None,
             )
         except ValueError as exc:  # the engine refuses the config, or the checkpoint went away
             run.record.state, run.record.error, run.active = "failed", str(exc), False

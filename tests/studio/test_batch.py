@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from engines.runtime import remote
 from engines.runtime.manager import JobManager
 from scene import GaussianCloud
 from scene.io import load
@@ -40,9 +41,11 @@ def submits(monkeypatch) -> list[dict]:
     def recorded(self, *args, **kwargs):
         calls.append(dict(kwargs))
         kwargs.pop("cluster", None)
+        kwargs.pop("detached", None)
         return submit(self, *args, **kwargs)
 
     monkeypatch.setattr(JobManager, "submit", recorded)
+    monkeypatch.setattr(remote, "running_jobs", lambda address, owner: {})  # no cluster to ask what still runs there
     return calls
 
 
@@ -167,7 +170,7 @@ def test_ctrl_c_cancels_and_a_rerun_resumes_from_the_checkpoint(tmp_path, data, 
     assert main(command) == 0
     err = capsys.readouterr().err
     assert "001-reconstruct: resuming from the checkpoint at step" in err
-    assert [call["resume"] for call in submits] == [False, True] and "cluster" not in submits[0]
+    assert [call["resume"] for call in submits] == [False, True] and submits[0]["cluster"] is None
     assert summary(out)[0]["state"] == "finished"
     assert isinstance(load(out / "001-reconstruct" / "result.ply"), GaussianCloud)
 

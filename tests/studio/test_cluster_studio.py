@@ -237,6 +237,7 @@ def test_each_job_says_where_it_runs_and_the_cluster_line_what_is_free(jobs_pane
 
 
 def test_the_cluster_is_not_asked_without_a_connection_or_a_job_on_it(jobs_panel, qtbot, monkeypatch, fake_cluster):
+    monkeypatch.setattr(cluster, "connected_address", lambda: None)  # whatever other tests of this process connected to
     panel = jobs_panel(job("job-1", ADDRESS, ADDRESS, JobState.QUEUED))
     qtbot.waitUntil(lambda: panel.list.count() == 1, timeout=5000)
     qtbot.wait(200)  # several polls
