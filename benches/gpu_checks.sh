@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU checks of the open issues, as one prepared run for a lent CUDA machine (see DEVELOPERS'
 # guide: the device tool). Each step prints one JSON line (or pytest's summary) into $OUT/gpu.log:
-#   1. the tests marked gpu (gsplat against our CPU rasterizer, the CUDA paths);
+#   1. the tests marked gpu (gsplat against our CPU rasterizer, the CUDA paths, a CUDA job given the GPU
+#      of a one-GPU Ray cluster started on the machine: issue 18);
 #   2. one SDS step on full-size SD 2.1 networks (random weights): time and peak memory (issue 13);
 #   3. text-to-3D stage 1, 500 steps at DreamGaussian's settings on the same networks (issue 14:
 #      <= 25 s on an H100, peak <= 8 GB), then stage 2;

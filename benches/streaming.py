@@ -25,6 +25,12 @@ baselines, and the median round is reported. The default takes about two minutes
 JSON line.
 
     python benches/streaming.py [--gaussians 100000] [--rates 10] [--seconds 10] [--repeats 3] [--reconstruct]
+
+With ``--ray`` it measures the Ray backend instead (issue 18): an engine's steps a second through an
+actor of a Ray cluster vs a local worker, and a batch of small jobs sent to the cluster at once vs
+one after another here (:func:`measure_ray`).
+
+    python benches/streaming.py --ray [--cluster ray://HOST:10001] [--seconds 10] [--repeats 3] [--batch-jobs 8]
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -58,16 +65,17 @@ class RunFigures:
 
 
 def run_engine(
-    engine: str, options: RuntimeOptions, config: dict, warmup: int, seconds: float, poll_hz: float
+    engine: str, options: RuntimeOptions, config: dict, warmup: int, seconds: float, poll_hz: float,
+    cluster: str | None = None,
 ) -> RunFigures:
-    """Run ``engine`` in a worker, polling ``poll_hz`` times a second, until ``seconds`` of engine
-    time after step ``warmup``; then cancel it."""
+    """Run ``engine`` in a worker (on the Ray cluster at ``cluster``, if given), polling ``poll_hz``
+    times a second, until ``seconds`` of engine time after step ``warmup``; then cancel it."""
     manager = JobManager(options)
     snapshots: list[float] = []  # when the consumer received each
     start: tuple[float, Progress] | None = None  # (received at, Progress) of the window's ends
     end: tuple[float, Progress] | None = None
     try:
-        job = manager.submit(engine, config)
+        job = manager.submit(engine, config, cluster=cluster)
         while end is None:
             state = manager.wait(job, 1 / poll_hz)
             now = time.monotonic()
@@ -129,6 +137,63 @@ def measure(engine: str, config: dict, rates: list[float], args: argparse.Namesp
     return figures
 
 
+def measure_ray(address: str, args: argparse.Namespace) -> dict:
+    """The Ray backend against local workers on this machine.
+
+    Steps a second of ``bench_stream`` through an actor on the cluster vs a local worker, bracketed
+    (L R L R ... L), under three snapshot settings: none, the runtime's defaults (10 a second at most,
+    within 5% of the engine's own time) and 10 a second forced (no budget); the engine uses one thread
+    either way (Ray gives a 1-CPU actor one). Then a batch of ``--batch-jobs`` small reconstruct jobs:
+    all sent to the cluster at once (it runs as many as it has CPUs) vs one after another on a local worker."""
+    config = {"gaussians": args.ray_gaussians}
+    settings = {
+        "no_snapshots": RuntimeOptions(snapshot_rate_hz=0, keep_warm_s=0),
+        "default_snapshots": RuntimeOptions(keep_warm_s=0),
+        "forced_10_per_s": RuntimeOptions(snapshot_rate_hz=10.0, snapshot_budget=None, keep_warm_s=0),
+    }
+    figures: dict = {"gaussians": args.ray_gaussians}
+    for name, options in settings.items():
+        local = [run_engine("bench_stream", options, config, 20, args.seconds, POLL_HZ)]
+        remote = []
+        for _ in range(args.repeats):
+            remote.append(run_engine("bench_stream", options, config, 20, args.seconds, POLL_HZ, cluster=address))
+            local.append(run_engine("bench_stream", options, config, 20, args.seconds, POLL_HZ))
+        ratios = [r.steps_per_s / ((a.steps_per_s + b.steps_per_s) / 2) for r, a, b in zip(remote, local, local[1:])]
+        figures[name] = {
+            "local_steps_per_s": round(statistics.median(r.steps_per_s for r in local), 2),
+            "ray_steps_per_s": round(statistics.median(r.steps_per_s for r in remote), 2),
+            "local_snapshots_per_s": round(statistics.median(r.snapshots_per_s for r in local), 2),
+            "ray_snapshots_per_s": round(statistics.median(r.snapshots_per_s for r in remote), 2),
+            "ray_vs_local_pct": round(100 * (statistics.median(ratios) - 1), 1),
+            "round_ratios": [round(r, 3) for r in ratios],
+        }
+    figures["meets_10pct_with_default_snapshots"] = abs(figures["default_snapshots"]["ray_vs_local_pct"]) <= 10.0
+    with tempfile.TemporaryDirectory(prefix="atelier4d-bench-") as tmp:
+        write_dataset(Path(tmp), sphere_cameras(8, 32))
+        job = {"data": tmp, "resolution": 32, "steps": args.batch_steps, "init_points": 2000, "sh_degree": 1}
+        ray_s = _batch_seconds(job, args.batch_jobs, address)
+        local_s = _batch_seconds(job, args.batch_jobs, None)
+    figures["batch"] = {
+        "jobs": args.batch_jobs, "steps_each": args.batch_steps, "ray_all_at_once_s": round(ray_s, 1),
+        "local_one_after_another_s": round(local_s, 1), "speedup": round(local_s / ray_s, 2),
+    }
+    return figures
+
+
+def _batch_seconds(config: dict, jobs: int, cluster: str | None) -> float:
+    """Seconds until ``jobs`` reconstruct jobs all finished, sent at once to ``cluster`` (None: local workers)."""
+    manager = JobManager(RuntimeOptions(snapshot_rate_hz=0, keep_warm_s=60))
+    try:
+        started = time.monotonic()
+        ids = [manager.submit("reconstruct", config, device="cpu", cluster=cluster) for _ in range(jobs)]
+        for job in ids:
+            if manager.wait(job, 1800).value != "finished":
+                raise RuntimeError(f"a batch job did not finish: {manager.info(job).error}")
+        return time.monotonic() - started
+    finally:
+        manager.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gaussians", type=int, default=100_000)
@@ -138,7 +203,16 @@ def main() -> None:
     parser.add_argument("--reconstruct", action="store_true", help="also measure the reconstruct engine")
     parser.add_argument("--views", type=int, default=10, help="reconstruct: views of the scene (every fifth held out)")
     parser.add_argument("--size", type=int, default=64, help="reconstruct: image side in pixels")
+    parser.add_argument("--ray", action="store_true", help="only the Ray backend vs local workers (--cluster, or a "
+                        "local 2-CPU cluster started for it)")
+    parser.add_argument("--cluster", help="the Ray cluster of --ray (default: start one on this machine)")
+    parser.add_argument("--ray-gaussians", type=int, default=100_000, help="--ray: splats of the streaming engine")
+    parser.add_argument("--batch-jobs", type=int, default=8, help="--ray: small reconstruct jobs in the batch")
+    parser.add_argument("--batch-steps", type=int, default=150, help="--ray: steps of each batch job")
     args = parser.parse_args()
+    if args.ray:
+        print(json.dumps(ray_report(args)))
+        return
 
     fair = measure("bench_stream", {"gaussians": args.gaussians}, args.rates, args, warmup=20)
     report = {
@@ -173,6 +247,29 @@ def main() -> None:
             report["reconstruct"] = {"image": f"{args.size}x{args.size}", **measure("reconstruct", config, args.rates, args, 2)}
     report.update(cpus=os.cpu_count(), load_avg_1m=round(os.getloadavg()[0], 2))
     print(json.dumps(report))
+
+
+def ray_report(args: argparse.Namespace) -> dict:
+    """``--ray``'s JSON: on ``--cluster``, or on a 2-CPU cluster started on this machine for it."""
+    os.environ["OMP_NUM_THREADS"] = "1"  # local workers use one thread, as Ray gives a 1-CPU actor
+    report = {
+        "bench": "streaming-ray",
+        "compares": "bench_stream steps/s (100k SH3 splats, 24 MB a snapshot) through a Ray actor vs a local worker "
+                    "(one thread each, L R L ... L, median of rounds) with no snapshots, the default snapshot settings "
+                    "and 10 a second forced; a batch of small reconstruct jobs all sent to the cluster vs one after "
+                    "another on a local worker",
+        "seconds_per_run": args.seconds, "repeats": args.repeats,
+    }
+    if args.cluster:
+        report.update(cluster=args.cluster, **measure_ray(args.cluster, args))
+    else:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.ray_cluster import local_cluster  # the test suite's: a head with 2 CPUs on 127.0.0.1
+
+        with local_cluster(cpus=2, paths=[str(Path(__file__).parent)]) as address:
+            report.update(cluster="local, 2 CPUs", **measure_ray(address, args))
+    report.update(cpus=os.cpu_count(), load_avg_1m=round(os.getloadavg()[0], 2))
+    return report
 
 
 if __name__ == "__main__":
