@@ -92,17 +92,45 @@ def ctrl_c_held(interrupted: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-class _ProgressBar:
+class TerminalLine:
+    """One status line on a stream: redrawn in place on a terminal, printed as a line of its own
+    otherwise; other lines are printed above it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.tty = stream.isatty()
+        self._open = False  # a status line without its newline is on screen
+
+    def show(self, text: str) -> None:
+        if self.tty:
+            self._stream.write("\r\x1b[2K" + text)
+            self._open = True
+        else:
+            self._stream.write(text + "\n")
+        self._stream.flush()
+
+    def line(self, text: str) -> None:
+        """Print ``text`` on a line of its own, above the status line."""
+        self._stream.write(("\r\x1b[2K" if self._open else "") + text + "\n")
+        self._stream.flush()
+        self._open = False
+
+    def close(self) -> None:
+        """End a status line left open on a terminal."""
+        if self._open:
+            self._stream.write("\n")
+            self._open = False
+
+
+class _ProgressBar(TerminalLine):
     """A one-line bar redrawn in place on a terminal, printed every few seconds otherwise."""
 
     def __init__(self, label: str, stream: TextIO) -> None:
+        super().__init__(stream)
         self._label = label
-        self._stream = stream
-        self._tty = stream.isatty()
-        self._interval = 0.1 if self._tty else 2.0
+        self._interval = 0.1 if self.tty else 2.0
         self._drawn_at = 0.0
         self._last_step: int | None = None
-        self._open = False  # a bar line without its newline is on screen
 
     def draw(self, info: JobInfo) -> None:
         now = time.monotonic()
@@ -116,18 +144,7 @@ class _ProgressBar:
         if info.metrics:
             name, points = next(iter(info.metrics.items()))
             text += f"  {name} {points[-1][1]:.4g}"
-        if self._tty:
-            self._stream.write("\r\x1b[2K" + text)
-            self._open = True
-        else:
-            self._stream.write(text + "\n")
-        self._stream.flush()
-
-    def line(self, text: str) -> None:
-        """Print ``text`` on a line of its own, above the bar."""
-        self._stream.write(("\r\x1b[2K" if self._open else "") + text + "\n")
-        self._stream.flush()
-        self._open = False
+        self.show(text)
 
 
 def _summary(info: JobInfo, resume_hint: str) -> str:

@@ -30,7 +30,7 @@ from engines.registry import engine_names, find_engine
 from engines.runtime.checkpoint import checkpoint_step, discard_checkpoint
 from engines.runtime.context import WorkerSettings
 from engines.runtime.events import Failed, JobState, Log
-from engines.runtime.foreground import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ctrl_c_held
+from engines.runtime.foreground import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, TerminalLine, ctrl_c_held
 from engines.runtime.manager import JobManager, RuntimeOptions
 from studio.commands.batch_jobs import (
     CONFIG,
@@ -317,14 +317,12 @@ class _Batch:
         return [(run.job.name, run.job.engine, run.total()) for run in self.runs]
 
 
-class _ProgressLine:
+class _ProgressLine(TerminalLine):
     """The batch's one progress line on stderr: redrawn in place on a terminal, a line per change otherwise."""
 
     def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._tty = stream.isatty()
+        super().__init__(stream)
         self._shown = ""
-        self._open = False  # a progress line without its newline is on screen
 
     def draw(self, runs: Sequence[_Run]) -> None:
         states = [run.record.state for run in runs]
@@ -335,25 +333,11 @@ class _ProgressLine:
         filled = int(_BAR_WIDTH * done / len(runs)) if runs else _BAR_WIDTH
         text = f"batch [{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] {done}/{len(runs)} done · {running} running · {queued} queued"
         text += f" · {failed} failed" if failed else ""
-        if text == self._shown:
-            return
-        self._shown = text
-        if self._tty:
-            self._stream.write("\r\x1b[2K" + text)
-            self._open = True
-        else:
-            self._stream.write(text + "\n")
-        self._stream.flush()
+        if text != self._shown:
+            self._shown = text
+            self.show(text)
 
     def line(self, text: str) -> None:
-        """Print ``text`` on a line of its own, above the progress line."""
-        self._stream.write(("\r\x1b[2K" if self._open else "") + text + "\n")
-        self._stream.flush()
-        self._open = False
-        if self._tty:
+        super().line(text)
+        if self.tty:
             self._shown = ""  # redraw it below
-
-    def close(self) -> None:
-        if self._open:
-            self._stream.write("\n")
-            self._open = False

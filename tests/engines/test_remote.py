@@ -17,20 +17,10 @@ from engines.runtime.cluster import ClusterError, probe, resolve_address
 from engines.runtime.job_files import pack, unpack
 from scene import GaussianCloud
 from scene.io import load
-from tests.engines.test_nerf_synthetic import orbit_cameras, write_dataset
-from tests.engines.test_reconstruct import TINY
+from tests.engines.test_reconstruct import TINY, dataset  # noqa: F401  (the fixture: a tiny NeRF-synthetic scene)
 from tests.ray_cluster import free_port
 
 TIMEOUT = 120.0
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("remote-data")
-    cams = orbit_cameras(12, 32)
-    write_dataset(folder, cams[::2] + cams[1::2][:3])
-    write_dataset(folder, cams[1::2][3:], split="test")
-    return folder
 
 
 @pytest.fixture
@@ -250,7 +240,7 @@ def test_a_cuda_job_gets_a_gpu_of_the_cluster(tmp_path, dataset):
 from tests.ray_cluster import local_cluster
 from engines.reconstruct import ReconstructConfig
 from engines.runtime import JobManager, RuntimeOptions
-from tests.engines.test_reconstruct import TINY
+from tests.engines.test_reconstruct import TINY, dataset  # noqa: F401  (the fixture: a tiny NeRF-synthetic scene)
 with local_cluster(cpus=2, gpus=1) as address:
     manager = JobManager(RuntimeOptions(keep_warm_s=0))
     config = ReconstructConfig(data={str(dataset)!r}, out={str(tmp_path / 'out.ply')!r}, steps=100, **TINY)
