@@ -28,7 +28,8 @@ JSON line.
 
 With ``--ray`` it measures the Ray backend instead (issue 18): an engine's steps a second through an
 actor of a Ray cluster vs a local worker, and a batch of small jobs sent to the cluster at once vs
-one after another here (:func:`measure_ray`).
+one after another here (:func:`measure_ray`); without ``--cluster``, on a cluster started on this
+machine, reached over Ray Client and over a direct connection (:func:`ray_report`).
 
     python benches/streaming.py --ray [--cluster ray://HOST:10001] [--seconds 10] [--repeats 3] [--batch-jobs 8]
 """
@@ -137,14 +138,15 @@ def measure(engine: str, config: dict, rates: list[float], args: argparse.Namesp
     return figures
 
 
-def measure_ray(address: str, args: argparse.Namespace) -> dict:
+def measure_ray(address: str, args: argparse.Namespace, batch: bool = True) -> dict:
     """The Ray backend against local workers on this machine.
 
     Steps a second of ``bench_stream`` through an actor on the cluster vs a local worker, bracketed
     (L R L R ... L), under three snapshot settings: none, the runtime's defaults (10 a second at most,
     within 5% of the engine's own time) and 10 a second forced (no budget); the engine uses one thread
     either way (Ray gives a 1-CPU actor one). Then a batch of ``--batch-jobs`` small reconstruct jobs:
-    all sent to the cluster at once (it runs as many as it has CPUs) vs one after another on a local worker."""
+    all sent to the cluster at once (it runs as many as it has CPUs) vs one after another on a local
+    worker (``batch``)."""
     config = {"gaussians": args.ray_gaussians}
     settings = {
         "no_snapshots": RuntimeOptions(snapshot_rate_hz=0, keep_warm_s=0),
@@ -168,6 +170,8 @@ def measure_ray(address: str, args: argparse.Namespace) -> dict:
             "round_ratios": [round(r, 3) for r in ratios],
         }
     figures["meets_10pct_with_default_snapshots"] = abs(figures["default_snapshots"]["ray_vs_local_pct"]) <= 10.0
+    if not batch:
+        return figures
     with tempfile.TemporaryDirectory(prefix="atelier4d-bench-") as tmp:
         write_dataset(Path(tmp), sphere_cameras(8, 32))
         job = {"data": tmp, "resolution": 32, "steps": args.batch_steps, "init_points": 2000, "sh_degree": 1}
@@ -250,7 +254,9 @@ def main() -> None:
 
 
 def ray_report(args: argparse.Namespace) -> dict:
-    """``--ray``'s JSON: on ``--cluster``, or on a 2-CPU cluster started on this machine for it."""
+    """``--ray``'s JSON: on ``--cluster``, or on a 2-CPU cluster started on this machine for it, reached
+    both as a laptop reaches one (Ray Client, ``ray://``) and as a machine of the cluster does (its GCS
+    address): on one machine the client's server and its gRPC hops share the engine's cores."""
     os.environ["OMP_NUM_THREADS"] = "1"  # local workers use one thread, as Ray gives a 1-CPU actor
     report = {
         "bench": "streaming-ray",
@@ -264,10 +270,14 @@ def ray_report(args: argparse.Namespace) -> dict:
         report.update(cluster=args.cluster, **measure_ray(args.cluster, args))
     else:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from engines.runtime import cluster
         from tests.ray_cluster import local_cluster  # the test suite's: a head with 2 CPUs on 127.0.0.1
 
-        with local_cluster(cpus=2, paths=[str(Path(__file__).parent)]) as address:
-            report.update(cluster="local, 2 CPUs", **measure_ray(address, args))
+        report["cluster"] = "local, 2 CPUs"
+        for name, client in (("ray_client", True), ("direct", False)):
+            with local_cluster(cpus=2, paths=[str(Path(__file__).parent)], client=client) as address:
+                report[name] = measure_ray(address, args, batch=client)
+            cluster.disconnect()
     report.update(cpus=os.cpu_count(), load_avg_1m=round(os.getloadavg()[0], 2))
     return report
 

@@ -33,20 +33,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def local_cluster(cpus: int = 2, paths: Sequence[str] = (), gpus: int = 0) -> Iterator[str]:
+def local_cluster(cpus: int = 2, paths: Sequence[str] = (), gpus: int = 0, client: bool = True) -> Iterator[str]:
     """Start a head with ``cpus`` CPUs and ``gpus`` GPUs whose workers can import from ``paths`` too
-    (besides the project's root); yield its Ray Client address; stop it."""
+    (besides the project's root); yield its Ray Client address (``client=False``: its GCS address,
+    how a machine of the cluster connects); stop it."""
     os.environ["RAY_AUTH_MODE"] = "disabled"  # a head started here and its client: no token to exchange
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), *paths, os.environ.get("PYTHONPATH")]))}
     deadline = time.monotonic() + START_TIMEOUT_S
     for attempt in range(START_ATTEMPTS):
-        head, client_port = _start_head(cpus, gpus, env, deadline)
+        head, client_port, gcs_port = _start_head(cpus, gpus, env, deadline)
         if isinstance(head, subprocess.Popen):
             break
         if attempt == START_ATTEMPTS - 1:
             raise RuntimeError(f"the test Ray cluster did not start: {head}")
     try:
-        address = f"ray://127.0.0.1:{client_port}"
+        address = f"ray://127.0.0.1:{client_port}" if client else f"127.0.0.1:{gcs_port}"
         _connect_when_ready(address, deadline)
         yield address
     finally:
@@ -56,9 +57,9 @@ def local_cluster(cpus: int = 2, paths: Sequence[str] = (), gpus: int = 0) -> It
         _stop(head)
 
 
-def _start_head(cpus: int, gpus: int, env: dict[str, str], deadline: float) -> tuple[subprocess.Popen | str, int]:
-    """A head listening on its client port, and that port; or what it said when it exited (its
-    services may have taken a port picked for it: the caller tries again with others)."""
+def _start_head(cpus: int, gpus: int, env: dict[str, str], deadline: float) -> tuple[subprocess.Popen | str, int, int]:
+    """A head listening on its client port, and its client and GCS ports; or what it said when it
+    exited (its services may have taken a port picked for it: the caller tries again with others)."""
     client_port, gcs_port = free_port(), free_port()
     ray = Path(sys.executable).with_name("ray")
     with tempfile.TemporaryFile() as log:
@@ -69,12 +70,12 @@ def _start_head(cpus: int, gpus: int, env: dict[str, str], deadline: float) -> t
         )
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", client_port), timeout=1):
-                return head, client_port
+                return head, client_port, gcs_port
             if head.poll() is not None or time.monotonic() > deadline:
                 _stop(head)
                 log.seek(0)
                 said = log.read().decode(errors="replace").strip().splitlines()[-5:]
-                return f"exit code {head.returncode}: " + " / ".join(said), client_port
+                return f"exit code {head.returncode}: " + " / ".join(said), client_port, gcs_port
             time.sleep(0.2)
 
 
