@@ -129,7 +129,8 @@ def connect(address: str) -> _Connection:
         if _connection is not None:
             if _connection.address != address:
                 raise ClusterError(
-                    f"this studio is connected to the Ray cluster at {_connection.address}; restart it to use {address}")
+                    f"Atelier4D is connected to the Ray cluster at {_connection.address} already (one cluster "
+                    f"at a time); restart it to use {address}")
             return _connection
         probe(address)
         try:

@@ -11,9 +11,10 @@ process: it has a process's sentinel, ``kill`` and exit code, and a thread of it
 to the cluster, places the actor, sends each job's inputs along (:mod:`engines.runtime.job_files`),
 forwards pause, resume and cancel, and long-polls the actor for its events. The newest snapshot of
 each key is held by the proxy (:class:`HeldSnapshots`) and announced as a local worker announces
-one in its slots, so the manager reads both alike; every checkpoint the actor saves is copied into the job's run folder here at once
-(a lost node loses nothing a resume needs, and the resume may run on any node); results are
-written where the artist asked, together. An actor that dies (``ray.kill``, a lost node) ends its
+one in its slots, so the manager reads both alike; every checkpoint the actor saves is copied into
+the job's run folder here at once (a lost node loses nothing a resume needs, and the resume may run
+on any node); results are written where the artist asked, together. A job may be :class:`Detached`
+(a batch's): its actor outlives this process, and a later one takes the job up (:func:`running_jobs`). An actor that dies (``ray.kill``, a lost node) ends its
 job as Failed, naming where it ran.
 
 Ray is imported only by these threads and the actor, never when this module is imported.
