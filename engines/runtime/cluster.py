@@ -133,6 +133,9 @@ def connect(address: str) -> _Connection:
                     f"at a time); restart it to use {address}")
             return _connection
         probe(address)
+        # gRPC's C core (under Ray Client) logs from fork hooks into children started with a preexec
+        # function ("Kick failed: eventfd_write ..."): nothing an artist can act on
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
         try:
             import ray
         except ImportError as exc:
