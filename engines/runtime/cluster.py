@@ -199,24 +199,17 @@ def status(address: str) -> ClusterStatus:
     )
 
 
-def actor_options(address: str, device: str) -> dict[str, Any]:
+def placement(address: str, device: str) -> tuple[dict[str, Any], int]:
     """Ray options for the actor of a job on ``device`` ("cuda..." asks for a GPU, "auto" for one
-    when the cluster has any, else a CPU)."""
-    connect(address)
-    import ray
-
-    wants_gpu = device.startswith("cuda") or (device == "auto" and ray.cluster_resources().get("GPU", 0) > 0)
-    return {"num_cpus": 1, "num_gpus": 1 if wants_gpu else 0, "max_concurrency": 8}
-
-
-def slots(address: str, device: str) -> int:
-    """How many jobs on ``device`` the cluster can run at once (GPUs for CUDA jobs, else CPUs)."""
+    when the cluster has any, else a CPU), and how many such jobs the cluster can run at once (its
+    GPUs, or its CPUs)."""
     connect(address)
     import ray
 
     total = ray.cluster_resources()
     wants_gpu = device.startswith("cuda") or (device == "auto" and total.get("GPU", 0) > 0)
-    return max(1, int(total.get("GPU" if wants_gpu else "CPU", 1)))
+    options = {"num_cpus": 1, "num_gpus": 1 if wants_gpu else 0, "max_concurrency": 8}
+    return options, max(1, int(total.get("GPU" if wants_gpu else "CPU", 1)))
 
 
 def code_fingerprint(root: Path | None = None) -> str:

@@ -169,7 +169,6 @@ class _Job:
         self.id, self.engine, self.module, self.config = job_id, engine, module, config
         self.run_dir, self.device, self.resume, self.cluster = run_dir, device, resume, cluster
         self.detached = detached
-        self.owner = detached.owner if detached is not None else None
         self.where = LOCAL if cluster is None else cluster
         self.options, self.settings = options, settings
         self.state = JobState.QUEUED
@@ -193,6 +192,11 @@ class _Job:
         self.news: list[Event] = []
         self.dirty = True
         self.removed = False
+
+    @property
+    def owner(self) -> str | None:
+        """The owner of the job's detached actor (its batch), whose warm actors only its jobs reuse."""
+        return self.detached.owner if self.detached is not None else None
 
     def set_state(self, state: JobState) -> None:
         self.state, self.dirty = state, True

@@ -38,7 +38,7 @@ from typing import Any
 
 from engines.registry import find_engine
 from engines.runtime.checkpoint import checkpoint_files, put_checkpoint_files
-from engines.runtime.cluster import ClusterError, actor_options, connect, slots
+from engines.runtime.cluster import ClusterError, connect, placement
 from engines.runtime.events import Checkpointed, Failed, JobState, Log, Preparing, Result
 from engines.runtime.job_files import JobBundle, PathMap, pack, unpack
 from engines.runtime.stream import LiveArrays, SnapshotReady
@@ -159,8 +159,6 @@ class _LatestSnapshots:
 class HeldSnapshots:
     """The proxy's side: the newest payload of each key that came back, until the manager reads it
     (as it reads a local worker's slots: :meth:`read` a notice, latest wins)."""
-
-    folder = None
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -396,8 +394,7 @@ class RemoteWorker:
         self._send(Preparing(None, f"connecting to the Ray cluster at {self.address}"))
         try:
             connect(self.address)
-            options = actor_options(self.address, spec.device)
-            capacity = slots(self.address, spec.device)
+            options, capacity = placement(self.address, spec.device)
         except ClusterError as exc:
             self._end_job(Failed(str(exc)))
             return 0
