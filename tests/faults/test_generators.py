@@ -23,6 +23,7 @@ import stat
 import subprocess
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -175,6 +176,16 @@ def moments(engine: str, fault: str) -> list[float]:
     return [rng.uniform(0.0, WINDOW_S) for _ in range(KILLS)]
 
 
+def fault_runs(engine: str, inputs: Path, tmp_path: Path, fault: str) -> Iterator[tuple[float, Path, Path, dict[str, bytes]]]:
+    """For each of ``fault``'s :func:`moments`: the moment, a fresh output folder holding the old
+    outputs, a fresh run folder, and the old outputs' snapshot; the fault counted as tried."""
+    for i, moment in enumerate(moments(engine, fault)):
+        out, run = tmp_path / f"out{i}", tmp_path / f"run{i}"
+        before = old_outputs(engine, inputs, out)
+        report.tried(f"generate {engine}", fault)
+        yield moment, out, run, before
+
+
 def assert_next_command_cleans(engine: str, inputs: Path, out: Path, run: Path, killed: int) -> None:
     """The next run into ``out`` (a resume when the killed one left a checkpoint, else a resume that
     finds none and says so) leaves no ``.part`` file in ``out`` or ``run``, and no stream folder of
@@ -222,10 +233,7 @@ def test_a_full_disk_at_a_checkpoint_keeps_the_old_checkpoint(inputs, tmp_path):
 # ----------------------------------------------------------------------------- kills
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_killed_command_keeps_the_old_output_and_the_next_command_cleans_up(engine, inputs, tmp_path):
-    for i, moment in enumerate(moments(engine, "SIGKILL of the command")):
-        out, run = tmp_path / f"out{i}", tmp_path / f"run{i}"
-        before = old_outputs(engine, inputs, out)
-        report.tried(f"generate {engine}", "SIGKILL of the command")
+    for moment, out, run, before in fault_runs(engine, inputs, tmp_path, "SIGKILL of the command"):
         cli = start_cli(command(engine, inputs, out, run))  # a whole run: a late moment may find it writing, or done
         try:
             time.sleep(moment)
@@ -242,10 +250,7 @@ def test_a_killed_command_keeps_the_old_output_and_the_next_command_cleans_up(en
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_killed_worker_is_one_line_and_leaves_nothing(engine, inputs, tmp_path):
-    for i, moment in enumerate(moments(engine, "SIGKILL of the worker")):
-        out, run = tmp_path / f"out{i}", tmp_path / f"run{i}"
-        before = old_outputs(engine, inputs, out)
-        report.tried(f"generate {engine}", "SIGKILL of the worker")
+    for moment, out, run, before in fault_runs(engine, inputs, tmp_path, "SIGKILL of the worker"):
         cli = start_cli(command(engine, inputs, out, run))  # a whole run: a late moment may find it writing, or done
         try:
             worker = wait_for(lambda: worker_of(cli), 60, "the worker")
@@ -268,10 +273,7 @@ def test_a_killed_worker_is_one_line_and_leaves_nothing(engine, inputs, tmp_path
 # ----------------------------------------------------------------------------- Ctrl-C
 @pytest.mark.parametrize("engine", ENGINES)
 def test_ctrl_c_is_status_130_one_line_and_leaves_nothing(engine, inputs, tmp_path):
-    for i, moment in enumerate(moments(engine, "SIGINT")):
-        out, run = tmp_path / f"out{i}", tmp_path / f"run{i}"
-        before = old_outputs(engine, inputs, out)
-        report.tried(f"generate {engine}", "SIGINT")
+    for moment, out, run, before in fault_runs(engine, inputs, tmp_path, "SIGINT"):
         cli = start_cli(command(engine, inputs, out, run, steps=1000))
         try:
             time.sleep(moment)
